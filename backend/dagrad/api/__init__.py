@@ -1,0 +1,1 @@
+"""The REST API (FastAPI): routers by resource, one app factory."""

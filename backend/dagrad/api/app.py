@@ -1,0 +1,51 @@
+"""The FastAPI application: API routers, error handlers, limits and the editor's files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse, Response
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+
+from dagrad import __version__
+from dagrad.api import error_handlers
+from dagrad.api.body_limit import BodyLimitMiddleware
+from dagrad.api.routes import examples, graphs, health, ops
+from dagrad.settings import Settings, get_settings
+
+TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent.parent / "templates"))
+
+
+def static_dir() -> Path:
+    """The built editor: static/ at the repository root (frontend/ builds into it)."""
+    return Path(__file__).resolve().parents[3] / "static"
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    app = FastAPI(
+        title="dagrad",
+        version=__version__,
+        description="Compile a graph of PyTorch ops, run forward and backward, see every value and gradient.",
+    )
+    app.dependency_overrides[get_settings] = lambda: settings
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    error_handlers.install(app)
+    for router in (ops.router, graphs.router, examples.router, health.router):
+        app.include_router(router)
+
+    static = static_dir()
+    assets = static / "assets"
+    if assets.is_dir():
+        app.mount("/assets", StaticFiles(directory=assets), name="assets")
+
+    @app.get("/", include_in_schema=False)
+    def index(request: Request) -> Response:
+        built = static / "index.html"
+        if built.is_file():
+            return HTMLResponse(built.read_text())
+        return TEMPLATES.TemplateResponse(request, "no_frontend.html", {"version": __version__})
+
+    return app

@@ -1,0 +1,61 @@
+"""GET /api/ops: the registry, enough for a client to draw a palette without knowing any op."""
+
+from __future__ import annotations
+
+from typing import Any, get_args
+
+from fastapi import APIRouter
+from pydantic import BaseModel, Field
+
+from dagrad.ops import REGISTRY
+from dagrad.ops.registry import Category, OpDef
+
+router = APIRouter(prefix="/api", tags=["ops"])
+
+
+class PortInfo(BaseModel):
+    name: str
+    doc: str
+    optional: bool
+    variadic: bool = Field(description="Takes a list of nodes (like cat's tensors).")
+
+
+class OpInfo(BaseModel):
+    name: str
+    category: str
+    doc: str
+    torch: str = Field(description="How PyTorch spells the op.")
+    ports: list[PortInfo]
+    attrs_schema: dict[str, Any] = Field(description="JSON Schema of the attributes, with defaults.")
+    differentiable: bool
+    source: bool = Field(description="A tensor source (input, parameter, constant): no input ports.")
+
+
+class OpsResponse(BaseModel):
+    categories: list[str]
+    ops: list[OpInfo]
+
+
+def op_info(op: OpDef) -> OpInfo:
+    return OpInfo(
+        name=op.name,
+        category=op.category,
+        doc=op.doc,
+        torch=op.torch_code,
+        ports=[PortInfo(name=p.name, doc=p.doc, optional=p.optional, variadic=p.variadic) for p in op.ports],
+        attrs_schema=op.attrs.model_json_schema(),
+        differentiable=op.differentiable,
+        source=op.source,
+    )
+
+
+def list_ops() -> OpsResponse:
+    ops = [op_info(op) for op in REGISTRY.values()]
+    categories = [c for c in get_args(Category) if any(op.category == c for op in ops)]
+    ops.sort(key=lambda op: categories.index(op.category))
+    return OpsResponse(categories=categories, ops=ops)
+
+
+@router.get("/ops", operation_id="ops-list")
+def get_ops() -> OpsResponse:
+    return list_ops()

@@ -1,0 +1,186 @@
+"""The `dagrad` command: serve the app, evaluate or validate graph files, list ops.
+
+dagrad serve [--host H] [--port P] [--workers N]
+dagrad eval graph.json [--json] [--full] [--device D] [--seed S]
+dagrad validate graph.json [--json]
+dagrad ops [--json]
+dagrad examples [NAME]          list the examples, or print one as JSON
+dagrad openapi                  print the OpenAPI schema (for generating client types)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from dagrad import __version__
+from dagrad.errors import GraphError, GraphErrors, describe
+from dagrad.graph_format import Graph
+
+
+def _read_graph(path: str) -> Graph:
+    from dagrad import examples
+
+    if path != "-" and not Path(path).exists():
+        example = examples.load(Path(path).stem)
+        if example is not None:
+            return example
+        raise SystemExit(f"dagrad: no file {path!r} (and no example of that name; see `dagrad examples`)")
+    text = sys.stdin.read() if path == "-" else Path(path).read_text()
+    return Graph.model_validate_json(text)
+
+
+def _print_errors(errors: list[GraphError], as_json: bool) -> int:
+    if as_json:
+        print(json.dumps({"errors": [e.model_dump() for e in errors]}, indent=2))
+    else:
+        print(f"{len(errors)} error{'s' if len(errors) != 1 else ''}:", file=sys.stderr)
+        for e in errors:
+            print(f"  - {describe(e)}", file=sys.stderr)
+    return 1
+
+
+def _guarded(fn: Any, args: argparse.Namespace) -> int:
+    try:
+        return int(fn(args))
+    except GraphErrors as exc:
+        return _print_errors(exc.errors, getattr(args, "json", False))
+    except ValidationError as exc:
+        errors = [
+            GraphError(code="malformed", message=f"{'.'.join(map(str, e['loc']))}: {e['msg']}") for e in exc.errors()
+        ]
+        return _print_errors(errors, getattr(args, "json", False))
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from dagrad import engine
+    from dagrad.cli_table import INLINE, render
+    from dagrad.results import PayloadOptions
+
+    graph = _read_graph(args.graph)
+    updates = {k: v for k, v in (("device", args.device), ("seed", args.seed), ("dtype", args.dtype)) if v is not None}
+    if updates:
+        graph = graph.model_copy(update={"run": graph.run.model_copy(update=updates)})
+    # The table prints small tensors whole and summarises the rest, so it only needs small data.
+    max_elements = None if args.json else INLINE
+    options = PayloadOptions(encoding="list", full=["*"] if args.full else [], max_elements=max_elements)
+    result = engine.evaluate(graph, options)
+    if args.json:
+        print(result.model_dump_json(indent=2))
+    else:
+        print(render(result, full=args.full))
+    return 0
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from dagrad import engine
+    from dagrad.errors import fmt_shape
+
+    result = engine.validate(_read_graph(args.graph))
+    if args.json:
+        print(result.model_dump_json(indent=2))
+        return 0
+    width = max(len(n) for n in result.nodes) if result.nodes else 4
+    for nid, meta in result.nodes.items():
+        grad = "requires_grad" if meta.requires_grad else ""
+        print(f"{nid:<{width}}  {fmt_shape(meta.shape):<18} {meta.dtype:<8} {grad}")
+    print(f"valid: {len(result.nodes)} nodes, about {result.estimated_bytes / 2**20:.2f} MiB")
+    return 0
+
+
+def cmd_ops(args: argparse.Namespace) -> int:
+    from dagrad.api.routes.ops import list_ops
+
+    listing = list_ops()
+    if args.json:
+        print(listing.model_dump_json(indent=2))
+        return 0
+    for category in listing.categories:
+        print(f"{category}:")
+        for op in listing.ops:
+            if op.category == category:
+                ports = ", ".join(p.name + ("?" if p.optional else "") + ("[]" if p.variadic else "") for p in op.ports)
+                print(f"  {op.name:<22} ({ports})  {op.doc.splitlines()[0]}")
+    return 0
+
+
+def cmd_examples(args: argparse.Namespace) -> int:
+    from dagrad import examples
+
+    if args.name:
+        graph = examples.load(args.name)
+        if graph is None:
+            raise SystemExit(f"dagrad: no example {args.name!r}; available: {', '.join(examples.names())}")
+        print(graph.model_dump_json(indent=2, exclude_defaults=True))
+        return 0
+    for name, graph in examples.load_all().items():
+        print(f"{name:<28} {graph.title or ''}")
+    return 0
+
+
+def cmd_openapi(args: argparse.Namespace) -> int:
+    from dagrad.api.app import create_app
+
+    print(json.dumps(create_app().openapi(), indent=2, sort_keys=True))
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    print(f"dagrad {__version__}: open http://{args.host}:{args.port}/ (API docs at /docs)", flush=True)
+    uvicorn.run("dagrad.api.main:app", host=args.host, port=args.port, workers=args.workers, log_level=args.log_level)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="dagrad", description="A visual DAG builder and autograd explorer.")
+    parser.add_argument("--version", action="version", version=f"dagrad {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="serve the editor and the REST API")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=1)
+    serve.add_argument("--log-level", default="info")
+    serve.set_defaults(fn=cmd_serve)
+
+    ev = sub.add_parser("eval", help="evaluate a graph file: every node's shape, value and gradient")
+    ev.add_argument("graph", help="a graph JSON file, '-' for stdin, or an example's name")
+    ev.add_argument("--json", action="store_true", help="print the full JSON response")
+    ev.add_argument("--full", action="store_true", help="print whole tensors, not summaries")
+    ev.add_argument("--device", choices=["cpu", "cuda", "auto"])
+    ev.add_argument("--dtype", choices=["float32", "float64"])
+    ev.add_argument("--seed", type=int)
+    ev.set_defaults(fn=cmd_eval)
+
+    va = sub.add_parser("validate", help="check a graph file and print every node's shape")
+    va.add_argument("graph")
+    va.add_argument("--json", action="store_true")
+    va.set_defaults(fn=cmd_validate)
+
+    ops = sub.add_parser("ops", help="list the ops")
+    ops.add_argument("--json", action="store_true")
+    ops.set_defaults(fn=cmd_ops)
+
+    ex = sub.add_parser("examples", help="list the course examples, or print one")
+    ex.add_argument("name", nargs="?")
+    ex.set_defaults(fn=cmd_examples)
+
+    oa = sub.add_parser("openapi", help="print the OpenAPI schema")
+    oa.set_defaults(fn=cmd_openapi)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return _guarded(args.fn, args)
+    except BrokenPipeError:  # `dagrad ops | head`
+        sys.stderr.close()
+        return 0

@@ -1,0 +1,72 @@
+"""The readable table `dagrad eval` prints: every node's shape, value and gradient."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from dagrad.errors import fmt_shape
+from dagrad.results import EvaluateResponse, NodeResult, TensorPayload
+
+INLINE = 8  # tensors up to this many elements are printed in full
+
+
+def _tensor(p: TensorPayload) -> torch.Tensor | None:
+    if p.data is None or p.data.values is None:
+        return None
+    return torch.tensor(p.data.values, dtype=torch.float64)
+
+
+def _fmt_number(x: float | None) -> str:
+    return "nan/inf" if x is None else f"{x:.4g}"
+
+
+def cell(p: TensorPayload | None, note: str | None, full: bool) -> str:
+    if p is None:
+        return "-"
+    t = _tensor(p)
+    if t is not None and (full or p.numel <= INLINE):
+        with _PrintOptions():
+            text = str(t.tolist() if t.dim() == 0 else t).removeprefix("tensor(").removesuffix(")")
+        text = text.replace(", dtype=torch.float64", "")
+        return " ".join(text.split()) if not full else text
+    s = p.stats
+    return f"mean {_fmt_number(s.mean)} std {_fmt_number(s.std)} min {_fmt_number(s.min)} max {_fmt_number(s.max)}"
+
+
+class _PrintOptions:
+    def __enter__(self) -> None:
+        torch.set_printoptions(precision=4, sci_mode=False)  # type: ignore[no-untyped-call]
+
+    def __exit__(self, *exc: Any) -> None:
+        torch.set_printoptions(profile="default")  # type: ignore[no-untyped-call]
+
+
+def _row(n: NodeResult, full: bool) -> list[str]:
+    flags = ("grad " if n.requires_grad else "") + ("leaf" if n.is_leaf and n.requires_grad else "")
+    return [n.id, n.op, fmt_shape(n.shape), flags.strip(), cell(n.value, None, full), cell(n.grad, n.grad_note, full)]
+
+
+def render(result: EvaluateResponse, full: bool = False) -> str:
+    header = ["node", "op", "shape", "autograd", "value", "grad"]
+    rows = [_row(result.nodes[nid], full) for nid in result.order]
+    lines = []
+    if full:
+        for r in rows:
+            lines.append(f"== {r[0]} ({r[1]}) {r[2]} {r[3]}\nvalue:\n{r[4]}\ngrad:\n{r[5]}\n")
+    else:
+        widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(header[:4])]
+        fmt = "  ".join(f"{{:<{w}}}" for w in widths) + "  {}  |  {}"
+        lines.append(fmt.format(*header))
+        lines.extend(fmt.format(*r) for r in rows)
+    run = result.run
+    lines.append("")
+    lines.append(
+        f"seed {run.seed}, {run.device}, {run.dtype}; backward: {run.backward or 'none (run.output is not set)'}"
+    )
+    for n in result.nodes.values():
+        if n.contributions:
+            parts = ", ".join(f"{c.consumer}.{c.port}" for c in n.contributions)
+            lines.append(f"{n.id} is shared: its gradient is the sum of the contributions through {parts}")
+    return "\n".join(lines)

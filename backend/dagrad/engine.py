@@ -1,0 +1,134 @@
+"""The engine's two entry points, shared by the REST API, the CLI and scripts.
+
+validate(graph)  -> shapes and errors, nothing allocated
+evaluate(graph)  -> every node's value and gradient
+"""
+
+from __future__ import annotations
+
+import time
+
+import torch
+
+from dagrad.compiler import compile_graph, dtype_name
+from dagrad.graph_format import Graph
+from dagrad.interpreter import Interpreter, RunResult
+from dagrad.payload import payload
+from dagrad.plan import Plan, TensorMeta
+from dagrad.results import (
+    EvaluateResponse,
+    GradContribution,
+    NodeMeta,
+    NodeResult,
+    PayloadOptions,
+    RunInfo,
+    Timings,
+    ValidateResponse,
+)
+from dagrad.settings import Settings, get_settings
+
+
+def node_meta(meta: TensorMeta) -> NodeMeta:
+    return NodeMeta(
+        shape=list(meta.shape), dtype=dtype_name(meta.dtype), requires_grad=meta.requires_grad, is_leaf=meta.is_leaf
+    )
+
+
+def validate(graph: Graph, settings: Settings | None = None) -> ValidateResponse:
+    plan = compile_graph(graph, settings or get_settings())
+    return ValidateResponse(
+        order=[n.id for n in plan.order],
+        nodes={n.id: node_meta(n.meta) for n in plan.order},
+        shared=sorted(plan.shared),
+        estimated_bytes=plan.estimated_bytes,
+        estimated_flops=plan.estimated_flops,
+    )
+
+
+def evaluate(graph: Graph, options: PayloadOptions | None = None, settings: Settings | None = None) -> EvaluateResponse:
+    settings = settings or get_settings()
+    options = options or PayloadOptions()
+    start = time.perf_counter()
+    plan = compile_graph(graph, settings)
+    compiled = time.perf_counter()
+    result = Interpreter(plan, settings.max_run_seconds).run()
+    encode_start = time.perf_counter()
+    nodes = _node_results(plan, result, options, settings)
+    timings = Timings(
+        compile_ms=(compiled - start) * 1e3,
+        forward_ms=result.forward_s * 1e3,
+        backward_ms=result.backward_s * 1e3,
+        encode_ms=(time.perf_counter() - encode_start) * 1e3,
+    )
+    return EvaluateResponse(run=_run_info(plan), order=[n.id for n in plan.order], nodes=nodes, timings=timings)
+
+
+def _run_info(plan: Plan) -> RunInfo:
+    run = plan.run
+    backward = None
+    if run.output is not None:
+        arg = "" if run.grad_output is None else "torch.ones_like(" + run.output + ")"
+        target = f"{run.output}.sum()" if run.grad_output == "sum" else run.output
+        if run.grad_output == "sum":
+            arg = ""
+        inputs = "" if run.wrt is None else ("inputs=[" + ", ".join(run.wrt) + "]")
+        args = ", ".join(a for a in (arg, inputs) if a)
+        backward = f"{target}.backward({args})" + (f" × {run.backward_passes}" if run.backward_passes > 1 else "")
+    return RunInfo(
+        seed=run.seed,
+        device=str(plan.device),
+        dtype=dtype_name(plan.dtype),
+        output=run.output,
+        wrt=run.wrt,
+        grad_output=run.grad_output,
+        backward_passes=run.backward_passes,
+        backward=backward,
+    )
+
+
+def _grad_of(t: torch.Tensor) -> torch.Tensor | None:
+    # Reading .grad of a non-leaf that does not retain it only warns; ask first.
+    return t.grad if (t.is_leaf or t.retains_grad) else None
+
+
+def _grad_note(plan: Plan, nid: str, t: torch.Tensor, result: RunResult) -> str | None:
+    run = plan.run
+    if not result.backward_ran:
+        return "no backward was run: set run.output to the node to differentiate."
+    if not t.requires_grad:
+        return "does not require grad, so backward gives it no gradient."
+    if run.wrt is not None and nid not in run.wrt:
+        return "not in run.wrt, so its gradient was not kept."
+    return f"not reached by backward from {run.output!r}: {run.output} does not depend on it."
+
+
+def _node_results(plan: Plan, result: RunResult, options: PayloadOptions, settings: Settings) -> dict[str, NodeResult]:
+    def pay(t: torch.Tensor, nid: str):  # type: ignore[no-untyped-def]
+        return payload(t, nid, options, settings.default_payload_elements, settings.max_payload_elements)
+
+    by_source: dict[str, list[GradContribution]] = {}
+    for edge, g in result.contributions.items():
+        by_source.setdefault(edge.source, []).append(
+            GradContribution(consumer=edge.consumer, port=edge.port, grad=None if g is None else pay(g, edge.source))
+        )
+    nodes: dict[str, NodeResult] = {}
+    for node in plan.order:
+        t = result.env[node.id]
+        g = _grad_of(t) if result.backward_ran else None
+        if plan.run.wrt is not None and node.id not in plan.run.wrt:
+            g = None
+        nodes[node.id] = NodeResult(
+            id=node.id,
+            op=node.op.name,
+            shape=list(t.shape),
+            dtype=dtype_name(t.dtype),
+            device=str(t.device),
+            requires_grad=t.requires_grad,
+            is_leaf=t.is_leaf,
+            grad_fn=None if t.grad_fn is None else type(t.grad_fn).__name__,
+            value=pay(t, node.id),
+            grad=None if g is None else pay(g, node.id),
+            grad_note=None if g is not None else _grad_note(plan, node.id, t, result),
+            contributions=by_source.get(node.id),
+        )
+    return nodes

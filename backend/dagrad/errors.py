@@ -1,0 +1,70 @@
+"""Errors located on a node and port, in the user's terms.
+
+Every failure the engine reports is a `GraphError`: the canvas marks the node
+(and the port or attribute) it names. A `GraphErrors` exception carries a
+list of them, so a client learns every problem of a graph at once.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+ErrorCode = Literal[
+    "malformed",
+    "unknown_op",
+    "unknown_node",
+    "duplicate_id",
+    "bad_attribute",
+    "unknown_port",
+    "missing_input",
+    "cycle",
+    "shape",
+    "dtype",
+    "limit",
+    "run",
+    "runtime",
+    "device",
+]
+
+
+class GraphError(BaseModel):
+    """One problem, located: the node, and where known the port or attribute."""
+
+    node: str | None = Field(None, description="Id of the node at fault; null for the whole graph.")
+    port: str | None = Field(None, description="Input port of that node, where the fault is there.")
+    attribute: str | None = Field(None, description="Attribute of that node, where the fault is there.")
+    code: ErrorCode = Field(description="A stable machine-readable kind of error.")
+    message: str = Field(description="What is wrong and how to fix it, in the user's terms.")
+
+
+class GraphErrors(Exception):
+    """Raised with every error found; `status` is the HTTP status it maps to."""
+
+    def __init__(self, errors: list[GraphError], status: int = 422) -> None:
+        super().__init__("; ".join(_describe(e) for e in errors))
+        self.errors = errors
+        self.status = status
+
+
+def _describe(error: GraphError) -> str:
+    where = []
+    if error.node is not None:
+        where.append(f"node {error.node!r}")
+    if error.port is not None:
+        where.append(f"port {error.port!r}")
+    if error.attribute is not None:
+        where.append(f"attribute {error.attribute!r}")
+    prefix = ", ".join(where)
+    return f"{prefix}: {error.message}" if prefix else error.message
+
+
+def describe(error: GraphError) -> str:
+    """The error as one line of text, for the CLI and logs."""
+    return _describe(error)
+
+
+def fmt_shape(shape: tuple[int, ...] | list[int]) -> str:
+    """Shapes are shown as PyTorch users write them: [117, 4, 10, 13]."""
+    return "[" + ", ".join(str(d) for d in shape) + "]"

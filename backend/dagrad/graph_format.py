@@ -1,0 +1,86 @@
+"""The graph format, version 1: what a client writes and the engine reads.
+
+A document is a list of nodes and one run configuration. A node names its op
+(from the registry, `GET /api/ops`), its attributes (named as torch names its
+arguments) and its inputs, wired by port name to the ids of other nodes.
+Editor layout rides along in `layout` and never affects execution.
+See docs/graph-format.md for the full description with examples.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+NodeId = str
+
+
+class Node(BaseModel):
+    """One operation (or tensor source) of the graph."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: NodeId = Field(min_length=1, max_length=100, description="Unique name of the node.")
+    op: str = Field(description="Op name from the registry, e.g. 'matmul' or 'parameter'.")
+    attrs: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Attributes, named as the torch function names its arguments.",
+    )
+    inputs: dict[str, NodeId | list[NodeId]] = Field(
+        default_factory=dict,
+        description="Input port name -> id of the node feeding it (a list for list ports like cat's tensors).",
+    )
+    label: str | None = Field(None, description="Optional display name for the editor.")
+
+
+class Run(BaseModel):
+    """How to run the graph: seed, device, dtype, and what to differentiate."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    seed: int = Field(0, ge=0, le=2**63 - 1, description="Seed of the random sources.")
+    device: Literal["cpu", "cuda", "auto"] = Field("cpu", description="'auto' takes cuda where the server has a GPU.")
+    dtype: Literal["float32", "float64"] = Field(
+        "float32", description="Dtype of floating point sources that name none."
+    )
+    output: NodeId | None = Field(None, description="Node to differentiate (the loss). Null runs forward only.")
+    wrt: list[NodeId] | None = Field(
+        None,
+        description="Nodes to differentiate with respect to. Null: every tensor that requires grad.",
+    )
+    grad_output: Literal["sum", "ones"] | None = Field(
+        None,
+        description=(
+            "Needed when the output is not a scalar: 'sum' differentiates output.sum(); "
+            "'ones' calls output.backward(torch.ones_like(output)). Both give the same gradients."
+        ),
+    )
+    backward_passes: int = Field(
+        1,
+        ge=1,
+        description="Call backward this many times (retain_graph between them): gradients accumulate.",
+    )
+
+
+class Position(BaseModel):
+    x: float
+    y: float
+
+
+class Graph(BaseModel):
+    """A dagrad graph document (format version 1)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    version: Literal[1] = Field(1, description="Format version; always 1.")
+    title: str | None = None
+    description: str | None = None
+    nodes: list[Node] = Field(description="The nodes, in any order. Random sources draw in this order.")
+    run: Run = Field(default_factory=Run)
+    layout: dict[NodeId, Position] = Field(
+        default_factory=dict, description="Editor positions by node id; ignored by the engine."
+    )
+    meta: dict[str, Any] = Field(
+        default_factory=dict, description="Free-form data for tools (e.g. what the course prints)."
+    )

@@ -1,0 +1,156 @@
+"""Execute a compiled `Plan`: forward in order, then backward, keeping every value.
+
+Like torch.fx's Interpreter, `run` walks the plan and calls `run_node` for
+each node, storing its value in `env`; a failure is re-raised naming the node
+it happened in. The call tree, for whoever extends it:
+
+    run()
+      ├─ run_node(node)      for each node in topological order
+      │    ├─ make_source()  input / parameter / constant: drawn on the CPU, then moved
+      │    └─ op.call()      everything else, on the plan's device
+      └─ backward()          from run.output, retaining every gradient asked for
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+
+from dagrad.errors import GraphError, GraphErrors
+from dagrad.ops.sources import SourceAttrs, create
+from dagrad.plan import Edge, Plan, PlannedNode
+
+
+@dataclass
+class RunResult:
+    env: dict[str, torch.Tensor]
+    # For shared nodes: the gradient each use contributed (their sum is the node's gradient).
+    contributions: dict[Edge, torch.Tensor | None] = field(default_factory=dict)
+    backward_ran: bool = False
+    forward_s: float = 0.0
+    backward_s: float = 0.0
+
+
+class Interpreter:
+    def __init__(self, plan: Plan, max_seconds: float) -> None:
+        self.plan = plan
+        self.env: dict[str, torch.Tensor] = {}
+        self.aliases: dict[Edge, torch.Tensor] = {}
+        self.creators: dict[str, str] = {}  # autograd node name -> the node whose op made it
+        self.generator = torch.Generator().manual_seed(plan.run.seed)
+        self.deadline = time.perf_counter() + max_seconds
+        self.max_seconds = max_seconds
+        # Per-use aliases are only worth their cost when someone will look at the gradients.
+        self.track_uses = plan.run.output is not None and bool(plan.shared)
+
+    def run(self) -> RunResult:
+        start = time.perf_counter()
+        for node in self.plan.order:
+            self.check_deadline(node.id)
+            try:
+                value = self.env[node.id] = self.run_node(node)
+                if value.grad_fn is not None:  # kept: an in-place op may later replace the tensor's grad_fn
+                    name = type(value.grad_fn).__name__
+                    self.creators[name] = self.creators[re.sub(r"Backward\d*$", "", name)] = node.id
+            except GraphErrors:
+                raise
+            except Exception as exc:
+                raise _located(node, exc) from exc
+        forward_s = time.perf_counter() - start
+        result = RunResult(self.env, forward_s=forward_s)
+        if self.plan.run.output is not None:
+            self.check_deadline(self.plan.run.output)
+            start = time.perf_counter()
+            self.backward()
+            result.backward_ran = True
+            result.backward_s = time.perf_counter() - start
+            result.contributions = {edge: alias.grad for edge, alias in self.aliases.items()}
+        return result
+
+    def run_node(self, node: PlannedNode) -> torch.Tensor:
+        if node.op.source:
+            return self.make_source(node)
+        inputs = {port: self.fetch(src, node, port) for port, src in node.inputs.items()}
+        return node.op.call(inputs, node.attrs)
+
+    def make_source(self, node: PlannedNode) -> torch.Tensor:
+        attrs = node.attrs
+        assert isinstance(attrs, SourceAttrs)
+        t = create(attrs, attrs.resolved_dtype(self.plan.run.dtype), self.generator)
+        return t.to(self.plan.device).requires_grad_(attrs.requires_grad)
+
+    def fetch(self, src: str | list[str], consumer: PlannedNode, port: str) -> Any:
+        if isinstance(src, list):
+            return [self.fetch_one(ref, consumer, f"{port}[{i}]") for i, ref in enumerate(src)]
+        return self.fetch_one(src, consumer, port)
+
+    def fetch_one(self, ref: str, consumer: PlannedNode, port: str) -> torch.Tensor:
+        value = self.env[ref]
+        if not self.track_uses or ref not in self.plan.shared:
+            return value
+        if not consumer.op.differentiable or consumer.op.name == "grad":
+            return value
+        # An identity view per use: its .grad is what this use contributes to ref's gradient.
+        alias = value.view_as(value)
+        alias.retain_grad()
+        self.aliases[Edge(ref, consumer.id, port)] = alias
+        return alias
+
+    def backward(self) -> None:
+        run = self.plan.run
+        assert run.output is not None
+        out = self.env[run.output]
+        grad_tensor = None if run.grad_output is None else torch.ones_like(out)
+        if run.wrt is None:
+            targets = None
+            for t in self.env.values():
+                if t.requires_grad and not t.is_leaf:
+                    t.retain_grad()
+        else:
+            targets = [self.env[w] for w in run.wrt]
+            for t in targets:
+                if not t.is_leaf:
+                    t.retain_grad()
+        passes = run.backward_passes
+        for i in range(passes):
+            try:
+                torch.autograd.backward(out, grad_tensor, retain_graph=i < passes - 1, inputs=targets)
+            except Exception as exc:
+                raise self.backward_error(exc) from exc
+
+    def backward_error(self, exc: Exception) -> GraphErrors:
+        """Blame the node whose saved value was overwritten when PyTorch names it, else the output."""
+        message = str(exc).strip().splitlines()[0]
+        node = self.plan.run.output
+        found = re.search(r"output \d+ of (\w+)", message)
+        if found and found.group(1) in self.creators:
+            node = self.creators[found.group(1)]
+        return GraphErrors([GraphError(node=node, code="runtime", message=f"backward failed: {message}")])
+
+    def check_deadline(self, nid: str) -> None:
+        if time.perf_counter() > self.deadline:
+            raise GraphErrors(
+                [
+                    GraphError(
+                        node=nid,
+                        code="limit",
+                        message=f"the run passed its time limit of {self.max_seconds:g} s before this node.",
+                    )
+                ]
+            )
+
+
+def _located(node: PlannedNode, exc: Exception) -> GraphErrors:
+    text = str(exc).strip()
+    first = text.splitlines()[0] if text else type(exc).__name__
+    if isinstance(exc, torch.OutOfMemoryError):
+        return GraphErrors(
+            [GraphError(node=node.id, code="limit", message=f"{node.op.name} ran out of device memory: {first}")]
+        )
+    return GraphErrors(
+        [GraphError(node=node.id, code="runtime", message=f"{node.op.name} failed while running: {first}")]
+    )

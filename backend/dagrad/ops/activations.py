@@ -1,0 +1,69 @@
+"""Activations: relu, tanh, sigmoid, softmax, log_softmax."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from pydantic import Field
+
+from dagrad.ops import checks
+from dagrad.ops.registry import Attrs, Example, TensorExample, register
+
+T = TensorExample
+
+
+class ReluAttrs(Attrs):
+    inplace: bool = Field(
+        False,
+        description="Overwrite the input instead of allocating. PyTorch refuses it on a leaf that "
+        "requires grad, and backward fails when the overwritten value was needed.",
+    )
+
+
+class DimAttrs(Attrs):
+    dim: int = Field(-1, description="Dimension along which the values sum to 1.")
+
+
+register(
+    "relu",
+    "activations",
+    F.relu,
+    ("input",),
+    attrs=ReluAttrs,
+    doc="max(input, 0), elementwise.",
+    torch="F.relu(input, inplace=False)",
+    examples=[Example({"input": T((3, 4))})],
+)
+register(
+    "tanh",
+    "activations",
+    torch.tanh,
+    ("input",),
+    doc="Hyperbolic tangent, elementwise.",
+    torch="torch.tanh(input)",
+    examples=[Example({"input": T((3, 4))})],
+)
+register(
+    "sigmoid",
+    "activations",
+    torch.sigmoid,
+    ("input",),
+    doc="1 / (1 + exp(-input)), elementwise.",
+    torch="torch.sigmoid(input)",
+    examples=[Example({"input": T((3, 4))})],
+)
+for name, fn, doc in (
+    ("softmax", F.softmax, "exp(x) / exp(x).sum(dim): values along dim become probabilities."),
+    ("log_softmax", F.log_softmax, "log(softmax(x, dim)), computed stably."),
+):
+    register(
+        name,
+        "activations",
+        fn,
+        ("input",),
+        attrs=DimAttrs,
+        doc=doc,
+        torch=f"F.{name}(input, dim)",
+        check=checks.dim_in_range("input", "dim"),
+        examples=[Example({"input": T((3, 4))}, {"dim": -1}), Example({"input": T((3, 4))}, {"dim": 0})],
+    )

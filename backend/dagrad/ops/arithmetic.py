@@ -1,0 +1,113 @@
+"""Arithmetic: elementwise ops, pow, matmul and dot."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+from pydantic import Field
+
+from dagrad.ops import checks
+from dagrad.ops.registry import Attrs, Example, Inputs, NoAttrs, TensorExample, register
+
+T = TensorExample
+POSITIVE = (0.5, 2.0)  # (low, high) for ops defined only on positive numbers
+ANY = (-1.0, 1.0)
+
+
+class AlphaAttrs(Attrs):
+    alpha: float = Field(1.0, description="Multiplier of other: input + alpha * other.")
+
+
+class PowAttrs(Attrs):
+    exponent: float = Field(2.0, description="The power: input ** exponent.")
+
+
+def _matmul_cost(inputs: Inputs, out: torch.Tensor, attrs: object) -> float:
+    x = inputs["input"]
+    assert isinstance(x, torch.Tensor)
+    return 2.0 * out.numel() * (x.shape[-1] if x.dim() else 1)
+
+
+_BINARY: list[tuple[str, Callable[..., torch.Tensor], type[Attrs] | None, str, str, tuple[float, float]]] = [
+    ("add", torch.add, AlphaAttrs, "input + alpha * other, broadcasting.", "torch.add(input, other, alpha=1)", ANY),
+    ("sub", torch.sub, AlphaAttrs, "input - alpha * other, broadcasting.", "torch.sub(input, other, alpha=1)", ANY),
+    ("mul", torch.mul, None, "input * other, elementwise, broadcasting.", "torch.mul(input, other)", ANY),
+    ("div", torch.div, None, "input / other, elementwise, broadcasting.", "torch.div(input, other)", POSITIVE),
+]
+for name, fn, attrs, doc, spelled, other_range in _BINARY:
+    register(
+        name,
+        "arithmetic",
+        fn,
+        ("input", "other"),
+        attrs=attrs or NoAttrs,
+        doc=doc,
+        torch=spelled,
+        check=checks.broadcastable("input", "other"),
+        examples=[
+            Example({"input": T((3, 4)), "other": T((3, 4), *other_range)}),
+            Example({"input": T((2, 3, 4)), "other": T((4,), *other_range)}),
+        ],
+    )
+
+_UNARY: list[tuple[str, Callable[..., torch.Tensor], str, tuple[float, float]]] = [
+    ("neg", torch.neg, "-input.", ANY),
+    ("exp", torch.exp, "e ** input, elementwise.", ANY),
+    ("log", torch.log, "Natural logarithm, elementwise. Negative inputs give NaN.", POSITIVE),
+    ("sqrt", torch.sqrt, "Square root, elementwise. Negative inputs give NaN.", POSITIVE),
+    ("abs", torch.abs, "Absolute value, elementwise.", ANY),
+]
+for name, fn, doc, value_range in _UNARY:
+    register(
+        name,
+        "arithmetic",
+        fn,
+        ("input",),
+        doc=doc,
+        torch=f"torch.{name}(input)",
+        examples=[Example({"input": T((3, 4), *value_range)})],
+    )
+
+register(
+    "pow",
+    "arithmetic",
+    torch.pow,
+    ("input",),
+    attrs=PowAttrs,
+    doc="input ** exponent, elementwise. x.pow(3) is pow with exponent 3.",
+    torch="torch.pow(input, exponent)",
+    examples=[
+        Example({"input": T((3,))}, {"exponent": 3.0}),
+        Example({"input": T((2, 3), *POSITIVE)}, {"exponent": 0.5}),
+    ],
+)
+register(
+    "matmul",
+    "arithmetic",
+    torch.matmul,
+    ("input", "other"),
+    doc=(
+        "Matrix product input @ other, with @'s rules: vector·vector, matrix·vector, "
+        "matrix·matrix, and batched products broadcasting the leading dimensions."
+    ),
+    torch="torch.matmul(input, other)  # input @ other",
+    check=checks.matmul,
+    cost=_matmul_cost,
+    examples=[
+        Example({"input": T((5, 5)), "other": T((5,))}),
+        Example({"input": T((3, 4)), "other": T((4, 2))}),
+        Example({"input": T((2, 3, 4)), "other": T((4, 5))}),
+        Example({"input": T((4,)), "other": T((4,))}),
+    ],
+)
+register(
+    "dot",
+    "arithmetic",
+    torch.dot,
+    ("input", "tensor"),
+    doc="Dot product of two 1-D tensors of the same length: u.dot(v).",
+    torch="torch.dot(input, tensor)",
+    check=checks.dot,
+    examples=[Example({"input": T((10,)), "tensor": T((10,))})],
+)

@@ -1,0 +1,111 @@
+"""Autograd ops: detach, and grad (torch.autograd.grad as a node)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from pydantic import Field
+
+from dagrad.errors import fmt_shape
+from dagrad.ops.registry import Attrs, Example, Inputs, Port, PortProblem, TensorExample, register
+
+T = TensorExample
+
+
+class GradAttrs(Attrs):
+    create_graph: bool = Field(
+        False, description="Record the derivative's own graph, so this node can be differentiated again."
+    )
+    allow_unused: bool = Field(
+        False, description="If inputs does not influence outputs, give zeros instead of an error."
+    )
+
+
+def grad(
+    outputs: torch.Tensor,
+    inputs: torch.Tensor,
+    grad_outputs: torch.Tensor | None = None,
+    create_graph: bool = False,
+    allow_unused: bool = False,
+) -> torch.Tensor:
+    # retain_graph is always on: the run's own backward may still need the graph.
+    (g,) = torch.autograd.grad(
+        outputs,
+        inputs,
+        grad_outputs=grad_outputs,
+        retain_graph=True,
+        create_graph=create_graph,
+        allow_unused=allow_unused,
+        materialize_grads=allow_unused,
+    )
+    return g
+
+
+def _check_grad(inputs: Inputs, attrs: Any) -> list[PortProblem]:
+    out, wrt, go = inputs.get("outputs"), inputs.get("inputs"), inputs.get("grad_outputs")
+    problems: list[PortProblem] = []
+    if isinstance(out, torch.Tensor) and not out.requires_grad:
+        problems.append(
+            PortProblem(
+                "outputs",
+                "outputs does not require grad: nothing upstream of it requires grad, so it has no derivative.",
+                code="dtype",
+            )
+        )
+    if isinstance(wrt, torch.Tensor) and not wrt.requires_grad:
+        problems.append(
+            PortProblem(
+                "inputs",
+                "inputs does not require grad; set requires_grad on it (or on what it is computed from).",
+                code="dtype",
+            )
+        )
+    if isinstance(out, torch.Tensor) and go is None and out.numel() != 1:
+        problems.append(
+            PortProblem(
+                "grad_outputs",
+                f"outputs has shape {fmt_shape(out.shape)}, not a scalar: wire grad_outputs (e.g. a constant of ones "
+                "of that shape) or reduce outputs with sum first.",
+            )
+        )
+    if isinstance(out, torch.Tensor) and isinstance(go, torch.Tensor) and go.shape != out.shape:
+        problems.append(
+            PortProblem(
+                "grad_outputs",
+                f"grad_outputs must have the shape of outputs {fmt_shape(out.shape)}; got {fmt_shape(go.shape)}.",
+            )
+        )
+    return problems
+
+
+register(
+    "detach",
+    "autograd",
+    torch.detach,
+    ("input",),
+    doc=(
+        "The same values, cut from the graph: no gradient flows back through it. "
+        "Use it to stop gradients, as in (a.detach() - b) ** 2."
+    ),
+    torch="input.detach()",
+    differentiable=False,
+    examples=[Example({"input": T((3,))})],
+)
+register(
+    "grad",
+    "autograd",
+    grad,
+    (
+        Port("outputs", "The tensor to differentiate."),
+        Port("inputs", "The tensor to differentiate it with respect to."),
+        Port("grad_outputs", "Weights of the outputs' elements, when outputs is not a scalar.", optional=True),
+    ),
+    attrs=GradAttrs,
+    doc=(
+        "d outputs / d inputs, as torch.autograd.grad(outputs, inputs) computes it, with the shape of inputs. "
+        "With create_graph the result can be differentiated again (second derivatives)."
+    ),
+    torch="torch.autograd.grad(outputs, inputs, grad_outputs=None, retain_graph=True, create_graph=False)[0]",
+    check=_check_grad,
+)

@@ -1,0 +1,121 @@
+"""Losses: mse_loss, cross_entropy, nll_loss, binary_cross_entropy.
+
+The first port is the prediction (`input`), the second the `target`, as in
+torch.nn.functional.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import torch
+import torch.nn.functional as F
+from pydantic import Field
+
+from dagrad.errors import fmt_shape
+from dagrad.ops import checks
+from dagrad.ops.registry import Attrs, Example, Inputs, Port, PortProblem, TensorExample, register
+
+T = TensorExample
+Reduction = Literal["mean", "sum", "none"]
+WEIGHT = Port("weight", "Optional rescaling weight per class (or per element for BCE).", optional=True)
+
+
+class ReductionAttrs(Attrs):
+    reduction: Reduction = Field("mean", description="'mean', 'sum' or 'none' (one loss per element).")
+
+
+class ClassLossAttrs(ReductionAttrs):
+    ignore_index: int = Field(-100, description="Target class that contributes nothing.")
+
+
+class CrossEntropyAttrs(ClassLossAttrs):
+    label_smoothing: float = Field(0.0, ge=0.0, le=1.0, description="Mix the target with the uniform distribution.")
+
+
+def _class_target(inputs: Inputs, attrs: Any) -> list[PortProblem]:
+    x, y = inputs.get("input"), inputs.get("target")
+    if not isinstance(x, torch.Tensor) or not isinstance(y, torch.Tensor):
+        return []
+    if y.dtype.is_floating_point:
+        return []  # class probabilities: PyTorch checks the shape
+    if y.dtype != torch.int64:
+        return [
+            PortProblem(
+                "target",
+                f"target holds class indices and must be int64; got {str(y.dtype).removeprefix('torch.')}.",
+                code="dtype",
+            )
+        ]
+    expected = (x.shape[0], *x.shape[2:]) if x.dim() >= 2 else ()
+    if tuple(y.shape) != expected:
+        return [
+            PortProblem(
+                "target",
+                f"input {fmt_shape(x.shape)} (batch × classes) needs a target of class indices with shape "
+                f"{fmt_shape(expected)}; got {fmt_shape(y.shape)}.",
+            )
+        ]
+    return []
+
+
+register(
+    "mse_loss",
+    "losses",
+    F.mse_loss,
+    ("input", "target"),
+    attrs=ReductionAttrs,
+    doc="Mean squared error: ((input - target) ** 2).mean(). nn.MSELoss()([[3.]], [[0.]]) is 9.",
+    torch="F.mse_loss(input, target, reduction='mean')",
+    check=checks.same_shape("input", "target", "mse_loss compares them element by element; give them one shape."),
+    examples=[
+        Example({"input": T((3, 4)), "target": T((3, 4))}),
+        Example({"input": T((2, 5)), "target": T((2, 5))}, {"reduction": "sum"}),
+    ],
+)
+register(
+    "cross_entropy",
+    "losses",
+    F.cross_entropy,
+    ("input", "target", WEIGHT),
+    attrs=CrossEntropyAttrs,
+    doc="Cross entropy of raw scores (logits) N×C against class indices N (int64) or probabilities N×C.",
+    torch="F.cross_entropy(input, target, weight=None, ignore_index=-100, reduction='mean', label_smoothing=0.0)",
+    check=_class_target,
+    examples=[
+        Example({"input": T((4, 3)), "target": T((4,), dtype="int64", low=0, high=3)}),
+        Example({"input": T((4, 3)), "target": T((4, 3), low=0.1, high=1.0)}, {"label_smoothing": 0.1}),
+    ],
+)
+register(
+    "nll_loss",
+    "losses",
+    F.nll_loss,
+    ("input", "target", WEIGHT),
+    attrs=ClassLossAttrs,
+    doc="Negative log likelihood of log-probabilities N×C (from log_softmax) against class indices N.",
+    torch="F.nll_loss(input, target, weight=None, ignore_index=-100, reduction='mean')",
+    check=_class_target,
+    examples=[
+        Example(
+            {
+                "input": T((4, 3)),
+                "target": T((4,), dtype="int64", low=0, high=3),
+                "weight": T((3,), low=0.5, high=2.0, requires_grad=False),
+            }
+        )
+    ],
+)
+register(
+    "binary_cross_entropy",
+    "losses",
+    F.binary_cross_entropy,
+    ("input", "target", WEIGHT),
+    attrs=ReductionAttrs,
+    doc="Binary cross entropy of probabilities in (0, 1) (e.g. from sigmoid) against targets in [0, 1].",
+    torch="F.binary_cross_entropy(input, target, weight=None, reduction='mean')",
+    check=checks.same_shape("input", "target", "binary_cross_entropy needs one target per probability."),
+    examples=[
+        Example({"input": T((3, 4), low=0.1, high=0.9), "target": T((3, 4), low=0.0, high=1.0, requires_grad=False)})
+    ],
+)

@@ -1,0 +1,90 @@
+"""Reductions: sum, mean, max, norm."""
+
+from __future__ import annotations
+
+import torch
+from pydantic import Field
+
+from dagrad.ops import checks
+from dagrad.ops.registry import Attrs, Example, TensorExample, register
+
+T = TensorExample
+
+
+class ReduceAttrs(Attrs):
+    dim: int | list[int] | None = Field(None, description="Dimension(s) to reduce; null reduces all.")
+    keepdim: bool = Field(False, description="Keep reduced dimensions with size 1.")
+
+
+class MaxAttrs(Attrs):
+    dim: int | None = Field(None, description="Dimension to reduce; null takes the max of all.")
+    keepdim: bool = Field(False, description="Keep the reduced dimension with size 1.")
+
+
+class NormAttrs(ReduceAttrs):
+    p: float = Field(2.0, description="Order of the norm: 2 is Euclidean (x.norm()), 1 sums |x|.")
+
+
+def _sum(input: torch.Tensor, dim: int | list[int] | None, keepdim: bool) -> torch.Tensor:
+    return input.sum() if dim is None else torch.sum(input, dim, keepdim=keepdim)
+
+
+def _mean(input: torch.Tensor, dim: int | list[int] | None, keepdim: bool) -> torch.Tensor:
+    return input.mean() if dim is None else torch.mean(input, dim, keepdim=keepdim)
+
+
+def _max(input: torch.Tensor, dim: int | None, keepdim: bool) -> torch.Tensor:
+    # With a dim, torch.max returns (values, indices); the node's value is the values.
+    return torch.max(input) if dim is None else torch.max(input, dim, keepdim=keepdim).values
+
+
+def _norm(input: torch.Tensor, p: float, dim: int | list[int] | None, keepdim: bool) -> torch.Tensor:
+    out: torch.Tensor = torch.norm(input, p=p, dim=dim, keepdim=keepdim)
+    return out
+
+
+_in_range = checks.dim_in_range("input", "dim")
+register(
+    "sum",
+    "reductions",
+    _sum,
+    ("input",),
+    attrs=ReduceAttrs,
+    doc="Sum of the elements, over all or over dim.",
+    torch="torch.sum(input, dim=None, keepdim=False)",
+    check=_in_range,
+    examples=[Example({"input": T((3, 4))}), Example({"input": T((2, 3, 4))}, {"dim": [0, 2], "keepdim": True})],
+)
+register(
+    "mean",
+    "reductions",
+    _mean,
+    ("input",),
+    attrs=ReduceAttrs,
+    doc="Mean of the elements, over all or over dim.",
+    torch="torch.mean(input, dim=None, keepdim=False)",
+    check=_in_range,
+    examples=[Example({"input": T((3, 4))}), Example({"input": T((3, 4))}, {"dim": 1})],
+)
+register(
+    "max",
+    "reductions",
+    _max,
+    ("input",),
+    attrs=MaxAttrs,
+    doc="Largest element, over all or along dim (the values; the gradient flows to the argmax).",
+    torch="torch.max(input) / torch.max(input, dim, keepdim).values",
+    check=_in_range,
+    examples=[Example({"input": T((3, 4))}), Example({"input": T((3, 4))}, {"dim": 0, "keepdim": True})],
+)
+register(
+    "norm",
+    "reductions",
+    _norm,
+    ("input",),
+    attrs=NormAttrs,
+    doc="p-norm of the elements (x.norm() is the 2-norm of all of them).",
+    torch="torch.norm(input, p=2, dim=None, keepdim=False)",
+    check=_in_range,
+    examples=[Example({"input": T((5,))}), Example({"input": T((3, 4))}, {"p": 1.0, "dim": 1})],
+)

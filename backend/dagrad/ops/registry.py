@@ -1,0 +1,154 @@
+"""The op registry: the single source of truth about every op.
+
+An op is one `OpDef`: its input ports, its attributes (a pydantic model whose
+field names are the torch function's own argument names), its docstring and
+the torch function that runs it. Validation, execution, `GET /api/ops` (the
+editor's palette), the docs and the generated tests all read this registry;
+adding an op is one `register(...)` call in the module of its category.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import torch
+from pydantic import BaseModel, ConfigDict
+
+Category = Literal["sources", "arithmetic", "activations", "reductions", "shape", "layers", "losses", "autograd"]
+
+# Inputs as the op's function receives them: one tensor per port, or a list for list ports.
+Inputs = Mapping[str, torch.Tensor | list[torch.Tensor] | None]
+
+
+class Attrs(BaseModel):
+    """Base of every attribute model: unknown attributes are errors, not silently dropped."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class NoAttrs(Attrs):
+    """The op takes no attributes."""
+
+
+@dataclass(frozen=True)
+class Port:
+    """An input port. Its name is the torch argument name (`input`, `other`, `weight`...)."""
+
+    name: str
+    doc: str = ""
+    optional: bool = False
+    variadic: bool = False  # takes a list of nodes (cat's and stack's `tensors`)
+
+
+@dataclass(frozen=True)
+class TensorExample:
+    """A tensor the generated tests feed an op: shape, value range, dtype."""
+
+    shape: tuple[int, ...]
+    low: float = -1.0
+    high: float = 1.0
+    dtype: Literal["float", "int64"] = "float"
+    requires_grad: bool = True
+
+
+@dataclass(frozen=True)
+class Example:
+    """One call of an op for the generated oracle and gradcheck tests."""
+
+    inputs: Mapping[str, TensorExample | Sequence[TensorExample]]
+    attrs: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class PortProblem:
+    """What an op's `check` found wrong, before PyTorch is asked."""
+
+    port: str | None
+    message: str
+    attribute: str | None = None
+    code: Literal["shape", "dtype", "bad_attribute"] = "shape"
+
+
+# check(inputs as meta tensors, attrs) -> problems; runs before the meta call so that
+# the user reads "expected 3 input channels, got 4" instead of PyTorch's terse messages.
+CheckFn = Callable[[Inputs, Any], list[PortProblem]]
+# cost(inputs, output, attrs) -> estimated floating point operations of one call.
+CostFn = Callable[[Inputs, torch.Tensor, Any], float]
+
+
+@dataclass(frozen=True)
+class OpDef:
+    name: str
+    category: Category
+    fn: Callable[..., torch.Tensor]
+    ports: tuple[Port, ...]
+    attrs: type[Attrs]
+    doc: str
+    torch_code: str  # how PyTorch spells it, e.g. "torch.matmul(input, other)"
+    examples: tuple[Example, ...] = ()
+    check: CheckFn | None = None
+    cost: CostFn | None = None
+    differentiable: bool = True
+    source: bool = False  # tensor sources: input, parameter, constant
+
+    def port(self, name: str) -> Port | None:
+        return next((p for p in self.ports if p.name == name), None)
+
+    def call(self, inputs: Inputs, attrs: Attrs) -> torch.Tensor:
+        """Run the op: ports and attributes become the torch function's keyword arguments."""
+        kwargs: dict[str, Any] = {k: v for k, v in inputs.items() if v is not None}
+        kwargs.update(attrs.model_dump())
+        out: torch.Tensor = self.fn(**kwargs)
+        return out
+
+    def estimate_flops(self, inputs: Inputs, out: torch.Tensor, attrs: Attrs) -> float:
+        if self.cost is not None:
+            return self.cost(inputs, out, attrs)
+        total = float(out.numel())
+        for value in inputs.values():
+            for t in value if isinstance(value, list) else [value]:
+                if t is not None:
+                    total += t.numel()
+        return total
+
+
+REGISTRY: dict[str, OpDef] = {}
+
+
+def register(
+    name: str,
+    category: Category,
+    fn: Callable[..., torch.Tensor],
+    ports: Sequence[str | Port],
+    *,
+    doc: str,
+    torch: str,
+    attrs: type[Attrs] = NoAttrs,
+    examples: Sequence[Example] = (),
+    check: CheckFn | None = None,
+    cost: CostFn | None = None,
+    differentiable: bool = True,
+    source: bool = False,
+) -> OpDef:
+    """Declare an op. `ports` are torch argument names; a plain string is a required port."""
+    if name in REGISTRY:
+        raise ValueError(f"op {name!r} is registered twice")
+    op = OpDef(
+        name=name,
+        category=category,
+        fn=fn,
+        ports=tuple(p if isinstance(p, Port) else Port(p) for p in ports),
+        attrs=attrs,
+        doc=inspect.cleandoc(doc),
+        torch_code=torch,
+        examples=tuple(examples),
+        check=check,
+        cost=cost,
+        differentiable=differentiable,
+        source=source,
+    )
+    REGISTRY[name] = op
+    return op

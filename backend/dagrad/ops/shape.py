@@ -1,0 +1,250 @@
+"""Shape ops: reshape, view, flatten, transpose, permute, index, cat, stack, squeeze, unsqueeze."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import torch
+from pydantic import Field
+
+from dagrad.errors import fmt_shape
+from dagrad.ops import checks
+from dagrad.ops.registry import Attrs, Example, Inputs, Port, PortProblem, TensorExample, register
+
+T = TensorExample
+
+
+class ShapeAttrs(Attrs):
+    shape: list[int] = Field(description="The new shape; one entry may be -1 (inferred), as in x.view(-1, 256).")
+
+
+class FlattenAttrs(Attrs):
+    start_dim: int = Field(0, description="First dimension to flatten.")
+    end_dim: int = Field(-1, description="Last dimension to flatten.")
+
+
+class TransposeAttrs(Attrs):
+    dim0: int = Field(0, description="First dimension to swap.")
+    dim1: int = Field(1, description="Second dimension to swap.")
+
+
+class PermuteAttrs(Attrs):
+    dims: list[int] = Field(description="The new order of the dimensions, e.g. [2, 0, 1].")
+
+
+class SelectAttrs(Attrs):
+    dim: int = Field(0, description="Dimension to index; w[i] indexes dimension 0.")
+    index: int = Field(0, description="The index i (negative counts from the end).")
+
+
+class CatAttrs(Attrs):
+    dim: int = Field(0, description="Dimension along which to join.")
+
+
+class SqueezeAttrs(Attrs):
+    dim: int | None = Field(None, description="Dimension of size 1 to remove; null removes all of them.")
+
+
+class UnsqueezeAttrs(Attrs):
+    dim: int = Field(0, description="Where to insert the new dimension of size 1.")
+
+
+def _check_new_shape(inputs: Inputs, attrs: Any) -> list[PortProblem]:
+    x = inputs.get("input")
+    if not isinstance(x, torch.Tensor):
+        return []
+    shape = attrs.shape
+    if sum(1 for d in shape if d == -1) > 1:
+        return [
+            PortProblem(
+                None,
+                f"shape {fmt_shape(shape)} has more than one -1; only one size can be inferred.",
+                "shape",
+                "bad_attribute",
+            )
+        ]
+    known = math.prod(d for d in shape if d != -1)
+    fits = known == x.numel() if -1 not in shape else known != 0 and x.numel() % known == 0
+    if not fits:
+        return [
+            PortProblem(
+                None,
+                f"input {fmt_shape(x.shape)} has {x.numel()} elements; shape {fmt_shape(shape)} "
+                + (f"holds {known}." if -1 not in shape else f"needs a multiple of {known}.")
+                + " The product of the sizes must equal the number of elements.",
+                "shape",
+                "bad_attribute",
+            )
+        ]
+    return []
+
+
+def _view(input: torch.Tensor, shape: list[int]) -> torch.Tensor:
+    return input.view(shape)
+
+
+def _permute(input: torch.Tensor, dims: list[int]) -> torch.Tensor:
+    return input.permute(dims)
+
+
+def _squeeze(input: torch.Tensor, dim: int | None) -> torch.Tensor:
+    return torch.squeeze(input) if dim is None else torch.squeeze(input, dim)
+
+
+def _check_same_shapes(inputs: Inputs, attrs: Any) -> list[PortProblem]:
+    tensors = inputs.get("tensors")
+    if not isinstance(tensors, list) or not tensors:
+        return []
+    first = tensors[0].shape
+    for i, t in enumerate(tensors[1:], start=1):
+        if t.shape != first:
+            return [
+                PortProblem(
+                    "tensors",
+                    f"stack needs tensors of one shape: tensors[0] is {fmt_shape(first)}, tensors[{i}] is {fmt_shape(t.shape)}.",
+                )
+            ]
+    return []
+
+
+def _check_cat(inputs: Inputs, attrs: Any) -> list[PortProblem]:
+    tensors = inputs.get("tensors")
+    if not isinstance(tensors, list) or not tensors:
+        return []
+    first = tensors[0]
+    if first.dim() == 0:
+        return [PortProblem("tensors", "cat cannot join scalars; unsqueeze them or use stack.")]
+    dim = attrs.dim % first.dim() if -first.dim() <= attrs.dim < first.dim() else None
+    if dim is None:
+        return [
+            PortProblem(
+                None,
+                f"dim={attrs.dim} is out of range for tensors of shape {fmt_shape(first.shape)}.",
+                "dim",
+                "bad_attribute",
+            )
+        ]
+    for i, t in enumerate(tensors[1:], start=1):
+        rest = [s for j, s in enumerate(t.shape) if j != dim]
+        if t.dim() != first.dim() or rest != [s for j, s in enumerate(first.shape) if j != dim]:
+            return [
+                PortProblem(
+                    "tensors",
+                    f"cat along dim {attrs.dim} needs equal sizes in every other dimension: tensors[0] is "
+                    f"{fmt_shape(first.shape)}, tensors[{i}] is {fmt_shape(t.shape)}.",
+                )
+            ]
+    return []
+
+
+register(
+    "reshape",
+    "shape",
+    torch.reshape,
+    ("input",),
+    attrs=ShapeAttrs,
+    doc="The same elements in a new shape (copies only when it must).",
+    torch="torch.reshape(input, shape)",
+    check=_check_new_shape,
+    examples=[Example({"input": T((3, 4))}, {"shape": [2, -1]})],
+)
+register(
+    "view",
+    "shape",
+    _view,
+    ("input",),
+    attrs=ShapeAttrs,
+    doc="A view of the same memory in a new shape, as in x.view(-1, 256). Needs compatible strides.",
+    torch="input.view(shape)",
+    check=_check_new_shape,
+    examples=[Example({"input": T((2, 3, 4))}, {"shape": [-1, 12]})],
+)
+register(
+    "flatten",
+    "shape",
+    torch.flatten,
+    ("input",),
+    attrs=FlattenAttrs,
+    doc="Merge dimensions start_dim..end_dim into one.",
+    torch="torch.flatten(input, start_dim=0, end_dim=-1)",
+    check=checks.dim_in_range("input", "start_dim", "end_dim"),
+    examples=[Example({"input": T((2, 3, 4))}, {"start_dim": 1})],
+)
+register(
+    "transpose",
+    "shape",
+    torch.transpose,
+    ("input",),
+    attrs=TransposeAttrs,
+    doc="Swap two dimensions; a matrix's transpose is transpose(0, 1).",
+    torch="torch.transpose(input, dim0, dim1)",
+    check=checks.dim_in_range("input", "dim0", "dim1"),
+    examples=[Example({"input": T((3, 4))}), Example({"input": T((2, 3, 4))}, {"dim0": 0, "dim1": 2})],
+)
+register(
+    "permute",
+    "shape",
+    _permute,
+    ("input",),
+    attrs=PermuteAttrs,
+    doc="Reorder all dimensions.",
+    torch="torch.permute(input, dims)",
+    check=checks.dim_in_range("input", "dims"),
+    examples=[Example({"input": T((2, 3, 4))}, {"dims": [2, 0, 1]})],
+)
+register(
+    "index",
+    "shape",
+    torch.select,
+    ("input",),
+    attrs=SelectAttrs,
+    doc="One slice along dim: w[i] is index with dim 0 and index i. The result has one dimension less.",
+    torch="torch.select(input, dim, index)  # input[i] for dim 0",
+    check=checks.dim_in_range("input", "dim"),
+    examples=[Example({"input": T((3, 4, 4))}, {"index": 1}), Example({"input": T((3, 4))}, {"dim": 1, "index": -1})],
+)
+register(
+    "cat",
+    "shape",
+    torch.cat,
+    (Port("tensors", "Tensors to join, in order.", variadic=True),),
+    attrs=CatAttrs,
+    doc="Join tensors along an existing dimension.",
+    torch="torch.cat(tensors, dim=0)",
+    check=_check_cat,
+    examples=[Example({"tensors": [T((2, 3)), T((4, 3))]}), Example({"tensors": [T((2, 3)), T((2, 1))]}, {"dim": 1})],
+)
+register(
+    "stack",
+    "shape",
+    torch.stack,
+    (Port("tensors", "Tensors of one shape, in order.", variadic=True),),
+    attrs=CatAttrs,
+    doc="Join tensors of one shape along a new dimension.",
+    torch="torch.stack(tensors, dim=0)",
+    check=_check_same_shapes,
+    examples=[Example({"tensors": [T((2, 3)), T((2, 3)), T((2, 3))]}, {"dim": 1})],
+)
+register(
+    "squeeze",
+    "shape",
+    _squeeze,
+    ("input",),
+    attrs=SqueezeAttrs,
+    doc="Remove dimensions of size 1 (all of them, or only dim).",
+    torch="torch.squeeze(input, dim=None)",
+    check=checks.dim_in_range("input", "dim"),
+    examples=[Example({"input": T((3, 1, 4, 1))}), Example({"input": T((3, 1, 4))}, {"dim": 1})],
+)
+register(
+    "unsqueeze",
+    "shape",
+    torch.unsqueeze,
+    ("input",),
+    attrs=UnsqueezeAttrs,
+    doc="Insert a dimension of size 1 at dim (e.g. to make a batch of one).",
+    torch="torch.unsqueeze(input, dim)",
+    check=checks.dim_in_range("input", "dim", extra=1),
+    examples=[Example({"input": T((3, 4))}, {"dim": 1})],
+)

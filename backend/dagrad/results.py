@@ -1,0 +1,132 @@
+"""Response models: what the API returns about a graph, its values and its gradients."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from dagrad.errors import GraphError
+
+
+class TensorStats(BaseModel):
+    """Summary statistics. A null min/max/mean/std/norm means it is not finite (see nan and inf)."""
+
+    min: float | None
+    max: float | None
+    mean: float | None
+    std: float | None = Field(description="As torch.std (unbiased); null for a single element.")
+    norm: float | None = Field(description="The 2-norm of all elements.")
+    nan: int = Field(description="How many elements are NaN.")
+    inf: int = Field(description="How many elements are +inf or -inf.")
+
+
+class TensorData(BaseModel):
+    """The elements, row-major: base64 of little-endian bytes, or nested JSON lists."""
+
+    encoding: Literal["base64", "list"]
+    dtype: Literal["float32", "float64", "int64", "uint8"] = Field(
+        description="Element type of the base64 bytes (bool tensors come as uint8)."
+    )
+    b64: str | None = Field(None, description="base64 of the raw little-endian elements, for encoding 'base64'.")
+    values: Any = Field(None, description="Nested lists (non-finite numbers as null), for encoding 'list'.")
+
+
+class TensorPayload(BaseModel):
+    """One tensor, a value or a gradient: its summary, and its data unless too large."""
+
+    shape: list[int]
+    dtype: str
+    numel: int
+    stats: TensorStats
+    data: TensorData | None = Field(description="Null when the tensor is larger than the request allows; see note.")
+    truncated: bool = Field(description="True when data was left out for its size.")
+    note: str | None = Field(None, description="How to get the data that was left out.")
+
+
+class NodeMeta(BaseModel):
+    """What validation knows of a node without running it."""
+
+    shape: list[int]
+    dtype: str
+    requires_grad: bool
+    is_leaf: bool
+
+
+class GradContribution(BaseModel):
+    """The gradient one use of a shared tensor contributed; a node's gradient is the sum of these."""
+
+    consumer: str = Field(description="The node that uses the tensor.")
+    port: str = Field(description="The port of that node it is wired to.")
+    grad: TensorPayload | None
+
+
+class NodeResult(BaseModel):
+    id: str
+    op: str
+    shape: list[int]
+    dtype: str
+    device: str
+    requires_grad: bool
+    is_leaf: bool
+    grad_fn: str | None = Field(description="The autograd node that made this tensor, e.g. 'MmBackward0'.")
+    value: TensorPayload
+    grad: TensorPayload | None
+    grad_note: str | None = Field(None, description="Why grad is null, when it is.")
+    contributions: list[GradContribution] | None = Field(
+        None, description="For a tensor feeding several ops (weight sharing): each use's share of grad."
+    )
+
+
+class RunInfo(BaseModel):
+    """The run as executed, with every default resolved."""
+
+    seed: int
+    device: str
+    dtype: str
+    output: str | None
+    wrt: list[str] | None
+    grad_output: Literal["sum", "ones"] | None
+    backward_passes: int
+    backward: str | None = Field(description="The backward call made, in PyTorch terms.")
+
+
+class Timings(BaseModel):
+    compile_ms: float
+    forward_ms: float
+    backward_ms: float
+    encode_ms: float
+
+
+class EvaluateResponse(BaseModel):
+    run: RunInfo
+    order: list[str] = Field(description="Node ids in the order they ran.")
+    nodes: dict[str, NodeResult]
+    timings: Timings
+
+
+class ValidateResponse(BaseModel):
+    valid: Literal[True] = True
+    order: list[str]
+    nodes: dict[str, NodeMeta]
+    shared: list[str] = Field(description="Nodes feeding several differentiable ops (weight sharing).")
+    estimated_bytes: int
+    estimated_flops: float
+
+
+class ErrorResponse(BaseModel):
+    """Every problem found, each on its node and port, plus what is known of the nodes that are fine."""
+
+    detail: str
+    errors: list[GraphError]
+    nodes: dict[str, NodeMeta] = Field(default_factory=dict)
+
+
+class PayloadOptions(BaseModel):
+    """How tensors are returned."""
+
+    encoding: Literal["base64", "list"] = "base64"
+    max_elements: int | None = Field(
+        None, ge=0, description="Tensors up to this size carry data; null: the server default."
+    )
+    full: list[str] = Field(default_factory=list, description="Node ids whose tensors come whole; '*' for all.")

@@ -1,0 +1,31 @@
+"""Every limit and default of the server, in one settings object.
+
+Each field can be overridden by an environment variable named DAGRAD_<FIELD>,
+for example DAGRAD_MAX_NODES=1000.
+"""
+
+from functools import lru_cache
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="DAGRAD_")
+
+    max_nodes: int = Field(500, description="Most nodes one graph may hold.")
+    max_tensor_elements: int = Field(2**26, description="Most elements of any one tensor (value or gradient).")
+    max_run_bytes: int = Field(2 * 2**30, description="Estimated bytes of all values and gradients of one run.")
+    max_flops: float = Field(2e11, description="Estimated floating point operations of one forward pass.")
+    max_body_bytes: int = Field(16 * 2**20, description="Largest accepted request body.")
+    max_run_seconds: float = Field(30.0, description="Wall time after which a run is stopped.")
+    default_payload_elements: int = Field(
+        65536, description="Tensors up to this many elements carry their data by default."
+    )
+    max_payload_elements: int = Field(2**24, description="Most elements of one tensor's data a client may ask for.")
+    max_backward_passes: int = Field(8, description="Most backward passes of one run.")
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

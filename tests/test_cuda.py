@@ -1,0 +1,68 @@
+"""CUDA runs: the same numbers as PyTorch on the GPU. Skipped on machines without one."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import pytest
+import torch
+import torch.nn.functional as F
+from conftest import DAG_4_1
+from test_api import decode
+
+from dagrad.engine import evaluate
+from dagrad.graph_format import Graph
+
+pytestmark = [
+    pytest.mark.cuda,
+    pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU"),
+]
+
+
+def test_dag_on_cuda_matches_torch_on_cuda() -> None:
+    graph = copy.deepcopy(DAG_4_1)
+    graph["run"]["device"] = "cuda"
+    result = evaluate(Graph.model_validate(graph))
+    assert result.run.device.startswith("cuda")
+    assert result.nodes["q"].device.startswith("cuda")
+    torch.manual_seed(0)  # sources are drawn on the CPU, then moved: the same numbers on every device
+    w1 = torch.rand(5, 5).cuda().requires_grad_()
+    w2 = torch.rand(5, 5).cuda().requires_grad_()
+    x = torch.empty(5).normal_().cuda()
+    q = (w1 @ (w1 @ x + x + w2 @ (w1 @ x))).norm()
+    q.backward()
+    assert w1.grad is not None
+    torch.testing.assert_close(decode(result.nodes["w1"].grad.model_dump()), w1.grad.cpu())  # type: ignore[union-attr]
+    torch.testing.assert_close(decode(result.nodes["q"].value.model_dump()), q.detach().cpu())
+
+
+def test_auto_picks_cuda() -> None:
+    graph = copy.deepcopy(DAG_4_1)
+    graph["run"]["device"] = "auto"
+    assert evaluate(Graph.model_validate(graph)).run.device.startswith("cuda")
+
+
+def _conv_graph(device: str) -> dict[str, Any]:
+    return {
+        "nodes": [
+            {"id": "x", "op": "input", "attrs": {"shape": [4, 3, 12, 12]}},
+            {"id": "w", "op": "parameter", "attrs": {"shape": [8, 3, 3, 3], "init": "uniform", "low": -0.2, "high": 0.2}},
+            {"id": "b", "op": "parameter", "attrs": {"shape": [8], "init": "zeros"}},
+            {"id": "c", "op": "conv2d", "attrs": {"padding": 1, "stride": 2}, "inputs": {"input": "x", "weight": "w", "bias": "b"}},
+            {"id": "p", "op": "max_pool2d", "attrs": {"kernel_size": 2}, "inputs": {"input": "c"}},
+            {"id": "l", "op": "sum", "inputs": {"input": "p"}},
+        ],
+        "run": {"device": device, "dtype": "float64", "output": "l"},
+    }
+
+
+def test_conv_on_cuda_matches_torch_on_cuda() -> None:
+    result = evaluate(Graph.model_validate(_conv_graph("cuda")))
+    torch.manual_seed(0)
+    x = torch.empty(4, 3, 12, 12, dtype=torch.float64).normal_().cuda()
+    w = torch.empty(8, 3, 3, 3, dtype=torch.float64).uniform_(-0.2, 0.2).cuda().requires_grad_()
+    b = torch.zeros(8, dtype=torch.float64, device="cuda", requires_grad=True)
+    F.max_pool2d(F.conv2d(x, w, b, stride=2, padding=1), 2).sum().backward()
+    assert w.grad is not None
+    torch.testing.assert_close(decode(result.nodes["w"].grad.model_dump()), w.grad.cpu())  # type: ignore[union-attr]
