@@ -13,8 +13,9 @@ from typing import Any
 import numpy as np
 import pytest
 import torch
-from conftest import DAG_4_1, make_client, node
 from fastapi.testclient import TestClient
+
+from conftest import DAG_4_1, make_client, node
 
 
 def torch_dag_4_1(seed: int = 0) -> dict[str, torch.Tensor]:
@@ -27,7 +28,8 @@ def torch_dag_4_1(seed: int = 0) -> dict[str, torch.Tensor]:
     x3 = w1 @ (x1 + x2)
     q = x3.norm()
     q.backward()
-    assert w1.grad is not None and w2.grad is not None
+    assert w1.grad is not None
+    assert w2.grad is not None
     return {"q": q.detach(), "w1.grad": w1.grad, "w2.grad": w2.grad, "x": x}
 
 
@@ -153,7 +155,20 @@ def test_ops_listing_is_enough_for_a_palette(client: TestClient) -> None:
     assert conv["attrs_schema"]["properties"]["groups"]["default"] == 1
     assert ops["cat"]["ports"][0]["variadic"] is True
     assert ops["parameter"]["source"] is True
-    for name in ["add", "matmul", "dot", "relu", "softmax", "norm", "index", "linear", "max_pool2d", "cross_entropy", "grad", "detach"]:
+    for name in [
+        "add",
+        "matmul",
+        "dot",
+        "relu",
+        "softmax",
+        "norm",
+        "index",
+        "linear",
+        "max_pool2d",
+        "cross_entropy",
+        "grad",
+        "detach",
+    ]:
         assert name in ops
 
 
@@ -333,7 +348,9 @@ def test_structurally_wrong_json_names_the_node(client: TestClient, dag: dict[st
 def test_oversized_body_is_a_413() -> None:
     small = make_client(max_body_bytes=2000)
     graph = {"nodes": [{"id": "v", "op": "constant", "attrs": {"init": "values", "values": [0.5] * 2000}}]}
-    response = small.post("/api/evaluate", content=json.dumps(graph).encode(), headers={"content-type": "application/json"})
+    response = small.post(
+        "/api/evaluate", content=json.dumps(graph).encode(), headers={"content-type": "application/json"}
+    )
     assert response.status_code == 413
     assert "at most 2,000" in errors_of(response)[0]["message"]
 

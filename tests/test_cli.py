@@ -8,11 +8,14 @@ import sys
 from pathlib import Path
 
 import torch
+
 from conftest import DAG_4_1
 
 
 def run(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "dagrad", *args], capture_output=True, text=True, input=stdin, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "dagrad", *args], capture_output=True, text=True, input=stdin, timeout=120
+    )
 
 
 def test_eval_prints_a_table_with_pytorch_numbers(tmp_path: Path) -> None:
@@ -77,3 +80,10 @@ def test_ops_and_examples_listings() -> None:
     first = examples.stdout.split()[0]
     shown = run("examples", first)
     assert json.loads(shown.stdout)["nodes"]
+
+
+def test_ops_docs_are_up_to_date() -> None:
+    from dagrad.ops.docs import render_markdown
+
+    committed = (Path(__file__).parent.parent / "docs" / "ops.md").read_text()
+    assert committed == render_markdown(), "docs/ops.md is stale: run `dagrad ops --markdown > docs/ops.md`"

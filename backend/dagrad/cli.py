@@ -96,6 +96,11 @@ def cmd_validate(args: argparse.Namespace) -> int:
 def cmd_ops(args: argparse.Namespace) -> int:
     from dagrad.api.routes.ops import list_ops
 
+    if args.markdown:
+        from dagrad.ops.docs import render_markdown
+
+        print(render_markdown(), end="")
+        return 0
     listing = list_ops()
     if args.json:
         print(listing.model_dump_json(indent=2))
@@ -166,6 +171,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     ops = sub.add_parser("ops", help="list the ops")
     ops.add_argument("--json", action="store_true")
+    ops.add_argument("--markdown", action="store_true", help="print docs/ops.md")
     ops.set_defaults(fn=cmd_ops)
 
     ex = sub.add_parser("examples", help="list the course examples, or print one")

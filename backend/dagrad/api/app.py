@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI, Request
@@ -9,7 +11,8 @@ from fastapi.responses import HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
-from dagrad import __version__
+from dagrad import __version__, engine
+from dagrad import examples as example_graphs
 from dagrad.api import error_handlers
 from dagrad.api.body_limit import BodyLimitMiddleware
 from dagrad.api.routes import examples, graphs, health, ops
@@ -23,9 +26,23 @@ def static_dir() -> Path:
     return Path(__file__).resolve().parents[3] / "static"
 
 
+def warm_up(settings: Settings) -> None:
+    """Validate every example once: PyTorch loads its meta kernels lazily, and the first
+    student should not wait two seconds for it."""
+    for graph in example_graphs.load_all().values():
+        engine.validate(graph, settings)
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        warm_up(settings)
+        yield
+
     app = FastAPI(
+        lifespan=lifespan,
         title="dagrad",
         version=__version__,
         description="Compile a graph of PyTorch ops, run forward and backward, see every value and gradient.",
