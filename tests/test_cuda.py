@@ -8,11 +8,11 @@ from typing import Any
 import pytest
 import torch
 import torch.nn.functional as F
-from conftest import DAG_4_1
-from test_api import decode
 
+from conftest import DAG_4_1
 from dagrad.engine import evaluate
 from dagrad.graph_format import Graph
+from test_api import decode
 
 pytestmark = [
     pytest.mark.cuda,
@@ -47,9 +47,18 @@ def _conv_graph(device: str) -> dict[str, Any]:
     return {
         "nodes": [
             {"id": "x", "op": "input", "attrs": {"shape": [4, 3, 12, 12]}},
-            {"id": "w", "op": "parameter", "attrs": {"shape": [8, 3, 3, 3], "init": "uniform", "low": -0.2, "high": 0.2}},
+            {
+                "id": "w",
+                "op": "parameter",
+                "attrs": {"shape": [8, 3, 3, 3], "init": "uniform", "low": -0.2, "high": 0.2},
+            },
             {"id": "b", "op": "parameter", "attrs": {"shape": [8], "init": "zeros"}},
-            {"id": "c", "op": "conv2d", "attrs": {"padding": 1, "stride": 2}, "inputs": {"input": "x", "weight": "w", "bias": "b"}},
+            {
+                "id": "c",
+                "op": "conv2d",
+                "attrs": {"padding": 1, "stride": 2},
+                "inputs": {"input": "x", "weight": "w", "bias": "b"},
+            },
             {"id": "p", "op": "max_pool2d", "attrs": {"kernel_size": 2}, "inputs": {"input": "c"}},
             {"id": "l", "op": "sum", "inputs": {"input": "p"}},
         ],

@@ -59,7 +59,7 @@ def _guarded(fn: Any, args: argparse.Namespace) -> int:
 
 def cmd_eval(args: argparse.Namespace) -> int:
     from dagrad import engine
-    from dagrad.cli_table import INLINE, render
+    from dagrad.cli_table import DETAIL, render
     from dagrad.results import PayloadOptions
 
     graph = _read_graph(args.graph)
@@ -67,7 +67,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     if updates:
         graph = graph.model_copy(update={"run": graph.run.model_copy(update=updates)})
     # The table prints small tensors whole and summarises the rest, so it only needs small data.
-    max_elements = None if args.json else INLINE
+    max_elements = None if args.json else DETAIL
     options = PayloadOptions(encoding="list", full=["*"] if args.full else [], max_elements=max_elements)
     result = engine.evaluate(graph, options)
     if args.json:

@@ -9,7 +9,8 @@ import torch
 from dagrad.errors import fmt_shape
 from dagrad.results import EvaluateResponse, NodeResult, TensorPayload
 
-INLINE = 8  # tensors up to this many elements are printed in full
+INLINE = 8  # tensors up to this many elements are printed inside the table
+DETAIL = 64  # tensors up to this many are printed whole below it
 
 
 def _tensor(p: TensorPayload) -> torch.Tensor | None:
@@ -48,6 +49,20 @@ def _row(n: NodeResult, full: bool) -> list[str]:
     return [n.id, n.op, fmt_shape(n.shape), flags.strip(), cell(n.value, None, full), cell(n.grad, n.grad_note, full)]
 
 
+def _details(result: EvaluateResponse) -> list[str]:
+    """Small matrices and feature maps (like the chapter's pooling example) in full, PyTorch-style."""
+    lines: list[str] = []
+    for nid in result.order:
+        n = result.nodes[nid]
+        for kind, p in (("value", n.value), ("grad", n.grad)):
+            t = None if p is None else _tensor(p)
+            if p is not None and t is not None and INLINE < p.numel <= DETAIL:
+                with _PrintOptions():
+                    text = str(t).removeprefix("tensor(").removesuffix(")").replace(", dtype=torch.float64", "")
+                lines += ["", f"{nid}.{kind} {fmt_shape(p.shape)}:", text.replace("\n       ", "\n")]
+    return lines
+
+
 def render(result: EvaluateResponse, full: bool = False) -> str:
     header = ["node", "op", "shape", "autograd", "value", "grad"]
     rows = [_row(result.nodes[nid], full) for nid in result.order]
@@ -60,6 +75,8 @@ def render(result: EvaluateResponse, full: bool = False) -> str:
         fmt = "  ".join(f"{{:<{w}}}" for w in widths) + "  {}  |  {}"
         lines.append(fmt.format(*header))
         lines.extend(fmt.format(*r) for r in rows)
+    if not full:
+        lines.extend(_details(result))
     run = result.run
     lines.append("")
     lines.append(
