@@ -19,7 +19,7 @@ import networkx as nx
 import torch
 from pydantic import ValidationError
 
-from dagrad.errors import GraphError, GraphErrors, fmt_shape
+from dagrad.errors import GraphError, GraphErrors, OpError, fmt_shape
 from dagrad.graph_format import Graph, Node
 from dagrad.ops import REGISTRY
 from dagrad.ops.registry import Attrs, OpDef
@@ -242,6 +242,9 @@ class _Compiler:
         try:
             with torch.enable_grad():
                 out = op.call(inputs, attrs)
+        except OpError as exc:
+            self.error(node.id, exc.code, str(exc), port=exc.port)
+            return None
         except Exception as exc:  # PyTorch's verdict, located and given the shapes involved
             shapes = ", ".join(f"{port} {_shape_text(v)}" for port, v in inputs.items() if v is not None)
             first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__

@@ -48,6 +48,15 @@ class GraphErrors(Exception):
         self.status = status
 
 
+class OpError(Exception):
+    """Raised by an op's own code with a message for the user, located on one of its ports."""
+
+    def __init__(self, message: str, port: str | None = None, code: ErrorCode = "runtime") -> None:
+        super().__init__(message)
+        self.port = port
+        self.code = code
+
+
 def _describe(error: GraphError) -> str:
     where = []
     if error.node is not None:

@@ -20,7 +20,7 @@ from typing import Any
 
 import torch
 
-from dagrad.errors import GraphError, GraphErrors
+from dagrad.errors import GraphError, GraphErrors, OpError
 from dagrad.ops.sources import SourceAttrs, create
 from dagrad.plan import Edge, Plan, PlannedNode
 
@@ -145,6 +145,8 @@ class Interpreter:
 
 
 def _located(node: PlannedNode, exc: Exception) -> GraphErrors:
+    if isinstance(exc, OpError):
+        return GraphErrors([GraphError(node=node.id, port=exc.port, code=exc.code, message=str(exc))])
     text = str(exc).strip()
     first = text.splitlines()[0] if text else type(exc).__name__
     if isinstance(exc, torch.OutOfMemoryError):

@@ -23,6 +23,15 @@ def _finite(x: float) -> float | None:
     return x if math.isfinite(x) else None
 
 
+# Tensors up to this size take the exact path (aminmax, std_mean, vector_norm): cheap at this size.
+_EXACT_MAX_ELEMENTS = 1 << 14
+# Larger ones are reduced in rows of this many elements, the row results summed in float64.
+_ROW = 1024
+# The fast std, from the sum of squares, loses digits when the mean dominates: past this ratio of
+# sum(x²) to sum((x - mean)²) it is taken from std_mean instead (at 64 its error stays under ~1e-6).
+_MAX_CANCELLATION = 64.0
+
+
 def stats(t: torch.Tensor) -> TensorStats:
     x = t.detach()
     n = x.numel()
@@ -30,15 +39,52 @@ def stats(t: torch.Tensor) -> TensorStats:
         return TensorStats(min=None, max=None, mean=None, std=None, norm=None, nan=0, inf=0)
     if not x.is_floating_point():
         x = x.to(torch.float64)
+    if n > _EXACT_MAX_ELEMENTS and x.dtype in (torch.float32, torch.float64):
+        fast = _fast_stats(x)
+        if fast is not None:
+            return fast
+    return _exact_stats(x)
+
+
+def _exact_stats(x: torch.Tensor) -> TensorStats:
+    n = x.numel()
     lo, hi = torch.aminmax(x)
     std, mean = torch.std_mean(x) if n > 1 else (torch.full_like(lo, math.nan), x.reshape(()))
     norm = torch.linalg.vector_norm(x)
     values = torch.stack([lo, hi, mean, std, norm]).tolist()
     nan = inf = 0
-    if not all(math.isfinite(v) for v in [*values[:3], values[4]]):  # only then count, it costs passes
+    if not all(math.isfinite(v) for v in values[:3] + [values[4]]):  # only then count, it costs passes
         nan, inf = torch.stack([x.isnan().sum(), x.isinf().sum()]).tolist()
     lo_v, hi_v, mean_v, std_v, norm_v = (_finite(float(v)) for v in values)
     return TensorStats(min=lo_v, max=hi_v, mean=mean_v, std=std_v if n > 1 else None, norm=norm_v, nan=nan, inf=inf)
+
+
+def _fast_stats(x: torch.Tensor) -> TensorStats | None:
+    """min, max, sum and sum of squares in three cheap passes (std_mean is one slow pass on CPU:
+    26 ms against 0.5 ms for a sum over 4.7M floats). Rows of _ROW elements are reduced in x's
+    dtype and their results added in float64, which also makes mean and norm more accurate than
+    one long float32 accumulation. None when any of them is not finite: the exact path then
+    counts NaN and inf as before."""
+    n = x.numel()
+    flat = x.reshape(-1)
+    whole = n - n % _ROW
+    rows, tail = flat[:whole].view(-1, _ROW), flat[whole:].double()
+    lo, hi = torch.aminmax(flat)
+    total = rows.sum(dim=1).double().sum() + tail.sum()
+    squares = torch.linalg.vector_norm(rows, dim=1).double().square().sum() + tail.square().sum()
+    lo_v, hi_v, s, q = torch.stack([lo.double(), hi.double(), total, squares]).tolist()
+    if not all(math.isfinite(v) for v in (lo_v, hi_v, s, q)):
+        return None
+    centred = q - s * s / n  # sum((x - mean)²), by the sum of squares
+    if centred * _MAX_CANCELLATION >= q:
+        std = math.sqrt(max(centred, 0.0) / (n - 1))
+    else:  # the mean dominates and the difference lost its digits: take the exact one
+        std = torch.std(x).item()
+    mean, norm = s / n, math.sqrt(q)
+    if x.dtype == torch.float32:  # report what a float32 result would hold, as the exact path does
+        with np.errstate(over="ignore"):  # a norm past float32's range is inf, as before: null
+            mean, std, norm = (float(v) for v in np.array([mean, std, norm], dtype=np.float32))
+    return TensorStats(min=lo_v, max=hi_v, mean=_finite(mean), std=_finite(std), norm=_finite(norm), nan=0, inf=0)
 
 
 def _nested(values: Any) -> Any:

@@ -7,7 +7,7 @@ from typing import Any
 import torch
 from pydantic import Field
 
-from dagrad.errors import fmt_shape
+from dagrad.errors import OpError, fmt_shape
 from dagrad.ops.registry import Attrs, Example, Inputs, Port, PortProblem, TensorExample, register
 
 T = TensorExample
@@ -30,15 +30,25 @@ def grad(
     allow_unused: bool = False,
 ) -> torch.Tensor:
     # retain_graph is always on: the run's own backward may still need the graph.
-    (g,) = torch.autograd.grad(
-        outputs,
-        inputs,
-        grad_outputs=grad_outputs,
-        retain_graph=True,
-        create_graph=create_graph,
-        allow_unused=allow_unused,
-        materialize_grads=allow_unused,
-    )
+    try:
+        (g,) = torch.autograd.grad(
+            outputs,
+            inputs,
+            grad_outputs=grad_outputs,
+            retain_graph=True,
+            create_graph=create_graph,
+            allow_unused=allow_unused,
+            materialize_grads=allow_unused,
+        )
+    except RuntimeError as exc:
+        if "not have been used in the graph" in str(exc):
+            raise OpError(
+                "outputs does not depend on inputs, so there is no derivative to take. "
+                "Wire inputs to a node that outputs is computed from, or set allow_unused to get zeros.",
+                port="inputs",
+                code="run",
+            ) from exc
+        raise
     return g
 
 
