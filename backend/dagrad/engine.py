@@ -11,7 +11,7 @@ import time
 import torch
 
 from dagrad.compiler import compile_graph, dtype_name
-from dagrad.graph_format import Graph
+from dagrad.graph_format import Graph, Run
 from dagrad.interpreter import Interpreter, RunResult
 from dagrad.payload import payload
 from dagrad.plan import Plan, TensorMeta
@@ -22,6 +22,7 @@ from dagrad.results import (
     NodeResult,
     PayloadOptions,
     RunInfo,
+    TensorPayload,
     Timings,
     ValidateResponse,
 )
@@ -63,17 +64,20 @@ def evaluate(graph: Graph, options: PayloadOptions | None = None, settings: Sett
     return EvaluateResponse(run=_run_info(plan), order=[n.id for n in plan.order], nodes=nodes, timings=timings)
 
 
+def backward_call(run: Run) -> str | None:
+    """The backward call a run makes, written as PyTorch code."""
+    if run.output is None:
+        return None
+    target = f"{run.output}.sum()" if run.grad_output == "sum" else run.output
+    args = [f"torch.ones_like({run.output})"] if run.grad_output == "ones" else []
+    if run.wrt is not None:
+        args.append("inputs=[" + ", ".join(run.wrt) + "]")
+    times = f" × {run.backward_passes}" if run.backward_passes > 1 else ""
+    return f"{target}.backward({', '.join(args)}){times}"
+
+
 def _run_info(plan: Plan) -> RunInfo:
     run = plan.run
-    backward = None
-    if run.output is not None:
-        arg = "" if run.grad_output is None else "torch.ones_like(" + run.output + ")"
-        target = f"{run.output}.sum()" if run.grad_output == "sum" else run.output
-        if run.grad_output == "sum":
-            arg = ""
-        inputs = "" if run.wrt is None else ("inputs=[" + ", ".join(run.wrt) + "]")
-        args = ", ".join(a for a in (arg, inputs) if a)
-        backward = f"{target}.backward({args})" + (f" × {run.backward_passes}" if run.backward_passes > 1 else "")
     return RunInfo(
         seed=run.seed,
         device=str(plan.device),
@@ -82,7 +86,7 @@ def _run_info(plan: Plan) -> RunInfo:
         wrt=run.wrt,
         grad_output=run.grad_output,
         backward_passes=run.backward_passes,
-        backward=backward,
+        backward=backward_call(run),
     )
 
 
@@ -103,7 +107,7 @@ def _grad_note(plan: Plan, nid: str, t: torch.Tensor, result: RunResult) -> str 
 
 
 def _node_results(plan: Plan, result: RunResult, options: PayloadOptions, settings: Settings) -> dict[str, NodeResult]:
-    def pay(t: torch.Tensor, nid: str):  # type: ignore[no-untyped-def]
+    def pay(t: torch.Tensor, nid: str) -> TensorPayload:
         return payload(t, nid, options, settings.default_payload_elements, settings.max_payload_elements)
 
     by_source: dict[str, list[GradContribution]] = {}
