@@ -1,0 +1,55 @@
+// The page: toolbar on top, palette | canvas | inspector, status bar below.
+import { ReactFlowProvider } from "@xyflow/react";
+import { useState } from "react";
+import { Canvas } from "./components/Canvas";
+import { ExamplesDialog } from "./components/ExamplesDialog";
+import { Inspector } from "./components/Inspector";
+import { Palette } from "./components/Palette";
+import { StatusBar } from "./components/StatusBar";
+import { Toolbar } from "./components/Toolbar";
+import { useAutosave } from "./hooks/useAutosave";
+import { useBootstrap } from "./hooks/useBootstrap";
+import { useKeyboard } from "./hooks/useKeyboard";
+import { useLiveValidation } from "./hooks/useLiveValidation";
+import { usePaintMark } from "./hooks/usePaintMark";
+
+function Editor() {
+  const [examples, setExamples] = useState(false);
+  useLiveValidation();
+  useAutosave();
+  useKeyboard();
+  usePaintMark();
+  return (
+    <div className="app">
+      <Toolbar onExamples={() => setExamples(true)} />
+      <main className="workspace">
+        <Palette />
+        <Canvas />
+        <Inspector />
+      </main>
+      <StatusBar />
+      {examples && <ExamplesDialog onClose={() => setExamples(false)} />}
+    </div>
+  );
+}
+
+export function App() {
+  const [boot, retry] = useBootstrap();
+  if (boot.status === "loading") return <div className="splash">Loading the op registry…</div>;
+  if (boot.status === "failed") {
+    return (
+      <div className="splash">
+        <h2>dagrad cannot start</h2>
+        <p>{boot.message}</p>
+        <button type="button" onClick={retry}>
+          Try again
+        </button>
+      </div>
+    );
+  }
+  return (
+    <ReactFlowProvider>
+      <Editor />
+    </ReactFlowProvider>
+  );
+}

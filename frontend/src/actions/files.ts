@@ -1,0 +1,38 @@
+// Save and open graph files (the API's format, layout included) and share a graph by URL.
+import type { GraphDoc } from "../api/types";
+import { download } from "../core/download";
+import { toDoc } from "../core/graph";
+import { encodeFragment } from "../core/share";
+import { useGraph } from "../store/graphStore";
+
+const slug = (s: string | null | undefined) => (s || "graph").replace(/[^A-Za-z0-9_-]+/g, "_").slice(0, 60);
+
+export function saveFile(): void {
+  const { graph } = useGraph.getState();
+  download(`${slug(graph.title)}.json`, `${JSON.stringify(toDoc(graph), null, 2)}\n`, "application/json");
+}
+
+export async function openFile(file: File): Promise<void> {
+  const { loadDoc, notify } = useGraph.getState();
+  try {
+    const doc = JSON.parse(await file.text()) as GraphDoc;
+    if (!doc || !Array.isArray(doc.nodes)) throw new Error("no list of nodes");
+    loadDoc(doc);
+    notify("info", `Opened ${file.name}.`);
+  } catch (e) {
+    notify("error", `${file.name} is not a dagrad graph file (${(e as Error).message}).`);
+  }
+}
+
+export async function shareUrl(): Promise<string> {
+  const { graph, notify } = useGraph.getState();
+  const url = `${location.origin}${location.pathname}#${encodeFragment(toDoc(graph))}`;
+  history.replaceState(null, "", url);
+  try {
+    await navigator.clipboard.writeText(url);
+    notify("info", "Link copied: it holds the whole graph.");
+  } catch {
+    notify("info", "The address bar now holds the link to this graph.");
+  }
+  return url;
+}

@@ -1,0 +1,49 @@
+// Running the graph: the loss defaults to the one scalar node nothing consumes.
+import { ApiError, api } from "../api/client";
+import type { NodeMeta } from "../api/types";
+import { type EditorGraph, toDoc } from "../core/graph";
+import { useGraph } from "../store/graphStore";
+import { useResults } from "../store/resultsStore";
+
+/** The node to differentiate when none is chosen: the last scalar node that feeds nothing. */
+export function guessLoss(graph: EditorGraph, metas: Record<string, NodeMeta>): string | null {
+  const feeds = new Set(graph.edges.map((e) => e.source));
+  const sinks = graph.nodes.filter((n) => !feeds.has(n.id) && metas[n.id]?.shape.length === 0);
+  return sinks.length ? sinks[sinks.length - 1].id : null;
+}
+
+export async function runGraph(): Promise<void> {
+  const { graph, notify } = useGraph.getState();
+  const results = useResults.getState();
+  if (!graph.nodes.length) {
+    notify("info", "The canvas is empty: add some ops first.");
+    return;
+  }
+  const doc = toDoc(graph);
+  if (!graph.run.output) doc.run = { ...graph.run, output: guessLoss(graph, results.metas) };
+  results.startRun();
+  try {
+    const response = await api.evaluate(doc);
+    useResults.getState().finishRun(response);
+    if (!response.run.output) notify("info", "Ran forward only: choose a loss to see gradients.");
+  } catch (e) {
+    useResults.getState().failRun(e);
+    const located = e instanceof ApiError && e.errors.some((x) => x.node);
+    notify("error", located ? "The run failed: the marked nodes say why." : (e as Error).message);
+  }
+}
+
+/** Run again asking for the whole of one node's tensors (large ones come without data). */
+export async function loadFull(id: string): Promise<void> {
+  const { graph, notify } = useGraph.getState();
+  const run = useResults.getState().run;
+  const doc = toDoc(graph);
+  doc.run = { ...graph.run, output: run?.run.output ?? graph.run.output ?? null };
+  try {
+    const response = await api.evaluate(doc, [id]);
+    const result = response.nodes[id];
+    if (result) useResults.getState().mergeNode(result);
+  } catch (e) {
+    notify("error", (e as Error).message);
+  }
+}

@@ -1,0 +1,76 @@
+// Every request the editor makes. A failure becomes an ApiError with located errors, never an exception left loose.
+import type {
+  ErrorResponse,
+  EvaluateResponse,
+  ExampleSummary,
+  GraphDoc,
+  GraphError,
+  Health,
+  NodeMeta,
+  OpsResponse,
+  ValidateResponse,
+} from "./types";
+
+export class ApiError extends Error {
+  constructor(
+    message: string,
+    readonly status: number,
+    readonly errors: GraphError[] = [],
+    readonly nodes: Record<string, NodeMeta> = {},
+  ) {
+    super(message);
+  }
+}
+
+async function request<T>(path: string, init?: RequestInit): Promise<T> {
+  let response: Response;
+  try {
+    response = await fetch(path, init);
+  } catch {
+    throw new ApiError("The dagrad server cannot be reached. Is `dagrad serve` running?", 0);
+  }
+  const text = await response.text();
+  let body: unknown = null;
+  try {
+    body = text ? JSON.parse(text) : null;
+  } catch {
+    body = null;
+  }
+  if (!response.ok) {
+    const err = body as Partial<ErrorResponse> | null;
+    if (err && Array.isArray(err.errors)) {
+      throw new ApiError(
+        err.detail ?? `HTTP ${response.status}`,
+        response.status,
+        err.errors,
+        err.nodes ?? {},
+      );
+    }
+    const detail = (body as { detail?: unknown } | null)?.detail;
+    throw new ApiError(
+      typeof detail === "string" ? detail : `The server answered ${response.status}.`,
+      response.status,
+    );
+  }
+  return body as T;
+}
+
+const post = (graph: GraphDoc): RequestInit => ({
+  method: "POST",
+  headers: { "content-type": "application/json" },
+  body: JSON.stringify(graph),
+});
+
+export const api = {
+  ops: () => request<OpsResponse>("/api/ops"),
+  health: () => request<Health>("/api/health"),
+  examples: () => request<ExampleSummary[]>("/api/examples"),
+  example: (name: string) => request<GraphDoc>(`/api/examples/${encodeURIComponent(name)}`),
+  validate: (graph: GraphDoc, signal?: AbortSignal) =>
+    request<ValidateResponse>("/api/validate", { ...post(graph), signal }),
+  evaluate: (graph: GraphDoc, full: string[] = []) =>
+    request<EvaluateResponse>(
+      `/api/evaluate${full.length ? `?full=${encodeURIComponent(full.join(","))}` : ""}`,
+      post(graph),
+    ),
+};

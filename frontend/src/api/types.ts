@@ -1,0 +1,21 @@
+// Short names for the generated API types (schema.gen.ts comes from the backend's OpenAPI schema).
+import type { components } from "./schema.gen";
+
+type S = components["schemas"];
+export type GraphDoc = S["Graph"];
+export type GraphNodeDoc = S["Node"];
+export type RunConfig = S["Run"];
+export type OpInfo = S["OpInfo"];
+export type PortInfo = S["PortInfo"];
+export type OpsResponse = S["OpsResponse"];
+export type NodeMeta = S["NodeMeta"];
+export type GraphError = S["GraphError"];
+export type ErrorResponse = S["ErrorResponse"];
+export type ValidateResponse = S["ValidateResponse"];
+export type EvaluateResponse = S["EvaluateResponse"];
+export type NodeResult = S["NodeResult"];
+export type TensorPayload = S["TensorPayload"];
+export type TensorStats = S["TensorStats"];
+export type GradContribution = S["GradContribution"];
+export type ExampleSummary = S["ExampleSummary"];
+export type Health = S["Health"];

@@ -1,0 +1,74 @@
+// A tensor drawn on <canvas>: one map for vectors and matrices, a grid of maps for 3-D and 4-D tensors.
+import { useEffect, useRef } from "react";
+import { cssColor, diverging } from "../core/colormap";
+import { absMax, asMaps, type Tensor } from "../core/tensor";
+
+interface Props {
+  tensor: Tensor;
+  /** Largest size in CSS pixels of the whole drawing. */
+  maxWidth: number;
+  maxHeight: number;
+  gap?: number;
+  onHover?: (flat: number | null) => void;
+  testId?: string;
+}
+
+export function Heatmap({ tensor, maxWidth, maxHeight, gap = 2, onHover, testId }: Props) {
+  const ref = useRef<HTMLCanvasElement>(null);
+  const m = asMaps(tensor.shape);
+  const totalW = m.gridCols * m.w + (m.gridCols - 1) * gap;
+  const totalH = m.gridRows * m.h + (m.gridRows - 1) * gap;
+  const cell = Math.max(0.25, Math.min(maxWidth / totalW, maxHeight / totalH, 28));
+  const width = Math.max(1, Math.round(totalW * cell));
+  const height = Math.max(1, Math.round(totalH * cell));
+
+  useEffect(() => {
+    const canvas = ref.current;
+    const ctx = canvas?.getContext("2d");
+    if (!canvas || !ctx) return;
+    const dpr = window.devicePixelRatio || 1;
+    canvas.width = Math.round(width * dpr);
+    canvas.height = Math.round(height * dpr);
+    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+    ctx.clearRect(0, 0, width, height);
+    const limit = absMax(tensor.data);
+    const per = m.h * m.w;
+    const big = cell >= 6;
+    for (let k = 0; k < m.count; k++) {
+      const gx = (k % m.gridCols) * (m.w + gap) * cell;
+      const gy = Math.floor(k / m.gridCols) * (m.h + gap) * cell;
+      for (let i = 0; i < per; i++) {
+        const v = tensor.data[k * per + i];
+        ctx.fillStyle = cssColor(diverging(v, limit));
+        const x = gx + (i % m.w) * cell;
+        const y = gy + Math.floor(i / m.w) * cell;
+        ctx.fillRect(x, y, big ? cell - 0.5 : cell + 0.5, big ? cell - 0.5 : cell + 0.5);
+      }
+    }
+  }, [tensor, width, height, cell, gap, m.gridCols, m.count, m.h, m.w]);
+
+  const hover = (ev: React.MouseEvent<HTMLCanvasElement>) => {
+    if (!onHover) return;
+    const r = ev.currentTarget.getBoundingClientRect();
+    const px = (ev.clientX - r.left) / cell;
+    const py = (ev.clientY - r.top) / cell;
+    const gc = Math.floor(px / (m.w + gap));
+    const gr = Math.floor(py / (m.h + gap));
+    const c = Math.floor(px - gc * (m.w + gap));
+    const row = Math.floor(py - gr * (m.h + gap));
+    if (c >= m.w || row >= m.h || gc >= m.gridCols || gr >= m.gridRows || c < 0 || row < 0)
+      return onHover(null);
+    onHover((gr * m.gridCols + gc) * m.h * m.w + row * m.w + c);
+  };
+
+  return (
+    <canvas
+      ref={ref}
+      className="heatmap"
+      data-testid={testId}
+      style={{ width, height }}
+      onMouseMove={hover}
+      onMouseLeave={() => onHover?.(null)}
+    />
+  );
+}

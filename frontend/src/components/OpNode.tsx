@@ -1,0 +1,107 @@
+// The one node component: ports, header and preview all drawn from the op's declaration in GET /api/ops.
+import { Handle, type NodeProps, type NodeTypes, Position } from "@xyflow/react";
+import { memo } from "react";
+import { useShallow } from "zustand/react/shallow";
+import type { EditorNode } from "../core/graph";
+import { inputHandles, OUTPUT_HANDLE } from "../core/ports";
+import { shapeText } from "../core/tensor";
+import { useGraph } from "../store/graphStore";
+import { errorsOf, useResults } from "../store/resultsStore";
+import { TensorPreview } from "./TensorPreview";
+
+function OpNodeView({ id, data, selected }: NodeProps<EditorNode>) {
+  const op = useGraph((s) => s.ops[data.op]);
+  const connected = useGraph(
+    useShallow((s) => s.graph.edges.filter((e) => e.target === id).map((e) => e.targetHandle)),
+  );
+  const uses = useGraph((s) => s.graph.edges.filter((e) => e.source === id).length);
+  const isLoss = useGraph((s) => s.graph.run.output === id);
+  const meta = useResults((s) => s.metas[id]);
+  const errors = useResults(useShallow((s) => errorsOf(s, id)));
+  const result = useResults((s) => s.run?.nodes[id]);
+  const mode = useResults((s) => s.mode);
+
+  if (!op) {
+    return (
+      <div className="op-node has-error" data-testid={`node-${id}`}>
+        <div className="op-head">
+          <span className="op-id">{id}</span>
+        </div>
+        <div className="op-error">Unknown op “{data.op}”: the server does not offer it.</div>
+      </div>
+    );
+  }
+
+  const handles = inputHandles(op.ports, connected);
+  const payload = result ? (mode === "grad" ? result.grad : result.value) : null;
+  const shape = result?.shape ?? meta?.shape;
+  const portErrors = new Set(errors.map((e) => e.port).filter(Boolean));
+  // A port left unconnected is normal while building: a quiet hint, not an alarm.
+  const missing = errors.filter((e) => e.code === "missing_input");
+  const located = errors.filter((e) => e.code !== "missing_input");
+
+  return (
+    <div
+      className={`op-node cat-${op.category}${located.length ? " has-error" : ""}${missing.length ? " incomplete" : ""}${selected ? " selected" : ""}`}
+      data-testid={`node-${id}`}
+    >
+      <div className="op-head">
+        <span className="op-name">{op.name}</span>
+        <span className="op-id" title={id}>
+          {data.label || id}
+        </span>
+        {isLoss && <span className="badge loss">loss</span>}
+        {uses > 1 && (
+          <span className="badge shared" title={`Used by ${uses} ops: its gradient sums their contributions`}>
+            shared ×{uses}
+          </span>
+        )}
+      </div>
+      <div className="op-ports">
+        {handles.map((h) => (
+          <div key={h.id} className={`port-row${portErrors.has(h.port.name) ? " port-error" : ""}`}>
+            <Handle
+              type="target"
+              position={Position.Left}
+              id={h.id}
+              className={h.port.optional ? "handle optional" : "handle"}
+            />
+            <span className="port-name" title={h.port.doc}>
+              {h.index === null ? h.port.name : `${h.port.name}[${h.index}]`}
+              {h.port.optional ? "?" : ""}
+            </span>
+          </div>
+        ))}
+      </div>
+      <Handle type="source" position={Position.Right} id={OUTPUT_HANDLE} className="handle out" />
+      <div className="op-shape" data-testid={`shape-${id}`}>
+        {shape ? shapeText(shape) : op.source ? shapeText(data.attrs.shape as number[]) : "…"}
+        {meta?.requires_grad && <span className="rg">grad</span>}
+      </div>
+      {payload && (
+        <div className={`op-preview ${mode}`} data-testid={`preview-${id}`}>
+          <TensorPreview payload={payload} />
+        </div>
+      )}
+      {result && mode === "grad" && !result.grad && <div className="op-nograd">no gradient</div>}
+      {missing.length > 0 && (
+        <div className="op-missing" data-testid={`missing-${id}`}>
+          connect {missing.map((e) => e.port).join(", ")}
+        </div>
+      )}
+      {located.map((e) => (
+        <div
+          className="op-error"
+          key={`${e.code}${e.port}${e.attribute}${e.message}`}
+          data-testid={`error-${id}`}
+        >
+          {e.port ? <b>{e.port}: </b> : e.attribute ? <b>{e.attribute}: </b> : null}
+          {e.message}
+        </div>
+      ))}
+    </div>
+  );
+}
+
+export const OpNode = memo(OpNodeView);
+export const nodeTypes = { op: OpNode } as unknown as NodeTypes;

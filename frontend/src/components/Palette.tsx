@@ -1,0 +1,90 @@
+// The palette: every op from GET /api/ops by category, with search. Drag onto the canvas, click, or press Enter.
+import { useReactFlow } from "@xyflow/react";
+import { useMemo, useRef, useState } from "react";
+import type { OpInfo } from "../api/types";
+import { useGraph } from "../store/graphStore";
+import { DRAG_MIME } from "./Canvas";
+
+function firstLine(doc: string) {
+  return doc.split("\n")[0];
+}
+
+export function Palette() {
+  const ops = useGraph((s) => s.ops);
+  const categories = useGraph((s) => s.categories);
+  const [query, setQuery] = useState("");
+  const [active, setActive] = useState(0);
+  const flow = useReactFlow();
+  const placed = useRef(0);
+
+  const matches = useMemo(() => {
+    const q = query.trim().toLowerCase();
+    return Object.values(ops).filter(
+      (o) => !q || o.name.includes(q) || o.category.includes(q) || o.doc.toLowerCase().includes(q),
+    );
+  }, [ops, query]);
+
+  const addAtCentre = (op: OpInfo) => {
+    const el = document.querySelector(".canvas")?.getBoundingClientRect();
+    const k = placed.current++ % 6;
+    const centre = el ? { x: el.left + el.width / 2, y: el.top + el.height / 2 } : { x: 400, y: 300 };
+    const p = flow.screenToFlowPosition(centre);
+    useGraph.getState().addNode(op.name, { x: p.x - 90 + k * 24, y: p.y - 40 + k * 24 });
+  };
+
+  const onKey = (ev: React.KeyboardEvent) => {
+    if (ev.key === "ArrowDown") setActive((a) => Math.min(a + 1, matches.length - 1));
+    else if (ev.key === "ArrowUp") setActive((a) => Math.max(a - 1, 0));
+    else if (ev.key === "Enter" && matches[active]) addAtCentre(matches[active]);
+    else if (ev.key === "Escape") setQuery("");
+    else return;
+    ev.preventDefault();
+  };
+
+  return (
+    <aside className="palette" aria-label="Operators">
+      <input
+        className="search"
+        type="search"
+        placeholder="Search ops…  ( / )"
+        value={query}
+        data-testid="palette-search"
+        onChange={(e) => {
+          setQuery(e.target.value);
+          setActive(0);
+        }}
+        onKeyDown={onKey}
+      />
+      <div className="palette-list">
+        {categories.map((cat) => {
+          const items = matches.filter((o) => o.category === cat);
+          if (!items.length) return null;
+          return (
+            <section key={cat}>
+              <h3>{cat}</h3>
+              {items.map((o) => (
+                <button
+                  type="button"
+                  key={o.name}
+                  className={`palette-item cat-${o.category}${query && matches[active] === o ? " active" : ""}`}
+                  data-testid={`palette-${o.name}`}
+                  draggable
+                  title={`${o.doc}\n\nPyTorch: ${o.torch}`}
+                  onDragStart={(e) => {
+                    e.dataTransfer.setData(DRAG_MIME, o.name);
+                    e.dataTransfer.effectAllowed = "copy";
+                  }}
+                  onClick={() => addAtCentre(o)}
+                >
+                  <span className="item-name">{o.name}</span>
+                  <span className="item-doc">{firstLine(o.doc)}</span>
+                </button>
+              ))}
+            </section>
+          );
+        })}
+        {!matches.length && <p className="muted">No op matches “{query}”.</p>}
+      </div>
+    </aside>
+  );
+}

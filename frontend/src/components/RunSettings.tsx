@@ -1,0 +1,117 @@
+// The run's settings, shown when no node is selected: loss, device, dtype, seed, backward passes.
+import { guessLoss } from "../actions/run";
+import type { RunConfig } from "../api/types";
+import { useGraph } from "../store/graphStore";
+import { useResults } from "../store/resultsStore";
+import { useServer } from "../store/serverStore";
+
+export function RunSettings() {
+  const graph = useGraph((s) => s.graph);
+  const setRun = useGraph((s) => s.setRun);
+  const metas = useResults((s) => s.metas);
+  const devices = useServer((s) => s.devices);
+  const run = graph.run;
+  const guess = guessLoss(graph, metas);
+  return (
+    <div className="inspector-body" data-testid="run-settings">
+      <h3>{graph.title || "Untitled graph"}</h3>
+      {graph.description && <p className="doc">{graph.description}</p>}
+      <h4>Run</h4>
+      <div className="field">
+        <label htmlFor="run-output">Loss (node to differentiate)</label>
+        <select
+          id="run-output"
+          data-testid="run-output"
+          value={run.output ?? ""}
+          onChange={(e) => setRun({ output: e.target.value || null })}
+        >
+          <option value="">{guess ? `auto: ${guess}` : "none: forward only"}</option>
+          {graph.nodes.map((n) => (
+            <option key={n.id} value={n.id}>
+              {n.id}
+            </option>
+          ))}
+        </select>
+      </div>
+      <div className="field">
+        <label htmlFor="run-wrt">Gradients for</label>
+        <div id="run-wrt" className="muted">
+          {run.wrt ? run.wrt.join(", ") || "nothing" : "every tensor that requires grad (the parameters)"}
+          {run.wrt && (
+            <button type="button" className="link" onClick={() => setRun({ wrt: null })}>
+              {" "}
+              reset
+            </button>
+          )}
+        </div>
+      </div>
+      <div className="field-row">
+        <div className="field">
+          <label htmlFor="run-device">Device</label>
+          <select
+            id="run-device"
+            value={run.device ?? "cpu"}
+            onChange={(e) => setRun({ device: e.target.value as RunConfig["device"] })}
+          >
+            {devices.map((d) => (
+              <option key={d}>{d}</option>
+            ))}
+          </select>
+        </div>
+        <div className="field">
+          <label htmlFor="run-dtype">Dtype</label>
+          <select
+            id="run-dtype"
+            value={run.dtype ?? "float32"}
+            onChange={(e) => setRun({ dtype: e.target.value as RunConfig["dtype"] })}
+          >
+            <option>float32</option>
+            <option>float64</option>
+          </select>
+        </div>
+        <div className="field">
+          <label htmlFor="run-seed">Seed</label>
+          <input
+            id="run-seed"
+            type="number"
+            min={0}
+            value={run.seed ?? 0}
+            onChange={(e) => setRun({ seed: Math.max(0, Number(e.target.value) || 0) })}
+          />
+        </div>
+      </div>
+      <div className="field-row">
+        <div className="field">
+          <label htmlFor="run-grad-output">Non-scalar loss</label>
+          <select
+            id="run-grad-output"
+            value={run.grad_output ?? ""}
+            onChange={(e) => setRun({ grad_output: (e.target.value || null) as RunConfig["grad_output"] })}
+          >
+            <option value="">(scalar loss)</option>
+            <option value="sum">sum()</option>
+            <option value="ones">backward(ones)</option>
+          </select>
+        </div>
+        <div className="field">
+          <label htmlFor="run-passes">Backward passes</label>
+          <input
+            id="run-passes"
+            type="number"
+            min={1}
+            max={8}
+            value={run.backward_passes ?? 1}
+            onChange={(e) => setRun({ backward_passes: Math.max(1, Number(e.target.value) || 1) })}
+          />
+        </div>
+      </div>
+      <h4>Shortcuts</h4>
+      <ul className="shortcuts muted">
+        <li>/ search the palette, Enter adds the op</li>
+        <li>Ctrl+Enter run · Delete remove · Ctrl+A select all</li>
+        <li>Ctrl+Z / Ctrl+Shift+Z undo / redo · Ctrl+C / Ctrl+V copy / paste</li>
+        <li>Shift+drag select a box · G toggle values / gradients</li>
+      </ul>
+    </div>
+  );
+}

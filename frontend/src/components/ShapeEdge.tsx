@@ -1,0 +1,37 @@
+// An edge labelled with the shape of the tensor it carries.
+import { BaseEdge, EdgeLabelRenderer, type EdgeProps, getBezierPath } from "@xyflow/react";
+import { memo } from "react";
+import { shapeText } from "../core/tensor";
+import { useResults } from "../store/resultsStore";
+
+function ShapeEdgeView(props: EdgeProps) {
+  const { source, sourceX, sourceY, targetX, targetY, sourcePosition, targetPosition, markerEnd, selected } =
+    props;
+  const shape = useResults((s) => s.run?.nodes[source]?.shape ?? s.metas[source]?.shape);
+  const [path, lx, ly] = getBezierPath({
+    sourceX,
+    sourceY,
+    targetX,
+    targetY,
+    sourcePosition,
+    targetPosition,
+  });
+  return (
+    <>
+      <BaseEdge path={path} markerEnd={markerEnd} className={selected ? "edge-selected" : undefined} />
+      {shape && (
+        <EdgeLabelRenderer>
+          <div
+            className="edge-label"
+            style={{ transform: `translate(-50%, -50%) translate(${lx}px, ${ly}px)` }}
+          >
+            {shapeText(shape)}
+          </div>
+        </EdgeLabelRenderer>
+      )}
+    </>
+  );
+}
+
+export const ShapeEdge = memo(ShapeEdgeView);
+export const edgeTypes = { shape: ShapeEdge };

@@ -1,0 +1,181 @@
+import { describe, expect, it } from "vitest";
+import type { GraphDoc } from "../api/types";
+import { copySelection, paste } from "./clipboard";
+import { checkConnection } from "./connect";
+import { emptyGraph, fromDoc, makeEdge, removeNodes, renameNode, toDoc } from "./graph";
+import { emptyHistory, record, redo, undo } from "./history";
+import { inputHandles, parseHandle } from "./ports";
+import { fields, parseInput, validateAttrs } from "./schema";
+import { decodeFragment, encodeFragment } from "./share";
+import { asMaps, decode, unravel } from "./tensor";
+
+const DAG: GraphDoc = {
+  version: 1,
+  nodes: [
+    { id: "w1", op: "parameter", attrs: { shape: [5, 5], init: "uniform" }, inputs: {} },
+    { id: "w2", op: "parameter", attrs: { shape: [5, 5], init: "uniform" }, inputs: {} },
+    { id: "x", op: "input", attrs: { shape: [5] }, inputs: {} },
+    { id: "x1", op: "matmul", attrs: {}, inputs: { input: "w1", other: "x" } },
+    { id: "w2x1", op: "matmul", attrs: {}, inputs: { input: "w2", other: "x1" } },
+    { id: "x2", op: "add", attrs: {}, inputs: { input: "x", other: "w2x1" } },
+    { id: "s", op: "add", attrs: {}, inputs: { input: "x1", other: "x2" } },
+    { id: "x3", op: "matmul", attrs: {}, inputs: { input: "w1", other: "s" } },
+    { id: "q", op: "norm", attrs: {}, inputs: { input: "x3" } },
+    { id: "c", op: "cat", attrs: { dim: 0 }, inputs: { tensors: ["x", "x1", "x"] } },
+  ],
+  run: {
+    seed: 3,
+    device: "cpu",
+    dtype: "float64",
+    output: "q",
+    wrt: ["w1"],
+    grad_output: null,
+    backward_passes: 1,
+  },
+  layout: Object.fromEntries(
+    ["w1", "w2", "x", "x1", "w2x1", "x2", "s", "x3", "q", "c"].map((id, i) => [id, { x: i * 10, y: i }]),
+  ),
+};
+
+describe("graph <-> JSON", () => {
+  it("round-trips the 4.1 DAG with a variadic port, layout and run", () => {
+    const back = toDoc(fromDoc(DAG));
+    expect(back.nodes).toEqual(DAG.nodes);
+    expect(back.layout).toEqual(DAG.layout);
+    expect(back.run).toEqual(DAG.run);
+  });
+  it("keeps list ports in handle order", () => {
+    const g = fromDoc(DAG);
+    expect(g.edges.filter((e) => e.target === "c").map((e) => e.targetHandle)).toEqual([
+      "tensors.0",
+      "tensors.1",
+      "tensors.2",
+    ]);
+  });
+  it("renames a node everywhere", () => {
+    const g = renameNode(fromDoc(DAG), "w1", "W");
+    const doc = toDoc(g);
+    expect(doc.nodes.find((n) => n.id === "x3")?.inputs).toEqual({ input: "W", other: "s" });
+    expect(doc.run?.wrt).toEqual(["W"]);
+  });
+  it("removes nodes with their edges and from the run", () => {
+    const g = removeNodes(fromDoc(DAG), new Set(["q", "w1"]));
+    expect(g.edges.some((e) => e.source === "w1" || e.target === "q")).toBe(false);
+    expect(g.run.output).toBeNull();
+    expect(g.run.wrt).toEqual([]);
+  });
+});
+
+describe("connection rules", () => {
+  const g = fromDoc(DAG);
+  it("takes one edge per input port", () => {
+    expect(checkConnection(g, { source: "w2", target: "x1", targetHandle: "input" }).ok).toBe(false);
+  });
+  it("refuses a cycle and a self loop", () => {
+    expect(checkConnection(g, { source: "q", target: "x1", targetHandle: "input" }).ok).toBe(false);
+    const open = { ...g, edges: g.edges.filter((e) => !(e.target === "x1" && e.targetHandle === "input")) };
+    const v = checkConnection(open, { source: "q", target: "x1", targetHandle: "input" });
+    expect(v.ok).toBe(false);
+    expect(v.ok ? "" : v.reason).toMatch(/cycle/);
+    expect(checkConnection(emptyGraph(), { source: "a", target: "a", targetHandle: "input" }).ok).toBe(false);
+  });
+  it("accepts a free port", () => {
+    const open = { ...g, edges: g.edges.filter((e) => e.id !== makeEdge("w1", "x1", "input").id) };
+    expect(checkConnection(open, { source: "w2", target: "x1", targetHandle: "input" }).ok).toBe(true);
+  });
+  it("offers one free handle on a variadic port", () => {
+    const port = { name: "tensors", doc: "", optional: false, variadic: true };
+    expect(inputHandles([port], ["tensors.0", "tensors.1"]).map((h) => h.id)).toEqual([
+      "tensors.0",
+      "tensors.1",
+      "tensors.2",
+    ]);
+    expect(parseHandle("input")).toEqual({ port: "input", index: null });
+  });
+});
+
+describe("undo history", () => {
+  it("undoes and redoes, and a new edit clears the future", () => {
+    let h = emptyHistory<number>();
+    h = record(h, 1); // 1 -> 2
+    h = record(h, 2); // 2 -> 3
+    const u1 = undo(h, 3);
+    expect(u1?.state).toBe(2);
+    const u2 = undo(u1?.history ?? h, 2);
+    expect(u2?.state).toBe(1);
+    const r = redo(u2?.history ?? h, 1);
+    expect(r?.state).toBe(2);
+    expect(record(r?.history ?? h, 2).future).toEqual([]);
+    expect(undo(emptyHistory<number>(), 0)).toBeNull();
+  });
+});
+
+describe("clipboard", () => {
+  it("pastes the selection with fresh ids and inner edges", () => {
+    const g = fromDoc(DAG);
+    g.nodes = g.nodes.map((n) => ({ ...n, selected: ["w1", "x", "x1"].includes(n.id) }));
+    const clip = copySelection(g);
+    expect(clip?.edges).toHaveLength(2);
+    const p = paste(g, clip ?? { nodes: [], edges: [] });
+    expect(p.nodes.filter((n) => n.selected).map((n) => n.id)).toEqual(["w1_2", "x_2", "x1_2"]);
+    expect(
+      p.edges
+        .filter((e) => e.target === "x1_2")
+        .map((e) => e.source)
+        .sort(),
+    ).toEqual(["w1_2", "x_2"]);
+  });
+});
+
+describe("attribute schema", () => {
+  const schema = {
+    properties: {
+      shape: { anyOf: [{ type: "array", items: { type: "integer" } }, { type: "null" }], default: null },
+      dim: { type: "integer", default: -1 },
+      std: { type: "number", minimum: 0, default: 1 },
+      init: { type: "string", enum: ["normal", "zeros"], default: "normal" },
+    },
+  };
+  it("finds the field kinds", () => {
+    expect(fields(schema).map((f) => f.kind)).toEqual(["json", "integer", "number", "enum"]);
+  });
+  it("validates values", () => {
+    expect(validateAttrs(schema, { shape: [5, 5], dim: 0, std: 2 })).toEqual({});
+    expect(
+      Object.keys(validateAttrs(schema, { shape: [5.5], dim: 1.5, std: -1, init: "x", nope: 1 })),
+    ).toEqual(["shape", "dim", "std", "init", "nope"]);
+  });
+  it("reads typed text", () => {
+    const [shape] = fields(schema);
+    expect(parseInput(shape, "5, 5")).toEqual([5, 5]);
+    expect(parseInput(shape, "[2, 3]")).toEqual([2, 3]);
+    expect(parseInput(shape, "")).toBeNull();
+    expect(parseInput(shape, "5")).toEqual([5]);
+  });
+});
+
+describe("tensors and sharing", () => {
+  it("decodes base64 float32 little-endian", () => {
+    const f = new Float32Array([1.5, -2, 3]);
+    const b64 = btoa(String.fromCharCode(...new Uint8Array(f.buffer)));
+    const stats = { min: -2, max: 3, mean: 0, std: 0, norm: 0, nan: 0, inf: 0 };
+    const t = decode({
+      shape: [3],
+      dtype: "float32",
+      numel: 3,
+      stats,
+      truncated: false,
+      data: { encoding: "base64", dtype: "float32", b64 },
+    });
+    expect(Array.from(t?.data ?? [])).toEqual([1.5, -2, 3]);
+  });
+  it("lays 4-D tensors out as a grid of maps", () => {
+    expect(asMaps([2, 3, 4, 5])).toEqual({ gridRows: 2, gridCols: 3, count: 6, h: 4, w: 5 });
+    expect(asMaps([32, 1, 5, 5])).toMatchObject({ gridRows: 6, gridCols: 6, count: 32 });
+    expect(unravel(23, [2, 3, 4])).toEqual([1, 2, 3]);
+  });
+  it("round-trips a graph through the URL fragment", () => {
+    expect(decodeFragment(`#${encodeFragment(DAG)}`)).toEqual(DAG);
+    expect(decodeFragment("#g=garbage")).toBeNull();
+  });
+});

@@ -1,0 +1,161 @@
+// The editor's graph, React-free: plain JSON nodes and edges shaped as React Flow draws them.
+import type { GraphDoc, GraphNodeDoc, RunConfig } from "../api/types";
+import { handleId, parseHandle } from "./ports";
+
+export interface NodeData {
+  [key: string]: unknown;
+  op: string;
+  attrs: Record<string, unknown>;
+  label?: string | null;
+}
+
+export interface EditorNode {
+  id: string;
+  type: "op";
+  position: { x: number; y: number };
+  data: NodeData;
+  selected?: boolean;
+}
+
+export interface EditorEdge {
+  id: string;
+  source: string;
+  target: string;
+  sourceHandle: "out";
+  targetHandle: string;
+  selected?: boolean;
+}
+
+export interface EditorGraph {
+  nodes: EditorNode[];
+  edges: EditorEdge[];
+  run: RunConfig;
+  title?: string | null;
+  description?: string | null;
+  meta?: Record<string, unknown>;
+}
+
+export const defaultRun = (): RunConfig => ({
+  seed: 0,
+  device: "cpu",
+  dtype: "float32",
+  output: null,
+  wrt: null,
+  grad_output: null,
+  backward_passes: 1,
+});
+
+export const emptyGraph = (): EditorGraph => ({ nodes: [], edges: [], run: defaultRun() });
+
+export const edgeId = (source: string, target: string, targetHandle: string) =>
+  `${source}->${target}.${targetHandle}`;
+
+export function makeEdge(source: string, target: string, targetHandle: string): EditorEdge {
+  return { id: edgeId(source, target, targetHandle), source, target, sourceHandle: "out", targetHandle };
+}
+
+/** The API's document: inputs by port name, variadic ports as lists in handle order, layout apart. */
+export function toDoc(graph: EditorGraph): GraphDoc {
+  const nodes: GraphNodeDoc[] = graph.nodes.map((n) => {
+    const inputs: Record<string, string | string[]> = {};
+    const lists: Record<string, [number, string][]> = {};
+    for (const e of graph.edges) {
+      if (e.target !== n.id) continue;
+      const { port, index } = parseHandle(e.targetHandle);
+      if (index === null) inputs[port] = e.source;
+      else {
+        lists[port] = lists[port] ?? [];
+        lists[port].push([index, e.source]);
+      }
+    }
+    for (const [port, items] of Object.entries(lists)) {
+      inputs[port] = items.sort((a, b) => a[0] - b[0]).map(([, source]) => source);
+    }
+    const doc: GraphNodeDoc = { id: n.id, op: n.data.op, attrs: { ...n.data.attrs }, inputs };
+    if (n.data.label) doc.label = n.data.label;
+    return doc;
+  });
+  const layout: GraphDoc["layout"] = {};
+  for (const n of graph.nodes) layout[n.id] = { x: Math.round(n.position.x), y: Math.round(n.position.y) };
+  const doc: GraphDoc = { version: 1, nodes, run: { ...graph.run }, layout };
+  if (graph.title) doc.title = graph.title;
+  if (graph.description) doc.description = graph.description;
+  if (graph.meta && Object.keys(graph.meta).length) doc.meta = graph.meta;
+  return doc;
+}
+
+/** Back from the API's document; nodes without a position get one of (0, 0) (lay them out after). */
+export function fromDoc(doc: GraphDoc): EditorGraph {
+  const nodes: EditorNode[] = doc.nodes.map((n) => ({
+    id: n.id,
+    type: "op",
+    position: doc.layout?.[n.id] ? { x: doc.layout[n.id].x, y: doc.layout[n.id].y } : { x: 0, y: 0 },
+    data: { op: n.op, attrs: { ...(n.attrs ?? {}) }, ...(n.label ? { label: n.label } : {}) },
+  }));
+  const edges: EditorEdge[] = [];
+  for (const n of doc.nodes) {
+    for (const [port, source] of Object.entries(n.inputs ?? {})) {
+      if (Array.isArray(source)) {
+        source.forEach((s, i) => {
+          edges.push(makeEdge(s, n.id, handleId(port, i)));
+        });
+      } else edges.push(makeEdge(source, n.id, port));
+    }
+  }
+  return {
+    nodes,
+    edges,
+    run: { ...defaultRun(), ...(doc.run ?? {}) },
+    title: doc.title ?? null,
+    description: doc.description ?? null,
+    meta: doc.meta ?? {},
+  };
+}
+
+/** True when the document has a position for every node (else it needs an auto-layout). */
+export const hasLayout = (doc: GraphDoc) => doc.nodes.every((n) => doc.layout?.[n.id]);
+
+/** A fresh id from the op's name: matmul, matmul_2, ... */
+export function freshId(graph: EditorGraph, base: string): string {
+  const taken = new Set(graph.nodes.map((n) => n.id));
+  if (!taken.has(base)) return base;
+  for (let i = 2; ; i++) if (!taken.has(`${base}_${i}`)) return `${base}_${i}`;
+}
+
+/** Rename a node everywhere: its edges and the run configuration follow. */
+export function renameNode(graph: EditorGraph, from: string, to: string): EditorGraph {
+  const rename = (id: string) => (id === from ? to : id);
+  return {
+    ...graph,
+    nodes: graph.nodes.map((n) => (n.id === from ? { ...n, id: to } : n)),
+    edges: graph.edges.map((e) =>
+      e.source === from || e.target === from
+        ? { ...makeEdge(rename(e.source), rename(e.target), e.targetHandle), selected: e.selected }
+        : e,
+    ),
+    run: {
+      ...graph.run,
+      output: graph.run.output === from ? to : graph.run.output,
+      wrt: graph.run.wrt ? graph.run.wrt.map(rename) : graph.run.wrt,
+    },
+  };
+}
+
+/** Remove nodes and every edge touching them; the run forgets them too. */
+export function removeNodes(graph: EditorGraph, ids: Set<string>): EditorGraph {
+  return {
+    ...graph,
+    nodes: graph.nodes.filter((n) => !ids.has(n.id)),
+    edges: graph.edges.filter((e) => !ids.has(e.source) && !ids.has(e.target)),
+    run: {
+      ...graph.run,
+      output: graph.run.output && ids.has(graph.run.output) ? null : graph.run.output,
+      wrt: graph.run.wrt ? graph.run.wrt.filter((w) => !ids.has(w)) : graph.run.wrt,
+    },
+  };
+}
+
+/** The nodes each node feeds, by id: used to show every use of a shared parameter. */
+export function consumers(graph: EditorGraph, id: string): EditorEdge[] {
+  return graph.edges.filter((e) => e.source === id);
+}

@@ -1,0 +1,93 @@
+// Tensor payloads decoded into numbers, with index helpers for heatmaps and tables.
+import type { TensorPayload } from "../api/types";
+
+export interface Tensor {
+  shape: number[];
+  data: Float64Array;
+}
+
+function flatten(values: unknown, out: number[]): void {
+  if (Array.isArray(values)) for (const v of values) flatten(v, out);
+  else out.push(values === null ? Number.NaN : Number(values));
+}
+
+export function decode(payload: TensorPayload | null | undefined): Tensor | null {
+  if (!payload?.data) return null;
+  const { data } = payload;
+  if (data.encoding === "list") {
+    const out: number[] = [];
+    flatten(data.values, out);
+    return { shape: payload.shape, data: Float64Array.from(out) };
+  }
+  const bin = atob(data.b64 ?? "");
+  const bytes = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
+  const view = new DataView(bytes.buffer);
+  const size = { float32: 4, float64: 8, int64: 8, uint8: 1 }[data.dtype];
+  const n = Math.floor(bytes.length / size);
+  const out = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    const o = i * size;
+    out[i] =
+      data.dtype === "float32"
+        ? view.getFloat32(o, true)
+        : data.dtype === "float64"
+          ? view.getFloat64(o, true)
+          : data.dtype === "int64"
+            ? Number(view.getBigInt64(o, true))
+            : view.getUint8(o);
+  }
+  return { shape: payload.shape, data: out };
+}
+
+/** The tensor seen as a grid of 2-D maps: rows x cols of maps, each h x w (scalars and vectors as one row). */
+export interface Maps {
+  gridRows: number;
+  gridCols: number;
+  /** How many maps there are (the last grid row may be partly empty). */
+  count: number;
+  h: number;
+  w: number;
+}
+
+export function asMaps(shape: number[]): Maps {
+  if (shape.length === 0) return { gridRows: 1, gridCols: 1, count: 1, h: 1, w: 1 };
+  if (shape.length === 1) return { gridRows: 1, gridCols: 1, count: 1, h: 1, w: shape[0] };
+  if (shape.length === 2) return { gridRows: 1, gridCols: 1, count: 1, h: shape[0], w: shape[1] };
+  const [h, w] = shape.slice(-2);
+  const channels = shape[shape.length - 3];
+  const lead = shape.slice(0, -3).reduce((a, b) => a * b, 1);
+  const count = lead * channels;
+  if (lead > 1 && channels > 1) return { gridRows: lead, gridCols: channels, count, h, w };
+  // One batch row or one channel column: wrap the maps into a near-square grid.
+  const cols = Math.ceil(Math.sqrt(count));
+  return { gridRows: Math.ceil(count / cols), gridCols: cols, count, h, w };
+}
+
+/** The multi-index of a flat, row-major position. */
+export function unravel(flat: number, shape: number[]): number[] {
+  const idx = new Array(shape.length).fill(0);
+  for (let d = shape.length - 1; d >= 0; d--) {
+    idx[d] = flat % shape[d];
+    flat = Math.floor(flat / shape[d]);
+  }
+  return idx;
+}
+
+/** Largest absolute finite value: the colour scale is symmetric about zero. */
+export function absMax(data: Float64Array): number {
+  let m = 0;
+  for (const v of data) if (Number.isFinite(v) && Math.abs(v) > m) m = Math.abs(v);
+  return m;
+}
+
+export function formatNumber(v: number | null | undefined, digits = 4): string {
+  if (v === null || v === undefined || Number.isNaN(v)) return "NaN";
+  if (!Number.isFinite(v)) return v > 0 ? "inf" : "-inf";
+  if (v === 0) return "0";
+  const a = Math.abs(v);
+  if (a >= 1e4 || a < 1e-3) return v.toExponential(digits - 1);
+  return Number(v.toPrecision(digits)).toString();
+}
+
+export const shapeText = (shape: number[] | undefined | null) => (shape ? `[${shape.join(", ")}]` : "?");

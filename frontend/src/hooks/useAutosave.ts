@@ -1,0 +1,38 @@
+// Autosave: the graph goes to localStorage half a second after each change.
+import { useEffect } from "react";
+import type { GraphDoc } from "../api/types";
+import { toDoc } from "../core/graph";
+import { useGraph } from "../store/graphStore";
+
+const KEY = "dagrad.autosave.v1";
+
+export function readAutosave(): GraphDoc | null {
+  try {
+    const text = localStorage.getItem(KEY);
+    const doc = text ? (JSON.parse(text) as GraphDoc) : null;
+    return doc && Array.isArray(doc.nodes) && doc.nodes.length ? doc : null;
+  } catch {
+    return null;
+  }
+}
+
+export function useAutosave(): void {
+  useEffect(() => {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const unsubscribe = useGraph.subscribe((s, prev) => {
+      if (s.graph === prev.graph) return;
+      clearTimeout(timer);
+      timer = setTimeout(() => {
+        try {
+          localStorage.setItem(KEY, JSON.stringify(toDoc(useGraph.getState().graph)));
+        } catch {
+          // storage full or disabled: autosave is a convenience only
+        }
+      }, 500);
+    });
+    return () => {
+      clearTimeout(timer);
+      unsubscribe();
+    };
+  }, []);
+}

@@ -1,0 +1,55 @@
+// Start-up: the op registry, the server's devices and examples, then the graph (URL, autosave, or empty).
+import { useEffect, useState } from "react";
+import { api } from "../api/client";
+import type { GraphDoc } from "../api/types";
+import { decodeFragment } from "../core/share";
+import { useGraph } from "../store/graphStore";
+import { useServer } from "../store/serverStore";
+import { readAutosave } from "./useAutosave";
+
+export type BootState = { status: "loading" } | { status: "ready" } | { status: "failed"; message: string };
+
+function initialDoc(): GraphDoc | null {
+  return decodeFragment(location.hash) ?? readAutosave();
+}
+
+export function useBootstrap(): [BootState, () => void] {
+  const [state, setState] = useState<BootState>({ status: "loading" });
+  const [attempt, setAttempt] = useState(0);
+  // biome-ignore lint/correctness/useExhaustiveDependencies: `attempt` re-runs the start-up on retry
+  useEffect(() => {
+    let cancelled = false;
+    (async () => {
+      try {
+        const ops = await api.ops();
+        if (cancelled) return;
+        useGraph.getState().setOps(ops.categories, ops.ops);
+        const doc = initialDoc();
+        if (doc) {
+          useGraph.getState().loadDoc(doc);
+          useGraph.setState({ history: { past: [], future: [] } });
+        }
+        setState({ status: "ready" });
+      } catch (e) {
+        if (!cancelled) setState({ status: "failed", message: (e as Error).message });
+        return;
+      }
+      api
+        .health()
+        .then((h) =>
+          useServer
+            .getState()
+            .set({ devices: h.devices.includes("cuda") ? ["cpu", "cuda", "auto"] : ["cpu"] }),
+        )
+        .catch(() => {});
+      api
+        .examples()
+        .then((examples) => useServer.getState().set({ examples }))
+        .catch(() => {});
+    })();
+    return () => {
+      cancelled = true;
+    };
+  }, [attempt]);
+  return [state, () => setAttempt((a) => a + 1)];
+}

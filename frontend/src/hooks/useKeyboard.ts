@@ -1,0 +1,45 @@
+// Keyboard shortcuts for the canvas (ignored while typing in a field).
+import { useEffect } from "react";
+import { runGraph } from "../actions/run";
+import { useGraph } from "../store/graphStore";
+import { useResults } from "../store/resultsStore";
+
+const typing = (t: EventTarget | null) =>
+  t instanceof HTMLElement && (t.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(t.tagName));
+
+export function useKeyboard(): void {
+  useEffect(() => {
+    const onKey = (e: KeyboardEvent) => {
+      const g = useGraph.getState();
+      const mod = e.ctrlKey || e.metaKey;
+      const key = e.key.toLowerCase();
+      if (mod && key === "enter") {
+        runGraph();
+      } else if (typing(e.target)) {
+        return;
+      } else if (key === "delete" || key === "backspace") {
+        g.deleteSelected();
+      } else if (mod && key === "z" && !e.shiftKey) {
+        g.undo();
+      } else if (mod && (key === "y" || (key === "z" && e.shiftKey))) {
+        g.redo();
+      } else if (mod && key === "c") {
+        g.copy();
+      } else if (mod && key === "v") {
+        g.paste();
+      } else if (mod && key === "a") {
+        g.selectAll();
+      } else if (key === "/" && !mod) {
+        document.querySelector<HTMLInputElement>("[data-testid=palette-search]")?.focus();
+      } else if (key === "g" && !mod) {
+        const r = useResults.getState();
+        r.setMode(r.mode === "value" ? "grad" : "value");
+      } else {
+        return;
+      }
+      e.preventDefault();
+    };
+    window.addEventListener("keydown", onKey);
+    return () => window.removeEventListener("keydown", onKey);
+  }, []);
+}

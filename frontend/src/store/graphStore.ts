@@ -1,0 +1,213 @@
+// The graph being edited, its undo history and every editing action. React Flow only draws this.
+import { applyEdgeChanges, applyNodeChanges, type EdgeChange, type NodeChange } from "@xyflow/react";
+import { create } from "zustand";
+import type { GraphDoc, OpInfo, RunConfig } from "../api/types";
+import { type Clip, copySelection, paste } from "../core/clipboard";
+import { type Connection, checkConnection } from "../core/connect";
+import {
+  type EditorEdge,
+  type EditorGraph,
+  type EditorNode,
+  emptyGraph,
+  freshId,
+  fromDoc,
+  hasLayout,
+  makeEdge,
+  removeNodes,
+  renameNode,
+} from "../core/graph";
+import { emptyHistory, type History, record, redo, undo } from "../core/history";
+import { autoLayout } from "../core/layout";
+import { initialAttrs } from "../core/schema";
+
+export interface Notice {
+  kind: "info" | "error";
+  text: string;
+  at: number;
+}
+
+interface GraphState {
+  graph: EditorGraph;
+  history: History<EditorGraph>;
+  ops: Record<string, OpInfo>;
+  categories: string[];
+  clip: Clip | null;
+  notice: Notice | null;
+  /** Bumped when a whole graph is loaded, so the canvas fits it to view. */
+  loadCount: number;
+
+  setOps(categories: string[], ops: OpInfo[]): void;
+  notify(kind: Notice["kind"], text: string): void;
+  checkpoint(): void;
+  loadDoc(doc: GraphDoc): void;
+  clear(): void;
+  onNodesChange(changes: NodeChange<EditorNode>[]): void;
+  onEdgesChange(changes: EdgeChange<EditorEdge>[]): void;
+  connect(c: Connection): boolean;
+  addNode(op: string, position: { x: number; y: number }): string | null;
+  setAttr(id: string, name: string, value: unknown): void;
+  setLabel(id: string, label: string): void;
+  rename(id: string, to: string): string | null;
+  setRun(patch: Partial<RunConfig>): void;
+  deleteSelected(): void;
+  selectAll(): void;
+  select(id: string | null): void;
+  copy(): void;
+  paste(): void;
+  layout(): void;
+  undo(): void;
+  redo(): void;
+}
+
+const ID_RE = /^[A-Za-z_][A-Za-z0-9_.-]{0,99}$/;
+
+export const useGraph = create<GraphState>()((set, get) => {
+  /** Apply an edit that can be undone. */
+  const edit = (next: EditorGraph) => set((s) => ({ graph: next, history: record(s.history, s.graph) }));
+
+  return {
+    graph: emptyGraph(),
+    history: emptyHistory(),
+    ops: {},
+    categories: [],
+    clip: null,
+    notice: null,
+    loadCount: 0,
+
+    setOps: (categories, ops) => set({ categories, ops: Object.fromEntries(ops.map((o) => [o.name, o])) }),
+    notify: (kind, text) => set({ notice: { kind, text, at: Date.now() } }),
+    checkpoint: () => set((s) => ({ history: record(s.history, s.graph) })),
+
+    loadDoc: (doc) => {
+      let graph = fromDoc(doc);
+      if (!hasLayout(doc)) graph = autoLayout(graph);
+      set((s) => ({ graph, history: record(s.history, s.graph), loadCount: s.loadCount + 1 }));
+    },
+    clear: () => edit(emptyGraph()),
+
+    onNodesChange: (changes) => {
+      const { graph } = get();
+      set({ graph: { ...graph, nodes: applyNodeChanges(changes, graph.nodes) as EditorNode[] } });
+    },
+    onEdgesChange: (changes) => {
+      const { graph } = get();
+      const removes = changes.some((c) => c.type === "remove");
+      const next = { ...graph, edges: applyEdgeChanges(changes, graph.edges) as EditorEdge[] };
+      if (removes) edit(next);
+      else set({ graph: next });
+    },
+
+    connect: (c) => {
+      const { graph } = get();
+      const verdict = checkConnection(graph, c);
+      if (!verdict.ok) {
+        get().notify("error", verdict.reason);
+        return false;
+      }
+      edit({
+        ...graph,
+        edges: [...graph.edges, makeEdge(c.source as string, c.target as string, c.targetHandle as string)],
+      });
+      return true;
+    },
+
+    addNode: (op, position) => {
+      const info = get().ops[op];
+      if (!info) return null;
+      const { graph } = get();
+      const id = freshId(graph, op);
+      const node: EditorNode = {
+        id,
+        type: "op",
+        position,
+        selected: true,
+        data: { op, attrs: initialAttrs(info.attrs_schema, info.source) },
+      };
+      edit({ ...graph, nodes: [...graph.nodes.map((n) => ({ ...n, selected: false })), node] });
+      return id;
+    },
+
+    setAttr: (id, name, value) => {
+      const { graph } = get();
+      edit({
+        ...graph,
+        nodes: graph.nodes.map((n) => {
+          if (n.id !== id) return n;
+          const attrs = { ...n.data.attrs };
+          if (value === undefined) delete attrs[name];
+          else attrs[name] = value;
+          return { ...n, data: { ...n.data, attrs } };
+        }),
+      });
+    },
+    setLabel: (id, label) => {
+      const { graph } = get();
+      edit({
+        ...graph,
+        nodes: graph.nodes.map((n) =>
+          n.id === id ? { ...n, data: { ...n.data, label: label || null } } : n,
+        ),
+      });
+    },
+    rename: (id, to) => {
+      const { graph } = get();
+      if (to === id) return null;
+      if (!ID_RE.test(to)) return "An id starts with a letter and holds letters, digits, _ . or -.";
+      if (graph.nodes.some((n) => n.id === to)) return `There is already a node called ${to}.`;
+      edit(renameNode(graph, id, to));
+      return null;
+    },
+    setRun: (patch) => {
+      const { graph } = get();
+      edit({ ...graph, run: { ...graph.run, ...patch } });
+    },
+
+    deleteSelected: () => {
+      const { graph } = get();
+      const ids = new Set(graph.nodes.filter((n) => n.selected).map((n) => n.id));
+      const edges = graph.edges.filter((e) => !e.selected);
+      if (!ids.size && edges.length === graph.edges.length) return;
+      edit(removeNodes({ ...graph, edges }, ids));
+    },
+    selectAll: () => {
+      const { graph } = get();
+      set({ graph: { ...graph, nodes: graph.nodes.map((n) => ({ ...n, selected: true })) } });
+    },
+    select: (id) => {
+      const { graph } = get();
+      set({
+        graph: {
+          ...graph,
+          nodes: graph.nodes.map((n) => ({ ...n, selected: n.id === id })),
+          edges: graph.edges.map((e) => ({ ...e, selected: false })),
+        },
+      });
+    },
+    copy: () => {
+      const clip = copySelection(get().graph);
+      if (clip) set({ clip });
+    },
+    paste: () => {
+      const { clip, graph } = get();
+      if (clip) edit(paste(graph, clip));
+    },
+    layout: () => {
+      edit(autoLayout(get().graph));
+      set((s) => ({ loadCount: s.loadCount + 1 }));
+    },
+    undo: () => {
+      const r = undo(get().history, get().graph);
+      if (r) set({ graph: r.state, history: r.history });
+    },
+    redo: () => {
+      const r = redo(get().history, get().graph);
+      if (r) set({ graph: r.state, history: r.history });
+    },
+  };
+});
+
+/** The node selected alone, for the inspector. */
+export const selectedNode = (g: EditorGraph): EditorNode | null => {
+  const sel = g.nodes.filter((n) => n.selected);
+  return sel.length === 1 ? sel[0] : null;
+};

@@ -1,0 +1,14 @@
+// A small handle for the end-to-end tests and the benchmark: the stores, read-only by convention.
+import { toDoc } from "./core/graph";
+import { useGraph } from "./store/graphStore";
+import { useResults } from "./store/resultsStore";
+
+declare global {
+  interface Window {
+    __dagrad?: { graph: typeof useGraph; results: typeof useResults; toDoc: typeof toDoc };
+  }
+}
+
+export function exposeForTests(): void {
+  window.__dagrad = { graph: useGraph, results: useResults, toDoc };
+}

@@ -1,0 +1,91 @@
+"""Drive the editor like a person: drag ops from the palette, wire ports, fill the inspector."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+
+class Editor:
+    def __init__(self, page: Any) -> None:
+        self.page = page
+
+    # -- building -----------------------------------------------------------------------------
+    def add(self, op: str, name: str, x: float, y: float) -> None:
+        """Drag `op` from the palette to (x, y) on the page, then name it in the inspector."""
+        self.page.fill("[data-testid=palette-search]", op)
+        canvas = self.page.locator("[data-testid=canvas]")
+        box = canvas.bounding_box()
+        self.page.locator(f"[data-testid=palette-{op}]").drag_to(
+            canvas, target_position={"x": x - box["x"], "y": y - box["y"]}
+        )
+        default = self.page.locator("[data-testid=node-id]").input_value()
+        self.rename(default, name)
+        self.page.fill("[data-testid=palette-search]", "")
+
+    def rename(self, old: str, new: str) -> None:
+        field = self.page.locator("[data-testid=node-id]")
+        field.fill(new)
+        field.press("Enter")
+        self.page.wait_for_selector(f".react-flow__node[data-id='{new}']")
+        assert old == new or self.page.locator(f".react-flow__node[data-id='{old}']").count() == 0
+
+    def set_attr(self, name: str, text: str) -> None:
+        field = self.page.locator(f"[data-testid=attr-{name}]")
+        if field.evaluate("e => e.tagName") == "SELECT":
+            field.select_option(text)
+        else:
+            field.fill(text)
+            field.press("Enter")
+
+    def select(self, node: str) -> None:
+        self.page.locator(f".react-flow__node[data-id='{node}'] .op-head").click()
+        self.page.wait_for_function(f"document.querySelector('[data-testid=node-id]')?.value === {json.dumps(node)}")
+
+    def connect(self, source: str, target: str, port: str) -> None:
+        """Press on the source's output dot, move to the target's port, release."""
+        src = self.page.locator(f".react-flow__handle[data-nodeid='{source}'][data-handleid='out']")
+        dst = self.page.locator(f".react-flow__handle[data-nodeid='{target}'][data-handleid='{port}']")
+        a, b = src.bounding_box(), dst.bounding_box()
+        mouse = self.page.mouse
+        mouse.move(a["x"] + a["width"] / 2, a["y"] + a["height"] / 2)
+        mouse.down()
+        # Re-measure: nodes grow as live validation fills them in.
+        b = dst.bounding_box()
+        mouse.move(b["x"] + b["width"] / 2, b["y"] + b["height"] / 2, steps=8)
+        b = dst.bounding_box()
+        mouse.move(b["x"] + b["width"] / 2, b["y"] + b["height"] / 2)
+        mouse.up()
+
+    def has_edge(self, source: str, target: str, port: str) -> bool:
+        edge = f"{source}->{target}.{port}"
+        return bool(
+            self.page.evaluate("id => window.__dagrad.graph.getState().graph.edges.some(e => e.id === id)", edge)
+        )
+
+    # -- reading ------------------------------------------------------------------------------
+    def doc(self) -> dict[str, Any]:
+        """The graph document the editor would save."""
+        return self.page.evaluate("window.__dagrad.toDoc(window.__dagrad.graph.getState().graph)")
+
+    def edge_count(self) -> int:
+        return int(self.page.evaluate("window.__dagrad.graph.getState().graph.edges.length"))
+
+    def wait_valid(self) -> None:
+        self.page.wait_for_selector("[data-testid=validation-status]:has-text('shapes check out')")
+
+    def run(self) -> None:
+        self.page.click("[data-testid=run-button]")
+        self.page.wait_for_selector("[data-testid=run-status]")
+
+    def open_example(self, name: str) -> None:
+        self.page.click("[data-testid=examples-button]")
+        self.page.click(f"[data-testid=example-{name}]")
+        self.page.wait_for_selector(".react-flow__node")
+
+    def table_value(self, view: str, index: str) -> float:
+        """An element's exact value from the inspector's table view of `view` (value-view or grad-view)."""
+        box = self.page.locator(f"[data-testid={view}]")
+        box.get_by_role("button", name="Table").click()
+        title = box.locator(f"td[data-index='{index}']").get_attribute("title")
+        return float(title.split("=")[1])

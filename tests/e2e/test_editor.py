@@ -1,0 +1,180 @@
+"""The editor end to end, in headless Chromium against a real server."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import httpx
+import pytest
+import torch
+
+from .conftest import SCREENSHOTS, Console
+from .editor import Editor
+
+pytestmark = pytest.mark.e2e
+
+# The 4.1 DAG: (op, name, x, y) on the page, then the edges (source, target, port).
+DAG_NODES = [
+    ("parameter", "w1", 330, 110),
+    ("parameter", "w2", 330, 300),
+    ("input", "x", 330, 490),
+    ("matmul", "x1", 540, 170),
+    ("matmul", "w2x1", 540, 380),
+    ("add", "x2", 750, 470),
+    ("add", "s", 750, 250),
+    ("matmul", "x3", 960, 130),
+    ("norm", "q", 960, 360),
+]
+DAG_EDGES = [
+    ("w1", "x1", "input"),
+    ("x", "x1", "other"),
+    ("w2", "w2x1", "input"),
+    ("x1", "w2x1", "other"),
+    ("x", "x2", "input"),
+    ("w2x1", "x2", "other"),
+    ("x1", "s", "input"),
+    ("x2", "s", "other"),
+    ("w1", "x3", "input"),
+    ("s", "x3", "other"),
+    ("x3", "q", "input"),
+]
+
+
+def chapter_4_1(seed: int = 0) -> dict[str, torch.Tensor]:
+    """The chapter's code, in PyTorch, with the editor's seed."""
+    torch.manual_seed(seed)
+    w1 = torch.rand(5, 5).requires_grad_()
+    w2 = torch.rand(5, 5).requires_grad_()
+    x = torch.empty(5).normal_()
+    x1 = w1 @ x
+    x2 = x + w2 @ x1
+    x3 = w1 @ (x1 + x2)
+    q = x3.norm()
+    q.backward()
+    assert w1.grad is not None
+    assert w2.grad is not None
+    return {"q": q.detach(), "w1.grad": w1.grad, "w2.grad": w2.grad}
+
+
+def test_build_the_4_1_dag_with_the_mouse_and_match_pytorch(page, console: Console) -> None:
+    ed = Editor(page)
+    for op, name, x, y in DAG_NODES:
+        ed.add(op, name, x, y)
+        if op in ("parameter", "input"):
+            ed.set_attr("shape", "5, 5" if op == "parameter" else "5")
+            ed.set_attr("init", "uniform" if op == "parameter" else "normal")
+    for source, target, port in DAG_EDGES:
+        ed.connect(source, target, port)
+        assert ed.has_edge(source, target, port), (source, target, port)
+    assert ed.edge_count() == len(DAG_EDGES), page.evaluate(
+        "JSON.stringify(window.__dagrad.graph.getState().graph.edges.map(e=>e.id))"
+    )
+    ed.wait_valid()
+    # Live validation put the shapes on the edges and nodes before any run.
+    assert page.locator("[data-testid=shape-q]").inner_text().startswith("[]")
+    assert page.locator(".badge.shared").count() >= 1
+
+    ed.run()
+    expected = chapter_4_1()
+    q = float(page.locator("[data-testid=preview-q]").inner_text())
+    assert math.isclose(q, expected["q"].item(), rel_tol=1e-4)
+
+    page.click("[data-testid=mode-grad]")
+    ed.select("w1")
+    w1_grad = [[ed.table_value("grad-view", f"{i},{j}") for j in range(5)] for i in range(5)]
+    torch.testing.assert_close(torch.tensor(w1_grad), expected["w1.grad"], rtol=1e-4, atol=1e-5)
+    contributions = page.locator("[data-testid=contributions]")
+    assert "x1" in contributions.inner_text()
+    assert "x3" in contributions.inner_text()
+    page.locator("[data-testid=grad-view]").get_by_role("button", name="Heatmap").click()
+    page.screenshot(path=str(SCREENSHOTS / "dag-4-1-gradients.png"))
+
+    ed.select("w2")
+    w2_00 = ed.table_value("grad-view", "0,0")
+    assert math.isclose(w2_00, expected["w2.grad"][0, 0].item(), rel_tol=1e-4)
+    assert console.errors == []
+
+
+def test_a_wrong_connection_is_refused(page) -> None:
+    ed = Editor(page)
+    ed.open_example("dag_4_1")
+    before = ed.edge_count()
+    ed.connect("w2", "x1", "input")  # already taken by w1
+    page.wait_for_selector("[data-testid=notice]:has-text('already has an input')")
+    ed.select("x1")
+    page.keyboard.press("Escape")
+    assert ed.edge_count() == before
+
+
+def test_a_shape_error_shows_on_its_node(page, console: Console) -> None:
+    ed = Editor(page)
+    ed.open_example("dag_4_1")
+    ed.wait_valid()
+    ed.select("x")
+    ed.set_attr("shape", "4")
+    error = page.locator("[data-testid=error-x1]")
+    error.wait_for()
+    assert "shape" in error.inner_text() or "size" in error.inner_text()
+    assert "has-error" in (page.locator("[data-testid=node-x1]").get_attribute("class") or "")
+    assert page.locator("[data-testid=node-w1].has-error").count() == 0
+    page.screenshot(path=str(SCREENSHOTS / "shape-error.png"))
+    assert console.errors == []
+    assert console.graph_errors  # the 422 that carried the error
+
+
+def test_every_example_loads_and_runs_without_console_errors(page, server: str, console: Console) -> None:
+    ed = Editor(page)
+    names = [e["name"] for e in httpx.get(f"{server}/api/examples").json()]
+    assert names
+    for i, name in enumerate(names):
+        ed.open_example(name)
+        ed.wait_valid()
+        ed.run()
+        assert page.locator("[data-testid=notice].error").count() == 0, name
+        assert console.errors == [], (name, console.errors)
+        assert console.graph_errors == [], (name, console.graph_errors)
+        if name == "conv_net":
+            page.click("[data-testid=mode-grad]")
+            ed.select("conv1_weight")
+            page.locator("[data-testid=grad-view]").scroll_into_view_if_needed()
+            page.screenshot(path=str(SCREENSHOTS / "conv-net-gradients.png"))
+            page.click("[data-testid=mode-value]")
+        if i == 0:
+            page.click("[data-testid=examples-button]")
+            page.screenshot(path=str(SCREENSHOTS / "examples-gallery.png"))
+            page.keyboard.press("Escape")
+            assert page.locator(".backdrop").count() == 0
+
+
+def test_save_open_share_and_autosave_keep_the_graph_whole(page, server: str, tmp_path) -> None:
+    ed = Editor(page)
+    ed.open_example("tanh_net")
+    ed.wait_valid()
+    original = ed.doc()
+
+    with page.expect_download() as info:
+        page.click("[data-testid=save-button]")
+    saved = tmp_path / "graph.json"
+    info.value.save_as(saved)
+    assert json.loads(saved.read_text())["nodes"] == original["nodes"]
+
+    page.click("button:has-text('New')")
+    assert ed.doc()["nodes"] == []
+    page.set_input_files("[data-testid=open-input]", str(saved))
+    page.wait_for_selector(".react-flow__node")
+    assert ed.doc() == original
+
+    page.click("[data-testid=share-button]")
+    url = page.evaluate("location.href")
+    assert "#g=" in url
+    other = page.context.new_page()
+    other.goto(url)
+    other.wait_for_selector(".react-flow__node")
+    assert Editor(other).doc() == original
+    other.close()
+
+    page.wait_for_timeout(700)  # autosave waits 500 ms after the last change
+    page.goto(server)
+    page.wait_for_selector(".react-flow__node")
+    assert ed.doc() == original
