@@ -1,0 +1,121 @@
+"""Where dagrad's time goes on the course's Net (case b), phase by phase, beside raw PyTorch.
+
+    python bench/profile_net.py [--batch 256] [--device cpu|cuda] [--rounds 30]
+
+Phases of one engine.evaluate: compile (structure checks and shape inference on the meta
+device), forward (sources drawn, then every op), backward, then the payloads: per-node
+statistics (payload.stats), data encoding (payload.encode, base64) and the rest of building
+the response models. Medians over interleaved rounds, in ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "backend"))
+
+import torch
+
+import graphs
+from dagrad import engine, payload
+from dagrad.compiler import compile_graph
+from dagrad.interpreter import Interpreter
+from dagrad.results import PayloadOptions
+from dagrad.settings import get_settings
+from timing import sync
+
+
+class Clock:
+    """Adds up the time spent in wrapped functions, per name."""
+
+    def __init__(self) -> None:
+        self.spent: dict[str, float] = {}
+
+    def wrap(self, name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            start = time.perf_counter()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                self.spent[name] = self.spent.get(name, 0.0) + time.perf_counter() - start
+
+        return timed
+
+
+def dagrad_phases(graph: Any, device: str) -> dict[str, float]:
+    settings, options = get_settings(), PayloadOptions()
+    clock = Clock()
+    stats, encode = payload.stats, payload.encode
+    payload.stats, payload.encode = clock.wrap("stats", stats), clock.wrap("encode", encode)
+    try:
+        sync(device)
+        t0 = time.perf_counter()
+        plan = compile_graph(graph, settings)
+        t1 = time.perf_counter()
+        result = Interpreter(plan, settings.max_run_seconds).run()
+        sync(device)
+        t2 = time.perf_counter()
+        engine._node_results(plan, result, options, settings)
+        t3 = time.perf_counter()
+        forward_s, backward_s = result.forward_s, result.backward_s
+        del result, plan  # the run's tensors are freed here
+        t4 = time.perf_counter()
+    finally:
+        payload.stats, payload.encode = stats, encode
+    return {
+        "compile": t1 - t0,
+        "forward": forward_s,
+        "backward": backward_s,
+        "stats": clock.spent.get("stats", 0.0),
+        "encode": clock.spent.get("encode", 0.0),
+        "models": (t3 - t2) - clock.spent.get("stats", 0.0) - clock.spent.get("encode", 0.0),
+        "free": t4 - t3,
+        "total": t4 - t0,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--batch", type=int, default=256)
+    parser.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
+    parser.add_argument("--rounds", type=int, default=30)
+    args = parser.parse_args()
+    graph = graphs.net(args.batch, args.device)
+    raw_steps = {
+        name: graphs.net_torch(args.batch, args.device, retain_grad=name == "raw+retain")
+        for name in ("raw", "raw+retain")
+    }
+    samples: dict[str, list[float]] = {}
+
+    def note(name: str, seconds: float) -> None:
+        samples.setdefault(name, []).append(seconds)
+
+    for r in range(args.rounds + 3):
+        phases = dagrad_phases(graph, args.device)
+        raw = {}
+        for name, step in raw_steps.items():
+            sync(args.device)
+            t0 = time.perf_counter()
+            step()
+            sync(args.device)
+            raw[name] = time.perf_counter() - t0
+        if r >= 3:  # warm-up rounds
+            for k, v in {**phases, **raw}.items():
+                note(k, v)
+    med = {k: statistics.median(v) * 1e3 for k, v in samples.items()}
+    print(
+        f"Net batch {args.batch} on {args.device}, torch {torch.__version__}, {torch.get_num_threads()} threads; median ms over {args.rounds} rounds"
+    )
+    for k in ("compile", "forward", "backward", "stats", "encode", "models", "free", "total", "raw", "raw+retain"):
+        print(f"  {k:11s} {med[k]:8.2f}")
+    print("  (forward and backward as the interpreter clocks them; total is compile + run + payloads + freeing)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,329 @@
+"""dagrad's benchmarks, each against raw PyTorch measured in the same run.
+
+    python bench/run.py [--device cpu|cuda] [--quick] [--json out.json]
+
+Prints one table (case, dagrad median, torch median, ratio, target, PASS/MISS) and, with
+--json, writes the same numbers to a file. It is a measurement, not a test: it exits 0
+whatever it measures (non-zero only when a case fails outright). See bench/README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import platform
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+BACKEND = ROOT / "backend"
+sys.path.insert(0, str(BACKEND))  # benchmark this checkout's dagrad, installed or not
+
+import httpx  # noqa: E402
+import torch  # noqa: E402
+
+import graphs  # noqa: E402
+from dagrad import engine  # noqa: E402
+from dagrad.graph_format import Graph  # noqa: E402
+from dagrad.results import EvaluateResponse, PayloadOptions  # noqa: E402
+from dagrad.settings import get_settings  # noqa: E402
+from timing import Timing, compare, measure  # noqa: E402
+
+
+@dataclass
+class Row:
+    case: str
+    dagrad_ms: float
+    torch_ms: float | None = None
+    target: str = ""
+    passed: bool | None = None  # None: no target, the row informs
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def ratio(self) -> float | None:
+        return None if self.torch_ms is None else self.dagrad_ms / self.torch_ms
+
+
+@dataclass
+class Budget:
+    """How many timed calls each case gets (warm-up calls come on top)."""
+
+    dag: int = 300
+    http: int = 500
+    net_small: int = 100
+    net_large: int = 40
+    validate: int = 100
+    warmup: int = 5
+
+    @classmethod
+    def quick(cls) -> Budget:
+        return cls(dag=60, http=100, net_small=12, net_large=8, validate=20, warmup=2)
+
+
+def evaluate_fn(graph: Graph) -> Callable[[], EvaluateResponse]:
+    options, settings = PayloadOptions(), get_settings()
+    return lambda: engine.evaluate(graph, options, settings)
+
+
+def check_close(what: str, ours: float | None, theirs: float, rel: float) -> None:
+    """Both sides must compute the same thing before their times mean anything."""
+    if ours is None or abs(ours - theirs) > rel * max(1.0, abs(theirs)):
+        raise SystemExit(f"{what}: dagrad gives {ours}, raw PyTorch {theirs}; the cases do not match")
+
+
+# --- a. the 4.1 DAG, in process and over HTTP ---------------------------------------------------
+
+
+def case_dag(device: str, budget: Budget) -> list[Row]:
+    graph = graphs.dag41(device)
+    ours = evaluate_fn(graph)
+    step = graphs.dag41_torch(device)
+    rel = 1e-5 if device == "cpu" else 1e-4
+    check_close("4.1 DAG q", ours().nodes["q"].value.stats.mean, step().item(), rel)
+    t = compare({"dagrad": ours, "torch": step}, rounds=budget.dag, warmup=budget.warmup, device=device)
+    rows = [Row("a. 4.1 DAG evaluate, in process", t["dagrad"].median_ms, t["torch"].median_ms)]
+    http, floor = http_round_trips(graph, budget, expect_q=step().item())
+    rows.append(
+        Row(
+            "a. 4.1 DAG POST /api/evaluate, median",
+            http.median_ms,
+            target="< 5 ms",
+            passed=http.median_ms < 5.0,
+            extra={"p95_ms": http.p95_ms, "min_ms": http.min_ms, "requests": len(http.samples)},
+        )
+    )
+    rows.append(Row("a. 4.1 DAG POST /api/evaluate, p95", http.p95_ms))
+    rows.append(Row("a. GET /api/health (the HTTP floor), median", floor.median_ms, extra={"p95_ms": floor.p95_ms}))
+    return rows
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextlib.contextmanager
+def server() -> Iterator[str]:
+    """uvicorn serving dagrad.api.main:app on a free loopback port, in a subprocess."""
+    port = free_port()
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(BACKEND), os.environ.get("PYTHONPATH")])))
+    cmd = [sys.executable, "-m", "uvicorn", "dagrad.api.main:app", "--host", "127.0.0.1", "--port", str(port)]
+    cmd += ["--log-level", "warning", "--no-access-log"]
+    with tempfile.TemporaryFile() as log:
+        proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
+        url = f"http://127.0.0.1:{port}"
+        try:
+            deadline = time.monotonic() + 120
+            while True:
+                if proc.poll() is not None:
+                    log.seek(0)
+                    raise SystemExit(f"uvicorn exited with {proc.returncode}:\n{log.read().decode(errors='replace')}")
+                with contextlib.suppress(httpx.TransportError):
+                    if httpx.get(f"{url}/api/health", timeout=2).status_code == 200:
+                        break
+                if time.monotonic() > deadline:
+                    raise SystemExit("uvicorn did not answer /api/health within 120 s")
+                time.sleep(0.2)
+            yield url
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+def http_round_trips(graph: Graph, budget: Budget, expect_q: float) -> tuple[Timing, Timing]:
+    """POST the graph many times over one keep-alive connection; GET /api/health alike, which
+    shows what the server and the client cost before any graph work."""
+    body = graph.model_dump_json(exclude_defaults=True).encode()
+    headers = {"content-type": "application/json"}
+    with server() as url, httpx.Client(base_url=url, timeout=30) as client:  # one keep-alive connection
+
+        def post() -> httpx.Response:
+            response = client.post("/api/evaluate", content=body, headers=headers)
+            if response.status_code != 200:
+                raise SystemExit(f"POST /api/evaluate answered {response.status_code}: {response.text[:500]}")
+            return response
+
+        first = post().json()
+        check_close("4.1 DAG q over HTTP", first["nodes"]["q"]["value"]["stats"]["mean"], expect_q, 1e-4)
+        evaluate = measure(post, repeat=budget.http, warmup=4 * budget.warmup, device="cpu")
+        health = measure(lambda: client.get("/api/health"), repeat=budget.http // 2, warmup=budget.warmup, device="cpu")
+        return evaluate, health
+
+
+# --- b. the course's Net --------------------------------------------------------------------------
+
+
+def case_net(batch: int, device: str, rounds: int, budget: Budget) -> list[Row]:
+    graph = graphs.net(batch, device)
+    ours = evaluate_fn(graph)
+    raw = graphs.net_torch(batch, device)
+    retained = graphs.net_torch(batch, device, retain_grad=True)
+    rel = 1e-5 if device == "cpu" else 1e-3
+    check_close(f"Net batch {batch} loss", ours().nodes["loss"].value.stats.mean, raw().item(), rel)
+
+    phases: list[Any] = []
+
+    def ours_noting_phases() -> None:
+        phases.append(ours().timings)
+
+    t = compare(
+        {"dagrad": ours_noting_phases, "torch": raw, "retain": retained},
+        rounds=rounds,
+        warmup=budget.warmup,
+        device=device,
+    )
+    phases = phases[budget.warmup :]
+    breakdown = {
+        name: sorted(getattr(p, name) for p in phases)[len(phases) // 2]
+        for name in ("compile_ms", "forward_ms", "backward_ms", "encode_ms")
+    }
+    d, r, rr = t["dagrad"].median_ms, t["torch"].median_ms, t["retain"].median_ms
+    mins = {name: timing.min_ms for name, timing in t.items()}  # load only ever adds: a cross-check
+    big = batch >= 256
+    return [
+        Row(f"b. Net batch {batch} vs raw fwd+bwd", d, r, extra={"dagrad_phases_ms": breakdown, "min_ms": mins}),
+        Row(
+            f"b. Net batch {batch} vs raw + retain_grad",
+            d,
+            rr,
+            target="<= 1.15x" if big else "",
+            passed=(d / rr <= 1.15) if big else None,
+            extra={"min_ms": mins},
+        ),
+    ]
+
+
+# --- c. validation of a generated 200-node graph ------------------------------------------------------
+
+
+def case_validate(budget: Budget) -> list[Row]:
+    graph = graphs.generated(200)
+    text = graph.model_dump_json()
+    settings = get_settings()
+    assert len(engine.validate(graph, settings).order) == 200
+    t = compare(
+        {
+            "validate": lambda: engine.validate(graph, settings),
+            "parse+validate": lambda: engine.validate(Graph.model_validate_json(text), settings),
+        },
+        rounds=budget.validate,
+        warmup=budget.warmup,
+        device="cpu",
+    )
+    return [
+        Row(
+            "c. validate 200-node graph", t["validate"].median_ms, target="< 20 ms", passed=t["validate"].median_ms < 20
+        ),
+        Row("c. JSON parse + validate, 200 nodes", t["parse+validate"].median_ms),
+    ]
+
+
+# --- the table ------------------------------------------------------------------------------------------
+
+
+def fmt_ms(v: float | None) -> str:
+    return "-" if v is None else f"{v:.3f} ms" if v < 1 else f"{v:.2f} ms"
+
+
+def table(rows: list[Row]) -> str:
+    header = ("case", "dagrad median", "torch median", "ratio", "target", "result")
+    lines = [
+        (
+            r.case,
+            fmt_ms(r.dagrad_ms),
+            fmt_ms(r.torch_ms),
+            "-" if r.ratio is None else f"{r.ratio:.2f}x",
+            r.target or "-",
+            "-" if r.passed is None else ("PASS" if r.passed else "MISS"),
+        )
+        for r in rows
+    ]
+    widths = [max(len(str(x)) for x in col) for col in zip(header, *lines, strict=True)]
+
+    def fmt(cells: tuple[str, ...]) -> str:
+        return "  ".join(
+            c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(cells, widths, strict=True))
+        )
+
+    return "\n".join([fmt(header), "  ".join("-" * w for w in widths), *map(fmt, lines)])
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
+    parser.add_argument("--quick", action="store_true", help="fewer repetitions: a smoke run, noisier numbers")
+    parser.add_argument("--json", type=Path, help="also write the numbers to this file")
+    parser.add_argument("--threads", type=int, help="torch.set_num_threads (default: PyTorch's own choice)")
+    args = parser.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    if args.device == "cuda" and not torch.cuda.is_available():
+        print("--device cuda: this PyTorch sees no CUDA GPU", file=sys.stderr)
+        return 2
+    budget = Budget.quick() if args.quick else Budget()
+    gpu = torch.cuda.get_device_name() if args.device == "cuda" else None
+    print(
+        f"dagrad benchmarks: device {args.device}{f' ({gpu})' if gpu else ''}, torch {torch.__version__}, "
+        f"{torch.get_num_threads()} threads, {os.cpu_count()} CPUs, python {platform.python_version()}"
+        f"{', quick' if args.quick else ''}",
+        flush=True,
+    )
+    started = time.perf_counter()
+    rows: list[Row] = []
+    for name, run in (
+        ("a", lambda: case_dag(args.device, budget)),
+        ("b12", lambda: case_net(12, args.device, budget.net_small, budget)),
+        ("b256", lambda: case_net(256, args.device, budget.net_large, budget)),
+        ("c", lambda: case_validate(budget)),
+    ):
+        t0 = time.perf_counter()
+        new = run()
+        rows += new
+        print(f"  case {name}: {time.perf_counter() - t0:.1f} s", file=sys.stderr, flush=True)
+    print()
+    print(table(rows))
+    for r in rows:
+        if "dagrad_phases_ms" in r.extra:
+            phases = ", ".join(f"{k.removesuffix('_ms')} {v:.2f}" for k, v in r.extra["dagrad_phases_ms"].items())
+            m = r.extra["min_ms"]
+            print(f"  {r.case.split(' vs ')[0]}: dagrad's own timings (median ms): {phases}")
+            print(
+                f"    fastest calls: dagrad {m['dagrad']:.2f} ms, raw {m['torch']:.2f} ms, raw + retain_grad "
+                f"{m['retain']:.2f} ms: {m['dagrad'] / m['retain']:.2f}x raw + retain_grad"
+            )
+    http = next(r for r in rows if r.case.startswith("a. 4.1 DAG POST") and r.extra)
+    print(
+        f"  HTTP round trips: median {http.dagrad_ms:.2f} ms, p95 {http.extra['p95_ms']:.2f} ms over {http.extra['requests']} requests"
+    )
+    print(f"\n{time.perf_counter() - started:.0f} s in all")
+    if args.json:
+        doc = {
+            "device": args.device,
+            "gpu": gpu,
+            "torch": torch.__version__,
+            "threads": torch.get_num_threads(),
+            "cpus": os.cpu_count(),
+            "quick": args.quick,
+            "cases": [asdict(r) | {"ratio": r.ratio} for r in rows],
+        }
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(doc, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
