@@ -12,6 +12,7 @@ import torch.nn.functional as F
 from conftest import DAG_4_1
 from dagrad.engine import evaluate
 from dagrad.graph_format import Graph
+from dagrad.results import PayloadOptions
 from test_api import decode
 
 pytestmark = [
@@ -75,3 +76,19 @@ def test_conv_on_cuda_matches_torch_on_cuda() -> None:
     F.max_pool2d(F.conv2d(x, w, b, stride=2, padding=1), 2).sum().backward()
     assert w.grad is not None
     torch.testing.assert_close(decode(result.nodes["w"].grad.model_dump()), w.grad.cpu())  # type: ignore[union-attr]
+
+
+def test_stats_and_truncation_on_cuda() -> None:
+    graph = _conv_graph("cuda")
+    result = evaluate(Graph.model_validate(graph), PayloadOptions(max_elements=100, full=["w"]))
+    conv = result.nodes["c"]
+    assert conv.value.truncated is True
+    assert conv.value.data is None
+    assert result.nodes["w"].value.data is not None
+    torch.manual_seed(0)
+    x = torch.empty(4, 3, 12, 12, dtype=torch.float64).normal_()
+    w = torch.empty(8, 3, 3, 3, dtype=torch.float64).uniform_(-0.2, 0.2)
+    c = F.conv2d(x, w, torch.zeros(8, dtype=torch.float64), stride=2, padding=1)
+    assert conv.value.stats.mean == pytest.approx(c.mean().item(), rel=1e-9)
+    assert conv.value.stats.std == pytest.approx(c.std().item(), rel=1e-9)
+    assert conv.value.stats.norm == pytest.approx(c.norm().item(), rel=1e-9)

@@ -13,7 +13,7 @@ import torch
 from dagrad.compiler import compile_graph, dtype_name
 from dagrad.graph_format import Graph, Run
 from dagrad.interpreter import Interpreter, RunResult
-from dagrad.payload import payload
+from dagrad.payload import payloads
 from dagrad.plan import Plan, TensorMeta
 from dagrad.results import (
     EvaluateResponse,
@@ -22,7 +22,6 @@ from dagrad.results import (
     NodeResult,
     PayloadOptions,
     RunInfo,
-    TensorPayload,
     Timings,
     ValidateResponse,
 )
@@ -107,20 +106,27 @@ def _grad_note(plan: Plan, nid: str, t: torch.Tensor, result: RunResult) -> str 
 
 
 def _node_results(plan: Plan, result: RunResult, options: PayloadOptions, settings: Settings) -> dict[str, NodeResult]:
-    def pay(t: torch.Tensor, nid: str) -> TensorPayload:
-        return payload(t, nid, options, settings.default_payload_elements, settings.max_payload_elements)
+    # Every tensor to report, gathered first: payloads() then fetches them from the device at once.
+    grads: dict[str, torch.Tensor | None] = {}
+    for node in plan.order:
+        t = result.env[node.id]
+        kept = plan.run.wrt is None or node.id in plan.run.wrt
+        grads[node.id] = _grad_of(t) if result.backward_ran and kept else None
+    wanted: list[tuple[torch.Tensor, str]] = []
+    for node in plan.order:
+        wanted.append((result.env[node.id], node.id))
+        g = grads[node.id]
+        if g is not None:
+            wanted.append((g, node.id))
+    contributions = [(edge, g) for edge, g in result.contributions.items()]
+    wanted += [(g, edge.source) for edge, g in contributions if g is not None]
+    made = iter(payloads(wanted, options, settings.default_payload_elements, settings.max_payload_elements))
 
-    by_source: dict[str, list[GradContribution]] = {}
-    for edge, g in result.contributions.items():
-        by_source.setdefault(edge.source, []).append(
-            GradContribution(consumer=edge.consumer, port=edge.port, grad=None if g is None else pay(g, edge.source))
-        )
     nodes: dict[str, NodeResult] = {}
     for node in plan.order:
         t = result.env[node.id]
-        g = _grad_of(t) if result.backward_ran else None
-        if plan.run.wrt is not None and node.id not in plan.run.wrt:
-            g = None
+        value = next(made)
+        g = grads[node.id]
         nodes[node.id] = NodeResult(
             id=node.id,
             op=node.op.name,
@@ -130,9 +136,12 @@ def _node_results(plan: Plan, result: RunResult, options: PayloadOptions, settin
             requires_grad=t.requires_grad,
             is_leaf=t.is_leaf,
             grad_fn=None if t.grad_fn is None else type(t.grad_fn).__name__,
-            value=pay(t, node.id),
-            grad=None if g is None else pay(g, node.id),
+            value=value,
+            grad=None if g is None else next(made),
             grad_note=None if g is not None else _grad_note(plan, node.id, t, result),
-            contributions=by_source.get(node.id),
         )
+    for edge, g in contributions:
+        share = GradContribution(consumer=edge.consumer, port=edge.port, grad=None if g is None else next(made))
+        shared = nodes[edge.source]
+        shared.contributions = [*(shared.contributions or []), share]
     return nodes

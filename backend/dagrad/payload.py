@@ -8,6 +8,7 @@ device and fetched with a single transfer.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -98,7 +99,8 @@ def _nested(values: Any) -> Any:
 
 
 def encode(t: torch.Tensor, encoding: str) -> TensorData:
-    cpu = t.detach().cpu()
+    """The elements of a CPU tensor, as base64 of little-endian bytes or nested lists."""
+    cpu = t.detach()
     wire = _WIRE_DTYPES.get(cpu.dtype)
     if wire is None:  # other dtypes travel as float64
         cpu, wire = cpu.to(torch.float64), "float64"
@@ -111,32 +113,85 @@ def encode(t: torch.Tensor, encoding: str) -> TensorData:
     return TensorData(encoding="base64", dtype=wire, b64=pybase64.b64encode_as_string(raw.data))
 
 
-def payload(t: torch.Tensor, node: str, options: PayloadOptions, default_max: int, hard_max: int) -> TensorPayload:
-    numel = t.numel()
-    wants_full = node in options.full or "*" in options.full
-    limit = (
-        hard_max
-        if wants_full
-        else min(options.max_elements if options.max_elements is not None else default_max, hard_max)
-    )
-    data, note = None, None
-    if numel <= limit:
-        data = encode(t, options.encoding)
-    elif wants_full:
-        note = (
+def _gpu_stats(tensors: Sequence[torch.Tensor]) -> list[TensorStats]:
+    """Every statistic of every tensor computed on the GPU, then fetched in one transfer:
+    a synchronisation per tensor would cost more than the GPU's whole run."""
+    rows = []
+    for t in tensors:
+        x = t if t.is_floating_point() else t.to(torch.float64)
+        if x.numel() == 0:
+            rows.append(torch.full((7,), math.nan, dtype=torch.float64, device=x.device))
+            continue
+        lo, hi = torch.aminmax(x)
+        std, mean = torch.std_mean(x) if x.numel() > 1 else (torch.full_like(lo, math.nan), x.reshape(()))
+        norm = torch.linalg.vector_norm(x)
+        rows.append(torch.stack([lo, hi, mean, std, norm, x.isnan().sum(), x.isinf().sum()]).to(torch.float64))
+    fetched = torch.stack(rows).tolist() if rows else []
+    out = []
+    for t, (lo, hi, mean, std, norm, nan, inf) in zip(tensors, fetched, strict=True):
+        n = t.numel()
+        out.append(
+            TensorStats(
+                min=_finite(lo) if n else None,
+                max=_finite(hi) if n else None,
+                mean=_finite(mean) if n else None,
+                std=_finite(std) if n > 1 else None,
+                norm=_finite(norm) if n else None,
+                nan=int(nan) if n else 0,
+                inf=int(inf) if n else 0,
+            )
+        )
+    return out
+
+
+def _to_host(tensors: Sequence[torch.Tensor]) -> list[torch.Tensor]:
+    """Copy tensors to the CPU with one transfer per dtype (each copy from a GPU waits for it)."""
+    if not any(t.device.type != "cpu" for t in tensors):
+        return list(tensors)
+    host: list[torch.Tensor | None] = [None] * len(tensors)
+    for dtype in {t.dtype for t in tensors}:
+        idx = [i for i, t in enumerate(tensors) if t.dtype == dtype]
+        flat = torch.cat([tensors[i].reshape(-1) for i in idx]).cpu()
+        for i, part in zip(idx, torch.split(flat, [tensors[i].numel() for i in idx]), strict=True):
+            host[i] = part.view(tensors[i].shape)
+    return [h for h in host if h is not None]
+
+
+def _note(node: str, numel: int, limit: int, wants_full: bool, hard_max: int) -> str:
+    if wants_full:
+        return (
             f"{numel:,} elements exceed this server's limit of {hard_max:,} per tensor; only the statistics are given."
         )
-    else:
-        note = (
-            f"data left out: {numel:,} elements is more than max_elements={limit:,}. "
-            f"Ask for it with ?full={node} (or ?max_elements={numel}) on the same request."
-        )
-    return TensorPayload(
-        shape=list(t.shape),
-        dtype=str(t.dtype).removeprefix("torch."),
-        numel=numel,
-        stats=stats(t),
-        data=data,
-        truncated=data is None,
-        note=note,
+    return (
+        f"data left out: {numel:,} elements is more than max_elements={limit:,}. "
+        f"Ask for it with ?full={node} (or ?max_elements={numel}) on the same request."
     )
+
+
+def payloads(
+    tensors: Sequence[tuple[torch.Tensor, str]], options: PayloadOptions, default_max: int, hard_max: int
+) -> list[TensorPayload]:
+    """Payloads of (tensor, node id) pairs: statistics always, data up to the size asked for."""
+    detached = [t.detach() for t, _ in tensors]
+    on_gpu = any(t.device.type != "cpu" for t in detached)
+    all_stats = _gpu_stats(detached) if on_gpu else [stats(t) for t in detached]
+    asked = default_max if options.max_elements is None else options.max_elements
+    wants_full = [node in options.full or "*" in options.full for _, node in tensors]
+    limits = [hard_max if full else min(asked, hard_max) for full in wants_full]
+    sent = [i for i, t in enumerate(detached) if t.numel() <= limits[i]]
+    host = dict(zip(sent, _to_host([detached[i] for i in sent]), strict=True))
+    result = []
+    for i, ((t, node), st) in enumerate(zip(tensors, all_stats, strict=True)):
+        data = encode(host[i], options.encoding) if i in host else None
+        result.append(
+            TensorPayload(
+                shape=list(t.shape),
+                dtype=str(t.dtype).removeprefix("torch."),
+                numel=t.numel(),
+                stats=st,
+                data=data,
+                truncated=data is None,
+                note=None if data is not None else _note(node, t.numel(), limits[i], wants_full[i], hard_max),
+            )
+        )
+    return result

@@ -1,0 +1,73 @@
+"""Tensor payloads: statistics against torch's own reductions, on both statistics paths."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from dagrad.payload import _gpu_stats, stats
+from dagrad.results import TensorStats
+
+CASES = {
+    "small": torch.tensor([1.0, -2.0, 4.0]),
+    "large": torch.randn(3, 5000, generator=torch.Generator().manual_seed(1)) * 3 + 1,
+    "large_offset": torch.randn(20000, generator=torch.Generator().manual_seed(2)) + 1e4,
+    "float64": torch.randn(70, 90, dtype=torch.float64, generator=torch.Generator().manual_seed(3)),
+    "ints": torch.tensor([3, 1, 4, 1, 5]),
+    "single": torch.tensor([2.5]),
+}
+
+
+def expected(t: torch.Tensor) -> dict[str, float]:
+    x = t.to(torch.float64)
+    return {
+        "min": x.min().item(),
+        "max": x.max().item(),
+        "mean": x.mean().item(),
+        "std": x.std().item() if x.numel() > 1 else math.nan,
+        "norm": x.norm().item(),
+    }
+
+
+def check(got: TensorStats, t: torch.Tensor) -> None:
+    want = expected(t)
+    rel = 1e-5 if t.dtype == torch.float32 else 1e-9
+    for key, value in want.items():
+        actual = getattr(got, key)
+        if math.isnan(value):
+            assert actual is None
+        else:
+            assert actual == pytest.approx(value, rel=rel, abs=1e-6), key
+    assert (got.nan, got.inf) == (0, 0)
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_stats_match_torch(name: str) -> None:
+    check(stats(CASES[name]), CASES[name])
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_batched_device_stats_match_torch(name: str) -> None:
+    # The GPU path runs on any device; on the CPU it must give the same numbers.
+    [got] = _gpu_stats([CASES[name]])
+    check(got, CASES[name])
+
+
+@pytest.mark.parametrize("path", [stats, lambda t: _gpu_stats([t])[0]])
+def test_non_finite_values_are_counted(path: object) -> None:
+    big = torch.randn(10000)
+    big[5], big[7], big[9] = math.nan, math.inf, -math.inf
+    got = path(big)  # type: ignore[operator]
+    assert (got.nan, got.inf) == (1, 2)
+    assert got.mean is None
+    assert got.min is None
+    assert got.max is None
+
+
+def test_empty_tensor() -> None:
+    for got in (stats(torch.empty(0)), _gpu_stats([torch.empty(0, 3)])[0]):
+        assert got.min is None
+        assert got.norm is None
+        assert got.nan == 0
