@@ -71,3 +71,12 @@ def test_empty_tensor() -> None:
         assert got.min is None
         assert got.norm is None
         assert got.nan == 0
+
+
+def test_batched_stats_of_many_tensors_at_once() -> None:
+    tensors = [*CASES.values(), torch.empty(0), CASES["small"] * 2]
+    got = _gpu_stats(tensors)
+    assert got[len(CASES)].min is None
+    for t, st in zip(tensors, got, strict=True):
+        if t.numel():
+            check(st, t)

@@ -114,34 +114,67 @@ def encode(t: torch.Tensor, encoding: str) -> TensorData:
 
 
 def _gpu_stats(tensors: Sequence[torch.Tensor]) -> list[TensorStats]:
-    """Every statistic of every tensor computed on the GPU, then fetched in one transfer:
-    a synchronisation per tensor would cost more than the GPU's whole run."""
-    rows = []
-    for t in tensors:
-        x = t if t.is_floating_point() else t.to(torch.float64)
-        if x.numel() == 0:
-            rows.append(torch.full((7,), math.nan, dtype=torch.float64, device=x.device))
-            continue
-        lo, hi = torch.aminmax(x)
-        std, mean = torch.std_mean(x) if x.numel() > 1 else (torch.full_like(lo, math.nan), x.reshape(()))
-        norm = torch.linalg.vector_norm(x)
-        rows.append(torch.stack([lo, hi, mean, std, norm, x.isnan().sum(), x.isinf().sum()]).to(torch.float64))
-    fetched = torch.stack(rows).tolist() if rows else []
+    """Every statistic of every tensor in a fixed number of kernels, fetched in one transfer.
+
+    On a GPU the cost is in launching kernels and waiting for them, not in the arithmetic: the
+    tensors are joined into one float64 vector and reduced segment by segment (one launch per
+    statistic, whatever the number of tensors), then read back once.
+    """
+    nonempty = [t for t in tensors if t.numel()]
+    if not nonempty:
+        return [_EMPTY for _ in tensors]
+    device = nonempty[0].device
+    groups = [
+        torch.cat([t.reshape(-1) for t in nonempty if t.dtype == d]) for d in dict.fromkeys(t.dtype for t in nonempty)
+    ]
+    order = [t for d in dict.fromkeys(t.dtype for t in nonempty) for t in nonempty if t.dtype == d]
+    flat = torch.cat([g.to(torch.float64) for g in groups])
+    counts = [t.numel() for t in order]
+    lengths = torch.tensor(counts, device=device)
+    n = lengths.to(torch.float64)
+    total = torch.segment_reduce(flat, "sum", lengths=lengths)
+    mean = total / n
+    centred = flat - torch.repeat_interleave(mean, lengths, output_size=flat.numel())
+    var = torch.segment_reduce(centred * centred, "sum", lengths=lengths) / (n - 1).clamp(min=1)
+    rows = torch.stack(
+        [
+            torch.segment_reduce(flat, "min", lengths=lengths),
+            torch.segment_reduce(flat, "max", lengths=lengths),
+            mean,
+            var.sqrt(),
+            torch.segment_reduce(flat * flat, "sum", lengths=lengths).sqrt(),
+            torch.segment_reduce(flat.isnan().to(torch.float64), "sum", lengths=lengths),
+            torch.segment_reduce(flat.isinf().to(torch.float64), "sum", lengths=lengths),
+        ],
+        dim=1,
+    ).tolist()
+    by_tensor = {id(t): row for t, row in zip(order, rows, strict=True)}
     out = []
-    for t, (lo, hi, mean, std, norm, nan, inf) in zip(tensors, fetched, strict=True):
-        n = t.numel()
+    for t in tensors:
+        if not t.numel():
+            out.append(_EMPTY)
+            continue
+        lo, hi, mean_v, std, norm, nan, inf = by_tensor[id(t)]
+        if nan:  # as torch.aminmax does: a NaN anywhere makes every statistic NaN
+            lo = hi = mean_v = std = norm = math.nan
+        if t.dtype == torch.float32:  # report what a float32 reduction holds, as the CPU path does
+            with np.errstate(over="ignore"):
+                lo, hi, mean_v, std, norm = (float(v) for v in np.array([lo, hi, mean_v, std, norm], dtype=np.float32))
         out.append(
             TensorStats(
-                min=_finite(lo) if n else None,
-                max=_finite(hi) if n else None,
-                mean=_finite(mean) if n else None,
-                std=_finite(std) if n > 1 else None,
-                norm=_finite(norm) if n else None,
-                nan=int(nan) if n else 0,
-                inf=int(inf) if n else 0,
+                min=_finite(lo),
+                max=_finite(hi),
+                mean=_finite(mean_v),
+                std=_finite(std) if t.numel() > 1 else None,
+                norm=_finite(norm),
+                nan=int(nan),
+                inf=int(inf),
             )
         )
     return out
+
+
+_EMPTY = TensorStats(min=None, max=None, mean=None, std=None, norm=None, nan=0, inf=0)
 
 
 def _to_host(tensors: Sequence[torch.Tensor]) -> list[torch.Tensor]:
