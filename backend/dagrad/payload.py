@@ -113,30 +113,20 @@ def encode(t: torch.Tensor, encoding: str) -> TensorData:
     return TensorData(encoding="base64", dtype=wire, b64=pybase64.b64encode_as_string(raw.data))
 
 
-def _gpu_stats(tensors: Sequence[torch.Tensor]) -> list[TensorStats]:
-    """Every statistic of every tensor in a fixed number of kernels, fetched in one transfer.
+# Tensors up to this size are reduced together by segment reductions; PyTorch's GPU kernel for those
+# reduces each segment in one thread, so larger tensors get ordinary (parallel) reductions of their own.
+_SEGMENT_MAX = 1 << 14
 
-    On a GPU the cost is in launching kernels and waiting for them, not in the arithmetic: the
-    tensors are joined into one float64 vector and reduced segment by segment (one launch per
-    statistic, whatever the number of tensors), then read back once.
-    """
-    nonempty = [t for t in tensors if t.numel()]
-    if not nonempty:
-        return [_EMPTY for _ in tensors]
-    device = nonempty[0].device
-    groups = [
-        torch.cat([t.reshape(-1) for t in nonempty if t.dtype == d]) for d in dict.fromkeys(t.dtype for t in nonempty)
-    ]
-    order = [t for d in dict.fromkeys(t.dtype for t in nonempty) for t in nonempty if t.dtype == d]
-    flat = torch.cat([g.to(torch.float64) for g in groups])
-    counts = [t.numel() for t in order]
-    lengths = torch.tensor(counts, device=device)
+
+def _segment_rows(tensors: list[torch.Tensor]) -> torch.Tensor:
+    """[min, max, mean, std, norm, nan, inf] of many small tensors in a fixed number of kernels."""
+    flat = torch.cat([t.reshape(-1).to(torch.float64) for t in tensors])
+    lengths = torch.tensor([t.numel() for t in tensors], device=flat.device)
     n = lengths.to(torch.float64)
-    total = torch.segment_reduce(flat, "sum", lengths=lengths)
-    mean = total / n
+    mean = torch.segment_reduce(flat, "sum", lengths=lengths) / n
     centred = flat - torch.repeat_interleave(mean, lengths, output_size=flat.numel())
     var = torch.segment_reduce(centred * centred, "sum", lengths=lengths) / (n - 1).clamp(min=1)
-    rows = torch.stack(
+    return torch.stack(
         [
             torch.segment_reduce(flat, "min", lengths=lengths),
             torch.segment_reduce(flat, "max", lengths=lengths),
@@ -147,8 +137,32 @@ def _gpu_stats(tensors: Sequence[torch.Tensor]) -> list[TensorStats]:
             torch.segment_reduce(flat.isinf().to(torch.float64), "sum", lengths=lengths),
         ],
         dim=1,
-    ).tolist()
-    by_tensor = {id(t): row for t, row in zip(order, rows, strict=True)}
+    )
+
+
+def _tensor_row(t: torch.Tensor) -> torch.Tensor:
+    """The same statistics of one large tensor, left on its device."""
+    x = t if t.is_floating_point() else t.to(torch.float64)
+    lo, hi = torch.aminmax(x)
+    std, mean = torch.std_mean(x)
+    norm = torch.linalg.vector_norm(x)
+    return torch.stack([lo, hi, mean, std, norm, x.isnan().sum(), x.isinf().sum()]).to(torch.float64)[None]
+
+
+def _gpu_stats(tensors: Sequence[torch.Tensor]) -> list[TensorStats]:
+    """Every statistic of every tensor, computed on its device and read back in one transfer.
+
+    On a GPU the cost is in launching kernels and waiting for them, not in the arithmetic: small
+    tensors are reduced together, segment by segment, large ones each by its own few kernels, and
+    nothing is read back until all of them are queued.
+    """
+    small = [t for t in tensors if 0 < t.numel() <= _SEGMENT_MAX]
+    large = [t for t in tensors if t.numel() > _SEGMENT_MAX]
+    parts = ([_segment_rows(small)] if small else []) + [_tensor_row(t) for t in large]
+    if not parts:
+        return [_EMPTY for _ in tensors]
+    rows = torch.cat(parts).tolist()
+    by_tensor = {id(t): row for t, row in zip([*small, *large], rows, strict=True)}
     out = []
     for t in tensors:
         if not t.numel():
