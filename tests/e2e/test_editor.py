@@ -9,6 +9,8 @@ import httpx
 import pytest
 import torch
 
+from test_api import torch_dag_4_1
+
 from .conftest import SCREENSHOTS, Console
 from .editor import Editor
 
@@ -41,22 +43,6 @@ DAG_EDGES = [
 ]
 
 
-def chapter_4_1(seed: int = 0) -> dict[str, torch.Tensor]:
-    """The chapter's code, in PyTorch, with the editor's seed."""
-    torch.manual_seed(seed)
-    w1 = torch.rand(5, 5).requires_grad_()
-    w2 = torch.rand(5, 5).requires_grad_()
-    x = torch.empty(5).normal_()
-    x1 = w1 @ x
-    x2 = x + w2 @ x1
-    x3 = w1 @ (x1 + x2)
-    q = x3.norm()
-    q.backward()
-    assert w1.grad is not None
-    assert w2.grad is not None
-    return {"q": q.detach(), "w1.grad": w1.grad, "w2.grad": w2.grad}
-
-
 def test_build_the_4_1_dag_with_the_mouse_and_match_pytorch(page, console: Console) -> None:
     ed = Editor(page)
     for op, name, x, y in DAG_NODES:
@@ -76,7 +62,7 @@ def test_build_the_4_1_dag_with_the_mouse_and_match_pytorch(page, console: Conso
     assert page.locator(".badge.shared").count() >= 1
 
     ed.run()
-    expected = chapter_4_1()
+    expected = torch_dag_4_1()  # the chapter's code, in PyTorch, with the editor's seed
     q = float(page.locator("[data-testid=preview-q]").inner_text())
     assert math.isclose(q, expected["q"].item(), rel_tol=1e-4)
 
