@@ -429,3 +429,37 @@ def test_inplace_overwrite_needed_by_backward_blames_the_saving_node(client: Tes
     torch.relu_(e)
     with pytest.raises(RuntimeError, match="inplace"):
         e.sum().backward()
+
+
+def test_class_targets_out_of_range_are_refused_before_the_kernel(client: TestClient) -> None:
+    graph = {
+        "nodes": [
+            {"id": "logits", "op": "parameter", "attrs": {"shape": [3, 4]}},
+            {"id": "labels", "op": "constant", "attrs": {"init": "values", "dtype": "int64", "values": [0, 7, 2]}},
+            {"id": "loss", "op": "cross_entropy", "inputs": {"input": "logits", "target": "labels"}},
+        ],
+        "run": {"output": "loss"},
+    }
+    response = client.post("/api/evaluate", json=graph)
+    assert response.status_code == 422
+    [error] = errors_of(response)
+    assert (error["node"], error["port"]) == ("loss", "target")
+    assert "class 7" in error["message"]
+    assert "4 classes" in error["message"]
+    graph["nodes"][1]["attrs"]["values"] = [0, -100, 2]  # ignore_index is allowed
+    assert client.post("/api/evaluate", json=graph).status_code == 200
+
+
+def test_run_time_limit_stops_the_run_at_a_node() -> None:
+    response = make_client(max_run_seconds=0).post("/api/evaluate", json=DAG_4_1)
+    assert response.status_code == 422
+    [error] = errors_of(response)
+    assert error["code"] == "limit"
+    assert error["node"] == "w1"
+    assert "time limit" in error["message"]
+
+
+def test_work_estimate_is_limited() -> None:
+    response = make_client(max_flops=1e3).post("/api/validate", json=DAG_4_1)
+    assert response.status_code == 422
+    assert "floating point operations" in errors_of(response)[0]["message"]

@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 from pydantic import Field
 
-from dagrad.errors import fmt_shape
+from dagrad.errors import OpError, fmt_shape
 from dagrad.ops import checks
 from dagrad.ops.registry import Attrs, Example, Inputs, Port, PortProblem, TensorExample, register
 
@@ -31,6 +31,33 @@ class ClassLossAttrs(ReductionAttrs):
 
 class CrossEntropyAttrs(ClassLossAttrs):
     label_smoothing: float = Field(0.0, ge=0.0, le=1.0, description="Mix the target with the uniform distribution.")
+
+
+def _check_class_values(input: torch.Tensor, target: torch.Tensor, ignore_index: int) -> None:
+    """Class indices out of range are refused before the kernel sees them: on a GPU, PyTorch
+    would fail with a device-side assert that leaves the whole process unable to use CUDA."""
+    if target.dtype.is_floating_point or target.device.type == "meta" or target.numel() == 0:
+        return
+    classes = input.shape[1] if input.dim() >= 2 else input.shape[0]
+    bad = ((target < 0) | (target >= classes)) & (target != ignore_index)
+    if bool(bad.any()):
+        first = int(target[bad].reshape(-1)[0])
+        raise OpError(
+            f"target holds class {first}, but input has {classes} classes (0 to {classes - 1}). "
+            "Give targets between 0 and classes - 1, or set ignore_index to skip one.",
+            port="target",
+            code="dtype",
+        )
+
+
+def cross_entropy(input: torch.Tensor, target: torch.Tensor, **kwargs: Any) -> torch.Tensor:
+    _check_class_values(input, target, kwargs.get("ignore_index", -100))
+    return F.cross_entropy(input, target, **kwargs)
+
+
+def nll_loss(input: torch.Tensor, target: torch.Tensor, **kwargs: Any) -> torch.Tensor:
+    _check_class_values(input, target, kwargs.get("ignore_index", -100))
+    return F.nll_loss(input, target, **kwargs)
 
 
 def _class_target(inputs: Inputs, attrs: Any) -> list[PortProblem]:
@@ -76,7 +103,7 @@ register(
 register(
     "cross_entropy",
     "losses",
-    F.cross_entropy,
+    cross_entropy,
     ("input", "target", WEIGHT),
     attrs=CrossEntropyAttrs,
     doc="Cross entropy of raw scores (logits) N×C against class indices N (int64) or probabilities N×C.",
@@ -90,7 +117,7 @@ register(
 register(
     "nll_loss",
     "losses",
-    F.nll_loss,
+    nll_loss,
     ("input", "target", WEIGHT),
     attrs=ClassLossAttrs,
     doc="Negative log likelihood of log-probabilities N×C (from log_softmax) against class indices N.",
