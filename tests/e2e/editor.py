@@ -89,3 +89,27 @@ class Editor:
         box.get_by_role("button", name="Table").click()
         title = box.locator(f"td[data-index='{index}']").get_attribute("title")
         return float(title.split("=")[1])
+
+    # -- keyboard, selection and the node list -------------------------------------------------
+    def node(self, node_id: str) -> Any:
+        """The node as drawn on the canvas."""
+        return self.page.locator(f".react-flow__node[data-id='{node_id}']")
+
+    def node_ids(self) -> list[str]:
+        """The ids of the nodes drawn on the canvas, in page order."""
+        return list(self.page.locator(".react-flow__node").evaluate_all("els => els.map(e => e.dataset.id)"))
+
+    def add_by_keyboard(self, query: str) -> None:
+        """Press "/" to reach the palette's search, type `query`, press Enter (the page's focus moves)."""
+        self.page.keyboard.press("/")
+        self.page.wait_for_function("document.activeElement?.dataset?.testid === 'palette-search'")
+        self.page.keyboard.type(query)
+        self.page.keyboard.press("Enter")
+
+    def inspected(self) -> str:
+        """The id in the inspector's name field (the node selected alone)."""
+        return str(self.page.locator("[data-testid=node-id]").input_value())
+
+    def load_whole(self, view: str) -> None:
+        """Press the inspector's "Load the whole tensor" button in `view` (value-view or grad-view)."""
+        self.page.locator(f"[data-testid={view}]").get_by_role("button", name="Load the whole tensor").click()

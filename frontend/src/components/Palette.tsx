@@ -17,12 +17,24 @@ export function Palette() {
   const flow = useReactFlow();
   const placed = useRef(0);
 
-  const matches = useMemo(() => {
+  // Sections in the order shown: a query puts the op named exactly so first, then names that start
+  // with it, then names that hold it, then doc matches; `matches` is that order, for Enter and arrows.
+  const sections = useMemo(() => {
     const q = query.trim().toLowerCase();
-    return Object.values(ops).filter(
+    const rank = (o: OpInfo) =>
+      o.name === q ? 0 : o.name.startsWith(q) ? 1 : o.name.includes(q) ? 2 : o.category.includes(q) ? 3 : 4;
+    const found = Object.values(ops).filter(
       (o) => !q || o.name.includes(q) || o.category.includes(q) || o.doc.toLowerCase().includes(q),
     );
-  }, [ops, query]);
+    const list = categories
+      .map((cat) => ({
+        cat,
+        items: found.filter((o) => o.category === cat).sort((a, b) => (q ? rank(a) - rank(b) : 0)),
+      }))
+      .filter((sec) => sec.items.length);
+    return q ? list.sort((a, b) => rank(a.items[0]) - rank(b.items[0])) : list;
+  }, [ops, categories, query]);
+  const matches = useMemo(() => sections.flatMap((sec) => sec.items), [sections]);
 
   const addAtCentre = (op: OpInfo) => {
     const el = document.querySelector(".canvas")?.getBoundingClientRect();
@@ -56,9 +68,7 @@ export function Palette() {
         onKeyDown={onKey}
       />
       <div className="palette-list">
-        {categories.map((cat) => {
-          const items = matches.filter((o) => o.category === cat);
-          if (!items.length) return null;
+        {sections.map(({ cat, items }) => {
           return (
             <section key={cat}>
               <h3>{cat}</h3>
