@@ -112,20 +112,36 @@ def _node_results(plan: Plan, result: RunResult, options: PayloadOptions, settin
         t = result.env[node.id]
         kept = plan.run.wrt is None or node.id in plan.run.wrt
         grads[node.id] = _grad_of(t) if result.backward_ran and kept else None
-    wanted: list[tuple[torch.Tensor, str]] = []
-    for node in plan.order:
-        wanted.append((result.env[node.id], node.id))
-        g = grads[node.id]
-        if g is not None:
-            wanted.append((g, node.id))
-    contributions = [(edge, g) for edge, g in result.contributions.items()]
-    wanted += [(g, edge.source) for edge, g in contributions if g is not None]
-    made = iter(payloads(wanted, options, settings.default_payload_elements, settings.max_payload_elements))
+    # Ordered so that each tensor is summarised soon after it was written, while it may still be
+    # in the CPU's cache: gradients in forward order (backward writes the first layers last),
+    # then values from the last computed back.
+    keys: list[tuple[str, str | int]] = [("grad", n.id) for n in plan.order if grads[n.id] is not None]
+    contributions = list(result.contributions.items())
+    keys += [("share", i) for i, (_, g) in enumerate(contributions) if g is not None]
+    keys += [("value", n.id) for n in reversed(plan.order)]
+
+    def tensor_of(key: tuple[str, str | int]) -> tuple[torch.Tensor, str]:
+        kind, ref = key
+        if kind == "share":
+            edge, g = contributions[int(ref)]
+            assert g is not None
+            return g, edge.source
+        t = grads[str(ref)] if kind == "grad" else result.env[str(ref)]
+        assert t is not None
+        return t, str(ref)
+
+    wanted = [tensor_of(k) for k in keys]
+    made = dict(
+        zip(
+            keys,
+            payloads(wanted, options, settings.default_payload_elements, settings.max_payload_elements),
+            strict=True,
+        )
+    )
 
     nodes: dict[str, NodeResult] = {}
     for node in plan.order:
         t = result.env[node.id]
-        value = next(made)
         g = grads[node.id]
         nodes[node.id] = NodeResult(
             id=node.id,
@@ -136,12 +152,12 @@ def _node_results(plan: Plan, result: RunResult, options: PayloadOptions, settin
             requires_grad=t.requires_grad,
             is_leaf=t.is_leaf,
             grad_fn=None if t.grad_fn is None else type(t.grad_fn).__name__,
-            value=value,
-            grad=None if g is None else next(made),
+            value=made["value", node.id],
+            grad=None if g is None else made["grad", node.id],
             grad_note=None if g is not None else _grad_note(plan, node.id, t, result),
         )
-    for edge, g in contributions:
-        share = GradContribution(consumer=edge.consumer, port=edge.port, grad=None if g is None else next(made))
+    for i, (edge, g) in enumerate(contributions):
+        share = GradContribution(consumer=edge.consumer, port=edge.port, grad=None if g is None else made["share", i])
         shared = nodes[edge.source]
         shared.contributions = [*(shared.contributions or []), share]
     return nodes
