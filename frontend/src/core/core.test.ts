@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { GraphDoc } from "../api/types";
 import { copySelection, paste } from "./clipboard";
+import { diverging, divergingInto } from "./colormap";
 import { checkConnection } from "./connect";
 import { emptyGraph, fromDoc, makeEdge, removeNodes, renameNode, toDoc } from "./graph";
 import { emptyHistory, record, redo, undo } from "./history";
@@ -177,5 +178,21 @@ describe("tensors and sharing", () => {
   it("round-trips a graph through the URL fragment", () => {
     expect(decodeFragment(`#${encodeFragment(DAG)}`)).toEqual(DAG);
     expect(decodeFragment("#g=garbage")).toBeNull();
+  });
+});
+
+describe("colour map", () => {
+  it("fills pixels with the colours of the diverging map, white at zero", () => {
+    const px = new Uint8ClampedArray(16);
+    const values = [-2, 0, 1, Number.NaN];
+    values.forEach((v, i) => {
+      divergingInto(px, i * 4, v, 2);
+    });
+    values.forEach((v, i) => {
+      expect(Array.from(px.slice(i * 4, i * 4 + 3))).toEqual(diverging(v, 2));
+      expect(px[i * 4 + 3]).toBe(255);
+    });
+    expect(Array.from(px.slice(4, 7))).toEqual([247, 247, 247]);
+    expect(Array.from(px.slice(0, 3))).toEqual([33, 102, 172]);
   });
 });
