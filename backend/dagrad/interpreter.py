@@ -40,7 +40,7 @@ class Interpreter:
         self.plan = plan
         self.env: dict[str, torch.Tensor] = {}
         self.aliases: dict[Edge, torch.Tensor] = {}
-        self.creators: dict[str, str] = {}  # autograd node name -> the node whose op made it
+        self.creators: dict[str, list[str]] = {}  # autograd node name -> the nodes whose ops made one
         self.generator = torch.Generator().manual_seed(plan.run.seed)
         self.deadline = time.perf_counter() + max_seconds
         self.max_seconds = max_seconds
@@ -55,7 +55,8 @@ class Interpreter:
                 value = self.env[node.id] = self.run_node(node)
                 if value.grad_fn is not None:  # kept: an in-place op may later replace the tensor's grad_fn
                     name = type(value.grad_fn).__name__
-                    self.creators[name] = self.creators[re.sub(r"Backward\d*$", "", name)] = node.id
+                    for key in {name, re.sub(r"Backward\d*$", "", name)}:
+                        self.creators.setdefault(key, []).append(node.id)
             except GraphErrors:
                 raise
             except Exception as exc:
@@ -127,8 +128,11 @@ class Interpreter:
         message = str(exc).strip().splitlines()[0]
         node = self.plan.run.output
         found = re.search(r"output \d+ of (\w+)", message)
-        if found and found.group(1) in self.creators:
-            node = self.creators[found.group(1)]
+        suspects = self.creators.get(found.group(1), []) if found else []
+        if suspects:
+            node = suspects[0]
+            if len(suspects) > 1:
+                message += f" (the overwritten value was made by one of: {', '.join(suspects)})"
         return GraphErrors([GraphError(node=node, code="runtime", message=f"backward failed: {message}")])
 
     def check_deadline(self, nid: str) -> None:
