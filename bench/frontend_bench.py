@@ -26,16 +26,8 @@ import httpx
 from playwright.sync_api import sync_playwright
 
 ROOT = Path(__file__).resolve().parents[1]
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+sys.path.insert(0, str(ROOT / "tests"))
+from e2e.browser import CHROMIUM, CHROMIUM_ARGS  # noqa: E402  (the same flags as the e2e tests)
 
 
 def generated_graph(n: int) -> dict[str, Any]:
@@ -124,7 +116,7 @@ def main() -> None:
                 time.sleep(0.05)
         assert httpx.post(f"{url}/api/validate", json=doc).status_code == 200, "the generated graph is invalid"
         with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             page = browser.new_page(viewport={"width": 1440, "height": 900})
             page.goto(url)
             page.wait_for_selector("[data-testid=palette-search]")
