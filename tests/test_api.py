@@ -16,6 +16,7 @@ import torch
 from fastapi.testclient import TestClient
 
 from conftest import DAG_4_1, make_client, node
+from dagrad.api.app import create_app
 
 
 def torch_dag_4_1(seed: int = 0) -> dict[str, torch.Tensor]:
@@ -463,3 +464,17 @@ def test_work_estimate_is_limited() -> None:
     response = make_client(max_flops=10).post("/api/validate", json=DAG_4_1)
     assert response.status_code == 422
     assert "floating point operations" in errors_of(response)[0]["message"]
+
+
+def test_a_busy_server_answers_503_instead_of_running_out_of_memory() -> None:
+    from dagrad.admission import run_slot
+    from dagrad.settings import Settings
+
+    settings = Settings(max_concurrent_runs=1, queue_seconds=0)
+    busy = TestClient(create_app(settings))
+    with run_slot(settings):  # another student's run holds the only slot
+        response = busy.post("/api/evaluate", json=DAG_4_1)
+        assert response.status_code == 503
+        assert "busy" in errors_of(response)[0]["message"]
+        assert busy.post("/api/validate", json=DAG_4_1).status_code == 200, "validation allocates nothing"
+    assert busy.post("/api/evaluate", json=DAG_4_1).status_code == 200

@@ -10,6 +10,7 @@ import time
 
 import torch
 
+from dagrad.admission import run_slot
 from dagrad.compiler import compile_graph, dtype_name
 from dagrad.graph_format import Graph, Run
 from dagrad.interpreter import Interpreter, RunResult
@@ -51,15 +52,17 @@ def evaluate(graph: Graph, options: PayloadOptions | None = None, settings: Sett
     start = time.perf_counter()
     plan = compile_graph(graph, settings)
     compiled = time.perf_counter()
-    result = Interpreter(plan, settings.max_run_seconds).run()
-    encode_start = time.perf_counter()
-    nodes = _node_results(plan, result, options, settings)
-    timings = Timings(
-        compile_ms=(compiled - start) * 1e3,
-        forward_ms=result.forward_s * 1e3,
-        backward_ms=result.backward_s * 1e3,
-        encode_ms=(time.perf_counter() - encode_start) * 1e3,
-    )
+    with run_slot(settings):  # tensors exist only inside: the slot bounds the server's memory
+        result = Interpreter(plan, settings.max_run_seconds).run()
+        encode_start = time.perf_counter()
+        nodes = _node_results(plan, result, options, settings)
+        timings = Timings(
+            compile_ms=(compiled - start) * 1e3,
+            forward_ms=result.forward_s * 1e3,
+            backward_ms=result.backward_s * 1e3,
+            encode_ms=(time.perf_counter() - encode_start) * 1e3,
+        )
+        del result  # free the tensors before the slot is given back
     return EvaluateResponse(run=_run_info(plan), order=[n.id for n in plan.order], nodes=nodes, timings=timings)
 
 

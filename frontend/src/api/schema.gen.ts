@@ -514,6 +514,12 @@ export interface components {
              */
             max_body_bytes: number;
             /**
+             * Max Concurrent Runs
+             * @description Runs holding tensors at once; together they stay under this times max_run_bytes.
+             * @default 2
+             */
+            max_concurrent_runs: number;
+            /**
              * Max Flops
              * @description Estimated floating point operations of one forward pass.
              * @default 200000000000
@@ -549,6 +555,12 @@ export interface components {
              * @default 67108864
              */
             max_tensor_elements: number;
+            /**
+             * Queue Seconds
+             * @description How long a run waits for a free slot before a 503.
+             * @default 30
+             */
+            queue_seconds: number;
         };
         /**
          * TensorData
@@ -747,6 +759,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
+            /** @description Every run slot stayed busy; try again. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
         };
     };
     "examples-list": {
@@ -904,6 +925,15 @@ export interface operations {
             };
             /** @description The graph has errors, each on its node and port. */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Every run slot stayed busy; try again. */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -18,6 +18,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"model": ErrorResponse, "description": "Malformed JSON."},
     413: {"model": ErrorResponse, "description": "Request body too large."},
     422: {"model": ErrorResponse, "description": "The graph has errors, each on its node and port."},
+    503: {"model": ErrorResponse, "description": "Every run slot stayed busy; try again."},
 }
 
 
