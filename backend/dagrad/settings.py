@@ -25,7 +25,7 @@ class Settings(BaseSettings):
     max_payload_elements: int = Field(2**24, description="Most elements of one tensor's data a client may ask for.")
     max_backward_passes: int = Field(8, description="Most backward passes of one run.")
     max_concurrent_runs: int = Field(
-        2, ge=1, description="Runs holding tensors at once; together they stay under this times max_run_bytes."
+        2, ge=1, description="Runs holding tensors at once, per server process (uvicorn worker)."
     )
     queue_seconds: float = Field(30.0, ge=0, description="How long a run waits for a free slot before a 503.")
 

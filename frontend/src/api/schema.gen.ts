@@ -515,7 +515,7 @@ export interface components {
             max_body_bytes: number;
             /**
              * Max Concurrent Runs
-             * @description Runs holding tensors at once; together they stay under this times max_run_bytes.
+             * @description Runs holding tensors at once, per server process (uvicorn worker).
              * @default 2
              */
             max_concurrent_runs: number;
