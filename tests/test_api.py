@@ -478,3 +478,25 @@ def test_a_busy_server_answers_503_instead_of_running_out_of_memory() -> None:
         assert "busy" in errors_of(response)[0]["message"]
         assert busy.post("/api/validate", json=DAG_4_1).status_code == 200, "validation allocates nothing"
     assert busy.post("/api/evaluate", json=DAG_4_1).status_code == 200
+
+
+def test_run_again_gives_the_same_numbers_even_after_an_in_place_op(client: TestClient) -> None:
+    # Drawn sources are cached between runs; an in-place op on one must not reach the cache.
+    graph = {
+        "nodes": [
+            {"id": "x", "op": "input", "attrs": {"shape": [4, 3]}},
+            {"id": "r", "op": "relu", "attrs": {"inplace": True}, "inputs": {"input": "x"}},
+        ],
+        "run": {"seed": 3},
+    }
+    torch.manual_seed(3)
+    x = torch.randn(4, 3)
+    for _ in range(3):
+        body = client.post("/api/evaluate", json=graph).json()
+        torch.testing.assert_close(decode(body["nodes"]["r"]["value"]), x.relu())
+        # PyTorch's own semantics: x was overwritten by the in-place relu, in this run only.
+        torch.testing.assert_close(decode(body["nodes"]["x"]["value"]), x.relu())
+    graph["run"]["seed"] = 4
+    torch.manual_seed(4)
+    body = client.post("/api/evaluate", json=graph).json()
+    torch.testing.assert_close(decode(body["nodes"]["r"]["value"]), torch.randn(4, 3).relu())

@@ -21,6 +21,7 @@ from pydantic import ValidationError
 
 from dagrad.errors import GraphError, GraphErrors, OpError, fmt_shape
 from dagrad.graph_format import Graph, Node
+from dagrad.memo import LRU
 from dagrad.ops import REGISTRY
 from dagrad.ops.registry import Attrs, OpDef
 from dagrad.ops.sources import SourceAttrs
@@ -412,8 +413,23 @@ def shared_nodes(planned: list[PlannedNode], metas: dict[str, TensorMeta]) -> se
     return {nid for nid, n in uses.items() if n > 1 and metas[nid].requires_grad}
 
 
+_PLANS: LRU[tuple[str, str], Plan] = LRU(max_items=256)
+
+
 def compile_graph(graph: Graph, settings: Settings) -> Plan:
-    """Validate `graph` and return its plan, or raise `CompileErrors` listing every problem."""
+    """Validate `graph` and return its plan, or raise `CompileErrors` listing every problem.
+
+    Plans of graphs seen before (layout and descriptions aside) come from a cache: a plan
+    depends only on the graph and the limits."""
+    key = (graph.model_dump_json(include={"nodes", "run"}), settings.model_dump_json())
+    plan = _PLANS.get(key)
+    if plan is None:
+        plan = _compile(graph, settings)
+        _PLANS.put(key, plan)
+    return plan
+
+
+def _compile(graph: Graph, settings: Settings) -> Plan:
     c = _Compiler(graph, settings)
     nodes = c.check_structure()
     device = resolve_device(graph.run.device)
