@@ -47,7 +47,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=__version__,
         description="Compile a graph of PyTorch ops, run forward and backward, see every value and gradient.",
     )
-    app.dependency_overrides[get_settings] = lambda: settings
+    app.state.settings = settings
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     error_handlers.install(app)
     for router in (ops.router, graphs.router, examples.router, health.router):
