@@ -18,7 +18,7 @@ echo "GPU: $(nvidia-smi --query-gpu=name,driver_version,memory.total --format=cs
 "$PY" -c 'import sys, torch; print(f"python {sys.version.split()[0]} ({sys.executable}), torch {torch.__version__}, CUDA available: {torch.cuda.is_available()}")' || exit 1
 "$PY" -c 'import dagrad.api.main, httpx, uvicorn, pytest' || { echo "missing packages for $PY: install the project ('.[dev]')"; exit 1; }
 
-"$PY" -m pytest -m cuda -q
+"$PY" -m pytest -m cuda -q tests/test_cuda.py
 tests=$?
 if [ "$tests" -eq 5 ]; then echo "pytest: no CUDA tests collected"; tests=0; fi
 
