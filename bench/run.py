@@ -334,10 +334,12 @@ def main(argv: list[str] | None = None) -> int:
                 f"    fastest calls: dagrad {m['dagrad']:.2f} ms, raw {m['torch']:.2f} ms, raw + retain_grad "
                 f"{m['retain']:.2f} ms: {m['dagrad'] / m['retain']:.2f}x raw + retain_grad"
             )
-    http = next(r for r in rows if r.case.startswith("a. 4.1 DAG POST") and r.extra)
-    print(
-        f"  HTTP round trips: median {http.dagrad_ms:.2f} ms, p95 {http.extra['p95_ms']:.2f} ms over {http.extra['requests']} requests"
-    )
+    http = next((r for r in rows if r.case.startswith("a. 4.1 DAG POST") and r.extra), None)
+    if http is not None:  # absent when --only leaves case a out
+        print(
+            f"  HTTP round trips: median {http.dagrad_ms:.2f} ms, p95 {http.extra['p95_ms']:.2f} ms "
+            f"over {http.extra['requests']} requests"
+        )
     print(f"\n{time.perf_counter() - started:.0f} s in all")
     if args.json:
         doc = {
