@@ -444,7 +444,6 @@ def _compile(graph: Graph, settings: Settings) -> Plan:
         raise CompileErrors(c.errors, c.metas)
     assert device is not None
     return Plan(
-        graph=graph,
         run=graph.run,
         device=device,
         dtype=c.dtype,

@@ -43,7 +43,7 @@ class GraphErrors(Exception):
     """Raised with every error found; `status` is the HTTP status it maps to."""
 
     def __init__(self, errors: list[GraphError], status: int = 422) -> None:
-        super().__init__("; ".join(_describe(e) for e in errors))
+        super().__init__("; ".join(describe(e) for e in errors))
         self.errors = errors
         self.status = status
 
@@ -57,7 +57,8 @@ class OpError(Exception):
         self.code = code
 
 
-def _describe(error: GraphError) -> str:
+def describe(error: GraphError) -> str:
+    """The error as one line of text, for the CLI, logs and exception messages."""
     where = []
     if error.node is not None:
         where.append(f"node {error.node!r}")
@@ -67,11 +68,6 @@ def _describe(error: GraphError) -> str:
         where.append(f"attribute {error.attribute!r}")
     prefix = ", ".join(where)
     return f"{prefix}: {error.message}" if prefix else error.message
-
-
-def describe(error: GraphError) -> str:
-    """The error as one line of text, for the CLI and logs."""
-    return _describe(error)
 
 
 def fmt_shape(shape: tuple[int, ...] | list[int]) -> str:

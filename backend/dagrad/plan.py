@@ -7,7 +7,7 @@ from typing import NamedTuple
 
 import torch
 
-from dagrad.graph_format import Graph, Run
+from dagrad.graph_format import Run
 from dagrad.ops.registry import Attrs, OpDef
 
 
@@ -40,7 +40,6 @@ class PlannedNode:
 
 @dataclass
 class Plan:
-    graph: Graph
     run: Run
     device: torch.device
     dtype: torch.dtype
@@ -48,7 +47,3 @@ class Plan:
     shared: set[str] = field(default_factory=set)  # nodes whose value feeds several differentiable uses
     estimated_bytes: int = 0
     estimated_flops: float = 0.0
-
-    @property
-    def by_id(self) -> dict[str, PlannedNode]:
-        return {n.id: n for n in self.order}
