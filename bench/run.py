@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import itertools
 import json
 import os
 import platform
@@ -79,11 +78,41 @@ def with_seed(graph: Graph, seed: int) -> Graph:
     return graph.model_copy(update={"run": graph.run.model_copy(update={"seed": seed})})
 
 
-def fresh_graphs(graph: Graph) -> Callable[[], Graph]:
-    """The same graph with a new seed at each call: new to the server's plan and source caches,
-    as a student's first run is (the meta-shape memo still knows its ops, as for an edited graph)."""
-    seeds = itertools.count(1000)
-    return lambda: with_seed(graph, next(seeds))
+def new_graph(graph: Graph, k: int) -> Graph:
+    """`graph` with its output node renamed and the seed k: new to the server's plan cache and
+    source cache, as a student's edit is (the meta-shape memo still knows its ops)."""
+    old = graph.run.output or graph.nodes[-1].id
+    new = f"{old}_{k}"
+
+    def renamed(ref: str) -> str:
+        return new if ref == old else ref
+
+    nodes = [
+        n.model_copy(
+            update={
+                "id": renamed(n.id),
+                "inputs": {
+                    port: [renamed(r) for r in src] if isinstance(src, list) else renamed(src)
+                    for port, src in n.inputs.items()
+                },
+            }
+        )
+        for n in graph.nodes
+    ]
+    run = graph.run.model_copy(
+        update={
+            "seed": k,
+            "output": None if graph.run.output is None else new,
+            "wrt": None if graph.run.wrt is None else [renamed(w) for w in graph.run.wrt],
+        }
+    )
+    return graph.model_copy(update={"nodes": nodes, "run": run})
+
+
+def fresh_graphs(graph: Graph, count: int, start: int = 1000) -> Callable[[], Graph]:
+    """A new graph at each call (see new_graph), all built before any timing starts."""
+    made = iter([new_graph(graph, k) for k in range(start, start + count)])
+    return lambda: next(made)
 
 
 def check_close(what: str, ours: float | None, theirs: float, rel: float) -> None:
@@ -101,7 +130,8 @@ def case_dag(device: str, budget: Budget) -> list[Row]:
     step = graphs.dag41_torch(device)
     rel = 1e-5 if device == "cpu" else 1e-4
     check_close("4.1 DAG q", ours().nodes["q"].value.stats.mean, step().item(), rel)
-    options, settings, fresh = PayloadOptions(), get_settings(), fresh_graphs(graph)
+    options, settings = PayloadOptions(), get_settings()
+    fresh = fresh_graphs(graph, budget.dag + budget.warmup)
     t = compare(
         {"dagrad": lambda: engine.evaluate(fresh(), options, settings), "torch": step},
         rounds=budget.dag,
@@ -169,8 +199,12 @@ def http_round_trips(graph: Graph, budget: Budget, expect_q: float) -> tuple[Tim
     body = graph.model_dump_json(exclude_defaults=True).encode()
     headers = {"content-type": "application/json"}
     with server() as url, httpx.Client(base_url=url, timeout=30) as client:  # one keep-alive connection
-        # After the check, each POST carries a new seed: a graph new to the server's caches.
-        fresh = (with_seed(graph, s).model_dump_json(exclude_defaults=True).encode() for s in itertools.count(7000))
+        # After the check, each POST carries a graph new to the server's caches (see new_graph),
+        # its JSON made before the timing starts.
+        count = budget.http + 4 * budget.warmup
+        fresh = iter(
+            [new_graph(graph, k).model_dump_json(exclude_defaults=True).encode() for k in range(7000, 7000 + count)]
+        )
 
         def post(content: bytes | None = None) -> httpx.Response:
             response = client.post("/api/evaluate", content=content or next(fresh), headers=headers)
@@ -198,13 +232,21 @@ def case_net(batch: int, device: str, rounds: int, budget: Budget) -> list[Row]:
     check_close(f"Net batch {batch} loss", ours().nodes["loss"].value.stats.mean, raw().item(), rel)
 
     phases: list[Any] = []
-    options, settings, fresh = PayloadOptions(), get_settings(), fresh_graphs(graph)
+    options, settings = PayloadOptions(), get_settings()
+    fresh = fresh_graphs(graph, rounds + budget.warmup)
+    reseeded = iter([with_seed(graph, k) for k in range(3000, 3000 + rounds + budget.warmup)])
 
     def ours_noting_phases() -> None:
         phases.append(engine.evaluate(fresh(), options, settings).timings)
 
     t = compare(
-        {"dagrad": ours_noting_phases, "again": ours, "torch": raw, "retain": retained},
+        {
+            "dagrad": ours_noting_phases,
+            "seed": lambda: engine.evaluate(next(reseeded), options, settings),
+            "again": ours,
+            "torch": raw,
+            "retain": retained,
+        },
         rounds=rounds,
         warmup=budget.warmup,
         device=device,
@@ -227,6 +269,7 @@ def case_net(batch: int, device: str, rounds: int, budget: Budget) -> list[Row]:
             passed=(d / rr <= 1.15) if big else None,
             extra={"min_ms": mins},
         ),
+        Row(f"b. Net batch {batch}, new seed (plan cached)", t["seed"].median_ms, rr, extra={"min_ms": mins}),
         Row(f"b. Net batch {batch} run again (cached plan, sources)", again, rr, extra={"min_ms": mins}),
     ]
 
@@ -238,7 +281,9 @@ def case_validate(budget: Budget) -> list[Row]:
     graph = graphs.generated(200)
     settings = get_settings()
     assert len(engine.validate(graph, settings).order) == 200
-    fresh, texts = fresh_graphs(graph), (with_seed(graph, s).model_dump_json() for s in itertools.count(5000))
+    count = budget.validate + budget.warmup
+    fresh = fresh_graphs(graph, count)
+    texts = iter([new_graph(graph, k).model_dump_json() for k in range(5000, 5000 + count)])
     t = compare(
         {
             "validate": lambda: engine.validate(fresh(), settings),

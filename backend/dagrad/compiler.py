@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import difflib
 import math
+from dataclasses import replace
 from typing import Any
 
 import networkx as nx
@@ -420,13 +421,14 @@ def compile_graph(graph: Graph, settings: Settings) -> Plan:
     """Validate `graph` and return its plan, or raise `CompileErrors` listing every problem.
 
     Plans of graphs seen before (layout and descriptions aside) come from a cache: a plan
-    depends only on the graph and the limits."""
-    key = (graph.model_dump_json(include={"nodes", "run"}), settings.model_dump_json())
+    depends only on the graph and the limits, not on the seed, so a graph run again with
+    another seed is not compiled again."""
+    key = (graph.model_dump_json(include={"nodes", "run"}, exclude={"run": {"seed"}}), settings.model_dump_json())
     plan = _PLANS.get(key)
     if plan is None:
         plan = _compile(graph, settings)
         _PLANS.put(key, plan)
-    return plan
+    return plan if plan.run == graph.run else replace(plan, run=graph.run)
 
 
 def _compile(graph: Graph, settings: Settings) -> Plan:

@@ -14,7 +14,7 @@ from dagrad.admission import run_slot
 from dagrad.compiler import compile_graph, dtype_name
 from dagrad.graph_format import Graph, Run
 from dagrad.interpreter import Interpreter, RunResult
-from dagrad.payload import payloads
+from dagrad.payload import EarlyStats, payloads
 from dagrad.plan import Plan, TensorMeta
 from dagrad.results import (
     EvaluateResponse,
@@ -23,6 +23,7 @@ from dagrad.results import (
     NodeResult,
     PayloadOptions,
     RunInfo,
+    TensorStats,
     Timings,
     ValidateResponse,
 )
@@ -53,9 +54,10 @@ def evaluate(graph: Graph, options: PayloadOptions | None = None, settings: Sett
     plan = compile_graph(graph, settings)
     compiled = time.perf_counter()
     with run_slot(settings):  # tensors exist only inside: the slot bounds the server's memory
-        result = Interpreter(plan, settings.max_run_seconds).run()
+        early = EarlyStats()
+        result = Interpreter(plan, settings.max_run_seconds, early).run()
         encode_start = time.perf_counter()
-        nodes = _node_results(plan, result, options, settings)
+        nodes = _node_results(plan, result, options, settings, early)
         timings = Timings(
             compile_ms=(compiled - start) * 1e3,
             forward_ms=result.forward_s * 1e3,
@@ -63,6 +65,7 @@ def evaluate(graph: Graph, options: PayloadOptions | None = None, settings: Sett
             encode_ms=(time.perf_counter() - encode_start) * 1e3,
         )
         del result  # free the tensors before the slot is given back
+        early.clear()
     return EvaluateResponse(run=_run_info(plan), order=[n.id for n in plan.order], nodes=nodes, timings=timings)
 
 
@@ -92,9 +95,9 @@ def _run_info(plan: Plan) -> RunInfo:
     )
 
 
-def _grad_of(t: torch.Tensor) -> torch.Tensor | None:
-    # Reading .grad of a non-leaf that does not retain it only warns; ask first.
-    return t.grad if (t.is_leaf or t.retains_grad) else None
+def _grad_of(nid: str, t: torch.Tensor, result: RunResult) -> torch.Tensor | None:
+    # A leaf's gradient is its .grad; a non-leaf's was kept by a hook (see Interpreter.backward).
+    return t.grad if t.is_leaf else result.grads.get(nid)
 
 
 def _grad_note(plan: Plan, nid: str, t: torch.Tensor, result: RunResult) -> str | None:
@@ -108,13 +111,15 @@ def _grad_note(plan: Plan, nid: str, t: torch.Tensor, result: RunResult) -> str 
     return f"not reached by backward from {run.output!r}: {run.output} does not depend on it."
 
 
-def _node_results(plan: Plan, result: RunResult, options: PayloadOptions, settings: Settings) -> dict[str, NodeResult]:
+def _node_results(
+    plan: Plan, result: RunResult, options: PayloadOptions, settings: Settings, early: EarlyStats | None = None
+) -> dict[str, NodeResult]:
     # Every tensor to report, gathered first: payloads() then fetches them from the device at once.
     grads: dict[str, torch.Tensor | None] = {}
     for node in plan.order:
         t = result.env[node.id]
         kept = plan.run.wrt is None or node.id in plan.run.wrt
-        grads[node.id] = _grad_of(t) if result.backward_ran and kept else None
+        grads[node.id] = _grad_of(node.id, t, result) if result.backward_ran and kept else None
     # Ordered so that each tensor is summarised soon after it was written, while it may still be
     # in the CPU's cache: gradients in forward order (backward writes the first layers last),
     # then values from the last computed back.
@@ -133,14 +138,15 @@ def _node_results(plan: Plan, result: RunResult, options: PayloadOptions, settin
         assert t is not None
         return t, str(ref)
 
+    def known(key: tuple[str, str | int], t: torch.Tensor) -> TensorStats | None:
+        if early is None or key[0] == "share":
+            return None
+        return (early.values if key[0] == "value" else early.grads).of(t)
+
     wanted = [tensor_of(k) for k in keys]
-    made = dict(
-        zip(
-            keys,
-            payloads(wanted, options, settings.default_payload_elements, settings.max_payload_elements),
-            strict=True,
-        )
-    )
+    limits = (settings.default_payload_elements, settings.max_payload_elements)
+    found = [known(k, t) for k, (t, _) in zip(keys, wanted, strict=True)]
+    made = dict(zip(keys, payloads(wanted, options, *limits, known=found), strict=True))
 
     nodes: dict[str, NodeResult] = {}
     for node in plan.order:

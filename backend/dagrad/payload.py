@@ -8,6 +8,7 @@ device and fetched with a single transfer.
 from __future__ import annotations
 
 import math
+import struct
 from collections.abc import Sequence
 from typing import Any
 
@@ -24,31 +25,120 @@ def _finite(x: float) -> float | None:
     return x if math.isfinite(x) else None
 
 
-# Tensors up to this size take the exact path (aminmax, std_mean, vector_norm): std_mean costs
-# about 6 ns an element on a CPU, which up to here is less than the fast path's fixed cost.
-_EXACT_MAX_ELEMENTS = 4096
-# Larger ones are reduced in rows of this many elements, the row results summed in float64.
+# Tensors up to this size are summarised by numpy, whose calls cost about 1 µs each where a torch
+# call costs 3-8 µs: most tensors of a classroom graph are small, so this is most of a small run's
+# statistics cost. Up to _FLOAT64_SUM_MAX they are summed in float64, above it in their dtype;
+# past _NUMPY_MAX_ELEMENTS, torch's reductions win: they run on every core.
+_FLOAT64_SUM_MAX = 4096
+_NUMPY_MAX_ELEMENTS = 1 << 16
+# Larger tensors are reduced in rows of this many elements, the row results added in float64: one
+# long float32 accumulation would lose digits (vector_norm of 4.7M floats: 1e-4 relative error).
 _ROW = 1024
-# The fast std, from the sum of squares, loses digits when the mean dominates: past this ratio of
-# sum(x²) to sum((x - mean)²) it is taken from torch.std instead; up to it the error stays near 1e-6.
-_MAX_CANCELLATION = 16.0
+# std comes from the sum of squares: sum((x - mean)²) = sum(x²) - n·mean². That difference loses
+# digits when the mean dominates, so past this ratio of sum(x²) to sum((x - mean)²) std is computed
+# again, exactly. float32 sums keep about 7 digits (so the ratio allowed keeps the error near 1e-6),
+# float64 sums about 16.
+_MAX_CANCELLATION = {np.dtype(np.float32): 16.0, np.dtype(np.float64): 1e4}
+_FLOATS = (torch.float32, torch.float64)
 
 
 def stats(t: torch.Tensor) -> TensorStats:
+    """min, max, mean, std (n - 1), norm, and the count of NaN and inf, of any tensor."""
     x = t.detach()
     n = x.numel()
     if n == 0:
-        return TensorStats(min=None, max=None, mean=None, std=None, norm=None, nan=0, inf=0)
-    if not x.is_floating_point():
+        return _EMPTY
+    if x.device.type != "cpu":
+        return _gpu_stats([x])[0]
+    if x.dtype not in _FLOATS:
         x = x.to(torch.float64)
-    if n > _EXACT_MAX_ELEMENTS and x.dtype in (torch.float32, torch.float64):
-        fast = _fast_stats(x)
-        if fast is not None:
-            return fast
-    return _exact_stats(x)
+    found = _numpy_stats(x) if n <= _NUMPY_MAX_ELEMENTS else _row_stats(x)
+    return found or _exact_stats(x)
+
+
+def _numpy_stats(x: torch.Tensor) -> TensorStats | None:
+    """min and max, then the sum (numpy's is pairwise) and the sum of squares (einsum: numpy's own
+    loop; np.dot would wake OpenBLAS's threads, which then fight torch's for the cores)."""
+    a = x.numpy().reshape(-1)
+    if a.size <= _FLOAT64_SUM_MAX:
+        a = a.astype(np.float64)
+    lo, hi, s, q = float(a.min()), float(a.max()), float(a.sum()), float(np.einsum("i,i->", a, a))
+    return _from_sums(x, a.dtype, lo, hi, s, q)
+
+
+def _row_stats(x: torch.Tensor) -> TensorStats | None:
+    """The same of a large tensor in three multi-threaded passes (std_mean would be one slow pass
+    on a CPU: 26 ms against 0.5 ms for a sum over 4.7M floats)."""
+    flat = x.reshape(-1)
+    n = flat.numel()
+    whole = n - n % _ROW
+    rows = flat[:whole].view(-1, _ROW)
+    lo, hi = torch.aminmax(flat)
+    parts = torch.stack((rows.sum(dim=1), torch.linalg.vector_norm(rows, dim=1))).numpy().astype(np.float64)
+    s, q = float(parts[0].sum()), float(np.einsum("i,i->", parts[1], parts[1]))
+    if whole < n:
+        tail = flat[whole:].numpy().astype(np.float64)
+        s, q = s + float(tail.sum()), q + float(np.einsum("i,i->", tail, tail))
+    return _from_sums(
+        x, np.dtype(np.float32) if x.dtype == torch.float32 else np.dtype(np.float64), lo.item(), hi.item(), s, q
+    )
+
+
+def _from_sums(
+    x: torch.Tensor, summed_in: np.dtype[Any], lo: float, hi: float, s: float, q: float
+) -> TensorStats | None:
+    """The statistics from min, max, the sum and the sum of squares; None when one of these is not
+    finite: the exact path then counts NaN and inf."""
+    if not (math.isfinite(lo) and math.isfinite(hi) and math.isfinite(s) and math.isfinite(q)):
+        return None
+    n = x.numel()
+    mean = s / n
+    std = None
+    if n > 1:
+        centred = q - s * mean
+        if centred * _MAX_CANCELLATION[summed_in] < q:  # the mean dominates: a second pass, exact
+            centred = _centred_sum_of_squares(x, mean)
+        std = math.sqrt(max(centred, 0.0) / (n - 1))
+    return _summary(x.dtype, lo, hi, mean, std, math.sqrt(q))
+
+
+def _centred_sum_of_squares(x: torch.Tensor, mean: float) -> float:
+    """sum((x - mean)²), each row's partial sum added in float64."""
+    if x.numel() <= _NUMPY_MAX_ELEMENTS:
+        d = x.numpy().reshape(-1).astype(np.float64) - mean
+        return float(np.einsum("i,i->", d, d))
+    return _sum_of_squares(x.reshape(-1) - mean)
+
+
+def _sum_of_squares(flat: torch.Tensor) -> float:
+    whole = flat.numel() - flat.numel() % _ROW
+    norms = torch.linalg.vector_norm(flat[:whole].view(-1, _ROW), dim=1).numpy().astype(np.float64)
+    tail = flat[whole:].numpy().astype(np.float64)
+    return float(np.einsum("i,i->", norms, norms) + np.einsum("i,i->", tail, tail))
+
+
+def _summary(dtype: torch.dtype, lo: float, hi: float, mean: float, std: float | None, norm: float) -> TensorStats:
+    if dtype == torch.float32:  # report what a float32 result would hold, as torch's reductions do
+        mean, norm = _float32(mean), _float32(norm)
+        std = None if std is None else _float32(std)
+    return TensorStats(
+        min=lo, max=hi, mean=_finite(mean), std=None if std is None else _finite(std), norm=_finite(norm), nan=0, inf=0
+    )
+
+
+def _float32(v: float) -> float:
+    """v rounded to float32; past float32's range, inf (which the payload then reports as null)."""
+    try:
+        return float(_F32.unpack(_F32.pack(v))[0])
+    except OverflowError:
+        return math.copysign(math.inf, v)
+
+
+_F32 = struct.Struct("f")
 
 
 def _exact_stats(x: torch.Tensor) -> TensorStats:
+    """One torch reduction per statistic, and the NaN and inf counts: for tensors that hold them."""
     n = x.numel()
     lo, hi = torch.aminmax(x)
     std, mean = torch.std_mean(x) if n > 1 else (torch.full_like(lo, math.nan), x.reshape(()))
@@ -61,33 +151,64 @@ def _exact_stats(x: torch.Tensor) -> TensorStats:
     return TensorStats(min=lo_v, max=hi_v, mean=mean_v, std=std_v if n > 1 else None, norm=norm_v, nan=nan, inf=inf)
 
 
-def _fast_stats(x: torch.Tensor) -> TensorStats | None:
-    """min, max, sum and sum of squares in three cheap passes (std_mean is one slow pass on CPU:
-    26 ms against 0.5 ms for a sum over 4.7M floats). Rows of _ROW elements are reduced in x's
-    dtype and their results added in float64, which also makes mean and norm more accurate than
-    one long float32 accumulation. None when any of them is not finite: the exact path then
-    counts NaN and inf as before."""
-    n = x.numel()
-    flat = x.reshape(-1)
-    whole = n - n % _ROW
-    rows = flat[:whole].view(-1, _ROW)
-    lo, hi = torch.aminmax(flat)
-    parts = torch.stack([rows.sum(dim=1), torch.linalg.vector_norm(rows, dim=1)]).double()
-    parts[1].square_()
-    if whole < n:
-        tail = flat[whole:].double()
-        parts = torch.cat([parts, torch.stack([tail, tail.square()])], dim=1)
-    lo_v, hi_v, s, q = torch.cat([torch.stack([lo, hi]).double(), parts.sum(dim=1)]).tolist()
-    if not all(math.isfinite(v) for v in (lo_v, hi_v, s, q)):
-        return None
-    centred = q - s * s / n  # sum((x - mean)²), by the sum of squares
-    # Where the mean dominates, that difference has lost its digits: take the exact std then.
-    std = math.sqrt(max(centred, 0.0) / (n - 1)) if centred * _MAX_CANCELLATION >= q else torch.std(x).item()
-    mean, norm = s / n, math.sqrt(q)
-    if x.dtype == torch.float32:  # report what a float32 result would hold, as the exact path does
-        with np.errstate(over="ignore"):  # a norm past float32's range is inf, as before: null
-            mean, std, norm = (float(v) for v in np.array([mean, std, norm], dtype=np.float32))
-    return TensorStats(min=lo_v, max=hi_v, mean=_finite(mean), std=_finite(std), norm=_finite(norm), nan=0, inf=0)
+class Noted:
+    """Statistics of tensors, each kept with the tensor and its version counter: they stand for as
+    long as the tensor is not written again (in place, or through a view of it)."""
+
+    def __init__(self) -> None:
+        # The tensor itself is kept: its id cannot be reused by another while this holds it.
+        self._by_id: dict[int, tuple[torch.Tensor, int, TensorStats]] = {}
+
+    def note(self, t: torch.Tensor) -> None:
+        if EarlyStats.worth_it(t):
+            self._by_id[id(t)] = (t, t._version, stats(t))
+
+    def of(self, t: torch.Tensor) -> TensorStats | None:
+        entry = self._by_id.get(id(t))
+        return entry[2] if entry is not None and entry[0] is t and entry[1] == t._version else None
+
+    def clear(self) -> None:
+        self._by_id.clear()
+
+
+class EarlyStats:
+    """Statistics of large CPU tensors taken while the CPU's cache still holds them.
+
+    A value is summarised just after its op wrote it, a gradient as backward hands it over. After
+    the whole run has gone through memory, the same reductions read them back from DRAM: about
+    0.8 ms more for each 4.7M floats of the course's Net at batch 256. A value written again
+    afterwards, or a gradient summed over several backward passes, is summarised anew when its
+    payload is made. Values and gradients are kept apart: backward hooks hold `grads`, and must
+    not hold the values (the tensors hold their hooks: that cycle would keep a run's memory).
+    """
+
+    def __init__(self) -> None:
+        self.values = Noted()
+        self.grads = Noted()
+
+    @staticmethod
+    def worth_it(t: torch.Tensor) -> bool:
+        return t.numel() > _NUMPY_MAX_ELEMENTS and t.device.type == "cpu" and t.dtype in _FLOATS
+
+    def clear(self) -> None:
+        self.values.clear()
+        self.grads.clear()
+
+
+def _cpu_stats(tensors: Sequence[torch.Tensor], known: Sequence[TensorStats | None]) -> list[TensorStats]:
+    """stats() of each tensor, once per distinct block of memory: a view node's value (reshape,
+    flatten) and its gradient often share their elements with another node's."""
+    seen: dict[tuple[int, int, torch.dtype], TensorStats] = {}
+    out = []
+    for t, early in zip(tensors, known, strict=True):
+        key = (t.data_ptr(), t.numel(), t.dtype) if t.numel() and t.is_contiguous() else None
+        st = seen.get(key) if key is not None else None
+        if st is None:
+            st = early or stats(t)
+            if key is not None:
+                seen[key] = st
+        out.append(st)
+    return out
 
 
 def _nested(values: Any) -> Any:
@@ -100,7 +221,7 @@ def _nested(values: Any) -> Any:
 
 def encode(t: torch.Tensor, encoding: str) -> TensorData:
     """The elements of a CPU tensor, as base64 of little-endian bytes or nested lists."""
-    cpu = t.detach()
+    cpu = t.detach() if t.requires_grad else t
     wire = _WIRE_DTYPES.get(cpu.dtype)
     if wire is None:  # other dtypes travel as float64
         cpu, wire = cpu.to(torch.float64), "float64"
@@ -216,12 +337,17 @@ def _note(node: str, numel: int, limit: int, wants_full: bool, hard_max: int) ->
 
 
 def payloads(
-    tensors: Sequence[tuple[torch.Tensor, str]], options: PayloadOptions, default_max: int, hard_max: int
+    tensors: Sequence[tuple[torch.Tensor, str]],
+    options: PayloadOptions,
+    default_max: int,
+    hard_max: int,
+    known: Sequence[TensorStats | None] | None = None,
 ) -> list[TensorPayload]:
-    """Payloads of (tensor, node id) pairs: statistics always, data up to the size asked for."""
+    """Payloads of (tensor, node id) pairs: statistics always (those in `known` taken from
+    there), data up to the size asked for."""
     detached = [t.detach() for t, _ in tensors]
     on_gpu = any(t.device.type != "cpu" for t in detached)
-    all_stats = _gpu_stats(detached) if on_gpu else [stats(t) for t in detached]
+    all_stats = _gpu_stats(detached) if on_gpu else _cpu_stats(detached, known or [None] * len(detached))
     asked = default_max if options.max_elements is None else options.max_elements
     wants_full = [node in options.full or "*" in options.full for _, node in tensors]
     limits = [hard_max if full else min(asked, hard_max) for full in wants_full]
