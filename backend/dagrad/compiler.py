@@ -12,6 +12,7 @@ The steps, each adding located errors to one list so a client sees them all:
 from __future__ import annotations
 
 import difflib
+import heapq
 import math
 from dataclasses import replace
 from typing import Any
@@ -173,6 +174,10 @@ class _Compiler:
 
     # 2. cycles and order --------------------------------------------------------------------
     def order(self, nodes: dict[str, Node]) -> list[str]:
+        """Topological order, ties broken by document order; every cycle reported."""
+        return _acyclic_order(nodes) or self.order_reporting_cycles(nodes)
+
+    def order_reporting_cycles(self, nodes: dict[str, Node]) -> list[str]:
         g: nx.DiGraph = nx.DiGraph()
         index = {nid: i for i, nid in enumerate(nodes)}
         g.add_nodes_from(nodes)
@@ -382,6 +387,31 @@ def _recall(key: tuple[Any, ...]) -> tuple[torch.Tensor, float] | None:
         if out.stride() != stride:
             return None
     return out, flops
+
+
+def _acyclic_order(nodes: dict[str, Node]) -> list[str] | None:
+    """Kahn's algorithm, the ready node first in document order (what networkx's
+    lexicographical_topological_sort gives, in a fifth of its time on 200 nodes); None when
+    a cycle leaves nodes unordered, for networkx to name them."""
+    index = {nid: i for i, nid in enumerate(nodes)}
+    ids = list(nodes)
+    consumers: dict[str, list[str]] = {nid: [] for nid in nodes}
+    waiting = dict.fromkeys(nodes, 0)
+    for node in nodes.values():
+        for ref in {r for r in _refs(node) if r in nodes}:
+            consumers[ref].append(node.id)
+            waiting[node.id] += 1
+    ready = [index[nid] for nid, n in waiting.items() if n == 0]
+    heapq.heapify(ready)
+    order = []
+    while ready:
+        nid = ids[heapq.heappop(ready)]
+        order.append(nid)
+        for c in consumers[nid]:
+            waiting[c] -= 1
+            if waiting[c] == 0:
+                heapq.heappush(ready, index[c])
+    return order if len(order) == len(nodes) else None
 
 
 def _refs(node: Node) -> list[str]:
