@@ -500,3 +500,32 @@ def test_run_again_gives_the_same_numbers_even_after_an_in_place_op(client: Test
     torch.manual_seed(4)
     body = client.post("/api/evaluate", json=graph).json()
     torch.testing.assert_close(decode(body["nodes"]["r"]["value"]), torch.randn(4, 3).relu())
+
+
+def test_small_graphs_on_the_event_loop_and_others_in_a_thread_answer_alike(client: TestClient) -> None:
+    # inline_max_nodes=0 sends every graph to a worker thread; the default runs the 4.1 DAG on
+    # the event loop. The answers must not differ (timings aside).
+    threaded = make_client(inline_max_nodes=0)
+    for path in ("/api/evaluate", "/api/validate"):
+        here, there = client.post(path, json=DAG_4_1).json(), threaded.post(path, json=DAG_4_1).json()
+        here.pop("timings", None)
+        there.pop("timings", None)
+        assert here == there, path
+
+
+def test_evaluate_if_small_runs_only_small_cheap_graphs_with_a_free_slot() -> None:
+    from dagrad import engine
+    from dagrad.admission import run_slot
+    from dagrad.graph_format import Graph
+    from dagrad.results import PayloadOptions
+    from dagrad.settings import Settings
+
+    graph, options = Graph.model_validate(DAG_4_1), PayloadOptions()
+    settings = Settings(max_concurrent_runs=1)
+    ran = engine.evaluate_if_small(graph, options, settings)
+    assert ran is not None
+    assert ran.nodes["q"].grad is not None
+    assert engine.evaluate_if_small(graph, options, Settings(inline_max_nodes=len(graph.nodes) - 1)) is None
+    assert engine.evaluate_if_small(graph, options, Settings(inline_max_flops=10)) is None
+    with run_slot(settings):  # no free slot: it must not wait on the event loop
+        assert engine.evaluate_if_small(graph, options, settings) is None

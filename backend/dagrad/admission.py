@@ -44,3 +44,15 @@ def run_slot(settings: Settings) -> Iterator[None]:
         yield
     finally:
         slots.release()
+
+
+@contextmanager
+def free_slot(settings: Settings) -> Iterator[bool]:
+    """A slot if one is free now (True), else False at once: for callers that must not wait."""
+    slots = _semaphore(settings)
+    got = slots.acquire(blocking=False)
+    try:
+        yield got
+    finally:
+        if got:
+            slots.release()

@@ -10,7 +10,7 @@ import time
 
 import torch
 
-from dagrad.admission import run_slot
+from dagrad.admission import free_slot, run_slot
 from dagrad.compiler import compile_graph, dtype_name
 from dagrad.graph_format import Graph, Run
 from dagrad.interpreter import Interpreter, RunResult
@@ -49,23 +49,48 @@ def validate(graph: Graph, settings: Settings | None = None) -> ValidateResponse
 
 def evaluate(graph: Graph, options: PayloadOptions | None = None, settings: Settings | None = None) -> EvaluateResponse:
     settings = settings or get_settings()
-    options = options or PayloadOptions()
     start = time.perf_counter()
     plan = compile_graph(graph, settings)
-    compiled = time.perf_counter()
+    compile_s = time.perf_counter() - start
     with run_slot(settings):  # tensors exist only inside: the slot bounds the server's memory
-        early = EarlyStats()
-        result = Interpreter(plan, settings.max_run_seconds, early).run()
-        encode_start = time.perf_counter()
-        nodes = _node_results(plan, result, options, settings, early)
-        timings = Timings(
-            compile_ms=(compiled - start) * 1e3,
-            forward_ms=result.forward_s * 1e3,
-            backward_ms=result.backward_s * 1e3,
-            encode_ms=(time.perf_counter() - encode_start) * 1e3,
-        )
-        del result  # free the tensors before the slot is given back
-        early.clear()
+        return _run(plan, options or PayloadOptions(), settings, compile_s)
+
+
+def small(graph: Graph, settings: Settings) -> bool:
+    """Whether a graph is small enough to compile on a server's event loop (see inline_max_nodes)."""
+    return len(graph.nodes) <= settings.inline_max_nodes
+
+
+def evaluate_if_small(graph: Graph, options: PayloadOptions, settings: Settings) -> EvaluateResponse | None:
+    """evaluate(), on the calling thread, when the graph is small and cheap and a run slot is free
+    now; else None, and nothing run. The server calls it on its event loop: for a graph like the
+    course's 4.1 DAG, the hop to a worker thread and back costs more than the run. A graph with
+    errors raises them here, as evaluate() does."""
+    if not small(graph, settings):
+        return None
+    start = time.perf_counter()
+    plan = compile_graph(graph, settings)
+    compile_s = time.perf_counter() - start
+    if plan.estimated_flops > settings.inline_max_flops or plan.estimated_bytes > settings.inline_max_bytes:
+        return None
+    with free_slot(settings) as got:
+        return _run(plan, options, settings, compile_s) if got else None
+
+
+def _run(plan: Plan, options: PayloadOptions, settings: Settings, compile_s: float) -> EvaluateResponse:
+    """Run a compiled plan and build the response; the caller holds a run slot."""
+    early = EarlyStats()
+    result = Interpreter(plan, settings.max_run_seconds, early).run()
+    encode_start = time.perf_counter()
+    nodes = _node_results(plan, result, options, settings, early)
+    timings = Timings(
+        compile_ms=compile_s * 1e3,
+        forward_ms=result.forward_s * 1e3,
+        backward_ms=result.backward_s * 1e3,
+        encode_ms=(time.perf_counter() - encode_start) * 1e3,
+    )
+    del result  # free the tensors before the slot is given back
+    early.clear()
     return EvaluateResponse(run=_run_info(plan), order=[n.id for n in plan.order], nodes=nodes, timings=timings)
 
 

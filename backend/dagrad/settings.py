@@ -28,6 +28,15 @@ class Settings(BaseSettings):
         2, ge=1, description="Runs holding tensors at once, per server process (uvicorn worker)."
     )
     queue_seconds: float = Field(30.0, ge=0, description="How long a run waits for a free slot before a 503.")
+    inline_max_nodes: int = Field(
+        32,
+        ge=0,
+        description="Graphs up to this many nodes are compiled on the server's event loop, and run there when "
+        "they are also under inline_max_flops and inline_max_bytes: handing them to a worker thread would cost "
+        "more than running them. 0 sends every graph to a thread.",
+    )
+    inline_max_flops: float = Field(1e6, ge=0, description="See inline_max_nodes.")
+    inline_max_bytes: int = Field(2**20, ge=0, description="See inline_max_nodes.")
 
 
 @lru_cache

@@ -502,6 +502,24 @@ export interface components {
              */
             default_payload_elements: number;
             /**
+             * Inline Max Bytes
+             * @description See inline_max_nodes.
+             * @default 1048576
+             */
+            inline_max_bytes: number;
+            /**
+             * Inline Max Flops
+             * @description See inline_max_nodes.
+             * @default 1000000
+             */
+            inline_max_flops: number;
+            /**
+             * Inline Max Nodes
+             * @description Graphs up to this many nodes are compiled on the server's event loop, and run there when they are also under inline_max_flops and inline_max_bytes: handing them to a worker thread would cost more than running them. 0 sends every graph to a thread.
+             * @default 32
+             */
+            inline_max_nodes: number;
+            /**
              * Max Backward Passes
              * @description Most backward passes of one run.
              * @default 8

@@ -6,6 +6,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
 
 from dagrad import engine
 from dagrad.api.deps import SettingsDep
@@ -22,14 +23,20 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
+# Both routes are async: a small graph is compiled and run on the event loop (engine.small,
+# engine.evaluate_if_small), anything bigger in a worker thread, which keeps the loop free.
+
+
 @router.post("/validate", operation_id="graphs-validate", responses=ERRORS)
-def validate(graph: Graph, settings: SettingsDep) -> ValidateResponse:
+async def validate(graph: Graph, settings: SettingsDep) -> ValidateResponse:
     """Check a graph and infer every node's shape, without allocating or running anything."""
-    return engine.validate(graph, settings)
+    if engine.small(graph, settings):
+        return engine.validate(graph, settings)
+    return await run_in_threadpool(engine.validate, graph, settings)
 
 
 @router.post("/evaluate", operation_id="graphs-evaluate", response_model=EvaluateResponse, responses=ERRORS)
-def evaluate(
+async def evaluate(
     graph: Graph,
     settings: SettingsDep,
     encoding: Annotated[
@@ -46,9 +53,12 @@ def evaluate(
         max_elements=max_elements,
         full=[s.strip() for s in full.split(",") if s.strip()] if full else [],
     )
-    result = engine.evaluate(graph, options, settings)
     # Serialised directly: the model was built by the engine, re-validating it would only cost time.
-    return Response(content=result.model_dump_json(), media_type="application/json")
+    result = engine.evaluate_if_small(graph, options, settings)
+    if result is not None:
+        return Response(content=result.model_dump_json(), media_type="application/json")
+    body = await run_in_threadpool(lambda: engine.evaluate(graph, options, settings).model_dump_json())
+    return Response(content=body, media_type="application/json")
 
 
 @router.get("/schema/graph", operation_id="graphs-schema")
