@@ -7,7 +7,7 @@ import math
 import pytest
 import torch
 
-from dagrad.payload import _gpu_stats, stats
+from dagrad.payload import _cpu_stats, _gpu_stats, stats
 from dagrad.results import TensorStats
 
 CASES = {
@@ -80,3 +80,22 @@ def test_batched_stats_of_many_tensors_at_once() -> None:
     for t, st in zip(tensors, got, strict=True):
         if t.numel():
             check(st, t)
+
+
+def test_many_cpu_tensors_at_once_small_ones_reduced_together() -> None:
+    # _cpu_stats joins the small floating point tensors and reduces them segment by segment; the
+    # others go one by one. Each must still get its own statistics, in its own place.
+    odd = torch.tensor([1.0, math.nan, 3.0, math.inf])
+    base = torch.randn(6, 7, generator=torch.Generator().manual_seed(4))
+    tensors = [*CASES.values(), torch.empty(0), odd, base, base.view(-1), base.t(), torch.full((5,), 7.0)]
+    got = _cpu_stats(tensors, [None] * len(tensors))
+    assert len(got) == len(tensors)
+    for t, st in zip(tensors, got, strict=True):
+        if t.numel() == 0:
+            assert st.min is None
+        elif t is odd:
+            assert (st.nan, st.inf) == (1, 1)
+            assert st.mean is None
+        else:
+            check(st, t)
+    assert got[-1].std == 0.0  # a constant: the mean dominates, the exact second pass gives 0
