@@ -324,7 +324,7 @@ class _Compiler:
         backward = self.graph.run.output is not None
         total = 0
         for meta in self.metas.values():
-            size = math.prod(meta.shape) * _itemsize(meta.dtype)
+            size = math.prod(meta.shape) * meta.dtype.itemsize
             total += size * (2 if backward and meta.requires_grad else 1)
         return total
 
@@ -426,10 +426,6 @@ def _shape_text(value: Any) -> str:
     if isinstance(value, list):
         return "[" + ", ".join(fmt_shape(t.shape) for t in value) + "]"
     return f"{fmt_shape(value.shape)} {dtype_name(value.dtype)}"
-
-
-def _itemsize(dtype: torch.dtype) -> int:
-    return torch.empty((), dtype=dtype, device="meta").element_size()
 
 
 def shared_nodes(planned: list[PlannedNode], metas: dict[str, TensorMeta]) -> set[str]:
