@@ -49,9 +49,7 @@ def validate(graph: Graph, settings: Settings | None = None) -> ValidateResponse
 
 def evaluate(graph: Graph, options: PayloadOptions | None = None, settings: Settings | None = None) -> EvaluateResponse:
     settings = settings or get_settings()
-    start = time.perf_counter()
-    plan = compile_graph(graph, settings)
-    compile_s = time.perf_counter() - start
+    plan, compile_s = _compiled(graph, settings)
     with run_slot(settings):  # tensors exist only inside: the slot bounds the server's memory
         return _run(plan, options or PayloadOptions(), settings, compile_s)
 
@@ -68,13 +66,18 @@ def evaluate_if_small(graph: Graph, options: PayloadOptions, settings: Settings)
     errors raises them here, as evaluate() does."""
     if not small(graph, settings):
         return None
-    start = time.perf_counter()
-    plan = compile_graph(graph, settings)
-    compile_s = time.perf_counter() - start
+    plan, compile_s = _compiled(graph, settings)
     if plan.estimated_flops > settings.inline_max_flops or plan.estimated_bytes > settings.inline_max_bytes:
         return None
     with free_slot(settings) as got:
         return _run(plan, options, settings, compile_s) if got else None
+
+
+def _compiled(graph: Graph, settings: Settings) -> tuple[Plan, float]:
+    """The graph's plan, and the seconds compiling it took."""
+    start = time.perf_counter()
+    plan = compile_graph(graph, settings)
+    return plan, time.perf_counter() - start
 
 
 def _run(plan: Plan, options: PayloadOptions, settings: Settings, compile_s: float) -> EvaluateResponse:

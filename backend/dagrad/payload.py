@@ -27,8 +27,9 @@ def _finite(x: float) -> float | None:
 
 # Tensors up to this size are summarised by numpy, whose calls cost about 1 µs each where a torch
 # call costs 3-8 µs: most tensors of a classroom graph are small, so this is most of a small run's
-# statistics cost. Up to _FLOAT64_SUM_MAX they are summed in float64, above it in their dtype;
-# past _NUMPY_MAX_ELEMENTS, torch's reductions win: they run on every core.
+# statistics cost. Up to _FLOAT64_SUM_MAX they are joined and reduced together in float64
+# (_small_stats), above it one by one in their dtype; past _NUMPY_MAX_ELEMENTS, torch's
+# reductions win: they run on every core.
 _FLOAT64_SUM_MAX = 4096
 _NUMPY_MAX_ELEMENTS = 1 << 16
 # Larger tensors are reduced in rows of this many elements, the row results added in float64: one
@@ -52,6 +53,8 @@ def stats(t: torch.Tensor) -> TensorStats:
         return _gpu_stats([x])[0]
     if x.dtype not in _FLOATS:
         x = x.to(torch.float64)
+    if n <= _FLOAT64_SUM_MAX:
+        return _small_stats([x])[0]
     found = _numpy_stats(x) if n <= _NUMPY_MAX_ELEMENTS else _row_stats(x)
     return found or _exact_stats(x)
 
@@ -60,8 +63,6 @@ def _numpy_stats(x: torch.Tensor) -> TensorStats | None:
     """min and max, then the sum (numpy's is pairwise) and the sum of squares (einsum: numpy's own
     loop; np.dot would wake OpenBLAS's threads, which then fight torch's for the cores)."""
     a = x.numpy().reshape(-1)
-    if a.size <= _FLOAT64_SUM_MAX:
-        a = a.astype(np.float64)
     lo, hi, s, q = float(a.min()), float(a.max()), float(a.sum()), float(np.einsum("i,i->", a, a))
     return _from_sums(x, a.dtype, lo, hi, s, q)
 
@@ -70,15 +71,11 @@ def _row_stats(x: torch.Tensor) -> TensorStats | None:
     """The same of a large tensor in three multi-threaded passes (std_mean would be one slow pass
     on a CPU: 26 ms against 0.5 ms for a sum over 4.7M floats)."""
     flat = x.reshape(-1)
-    n = flat.numel()
-    whole = n - n % _ROW
-    rows = flat[:whole].view(-1, _ROW)
+    rows, tail = _rows_and_tail(flat)
     lo, hi = torch.aminmax(flat)
     parts = torch.stack((rows.sum(dim=1), torch.linalg.vector_norm(rows, dim=1))).numpy().astype(np.float64)
-    s, q = float(parts[0].sum()), float(np.einsum("i,i->", parts[1], parts[1]))
-    if whole < n:
-        tail = flat[whole:].numpy().astype(np.float64)
-        s, q = s + float(tail.sum()), q + float(np.einsum("i,i->", tail, tail))
+    s = float(parts[0].sum() + tail.sum())
+    q = float(np.einsum("i,i->", parts[1], parts[1]) + np.einsum("i,i->", tail, tail))
     return _from_sums(
         x, np.dtype(np.float32) if x.dtype == torch.float32 else np.dtype(np.float64), lo.item(), hi.item(), s, q
     )
@@ -111,10 +108,15 @@ def _centred_sum_of_squares(x: torch.Tensor, mean: float) -> float:
 
 
 def _sum_of_squares(flat: torch.Tensor) -> float:
-    whole = flat.numel() - flat.numel() % _ROW
-    norms = torch.linalg.vector_norm(flat[:whole].view(-1, _ROW), dim=1).numpy().astype(np.float64)
-    tail = flat[whole:].numpy().astype(np.float64)
+    rows, tail = _rows_and_tail(flat)
+    norms = torch.linalg.vector_norm(rows, dim=1).numpy().astype(np.float64)
     return float(np.einsum("i,i->", norms, norms) + np.einsum("i,i->", tail, tail))
+
+
+def _rows_and_tail(flat: torch.Tensor) -> tuple[torch.Tensor, np.ndarray[Any, Any]]:
+    """A flat tensor as rows of _ROW elements (a view), and what is left over, in float64."""
+    whole = flat.numel() - flat.numel() % _ROW
+    return flat[:whole].view(-1, _ROW), flat[whole:].numpy().astype(np.float64)
 
 
 def _summary(dtype: torch.dtype, lo: float, hi: float, mean: float, std: float | None, norm: float) -> TensorStats:
@@ -160,7 +162,8 @@ class Noted:
         self._by_id: dict[int, tuple[torch.Tensor, int, TensorStats]] = {}
 
     def note(self, t: torch.Tensor) -> None:
-        if EarlyStats.worth_it(t):
+        # Smaller tensors are summarised together when the payloads are made (_cpu_stats).
+        if t.numel() > _NUMPY_MAX_ELEMENTS and t.device.type == "cpu" and t.dtype in _FLOATS:
             self._by_id[id(t)] = (t, t._version, stats(t))
 
     def of(self, t: torch.Tensor) -> TensorStats | None:
@@ -185,10 +188,6 @@ class EarlyStats:
     def __init__(self) -> None:
         self.values = Noted()
         self.grads = Noted()
-
-    @staticmethod
-    def worth_it(t: torch.Tensor) -> bool:
-        return t.numel() > _NUMPY_MAX_ELEMENTS and t.device.type == "cpu" and t.dtype in _FLOATS
 
     def clear(self) -> None:
         self.values.clear()
