@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import ctypes
-import ctypes.util
 import json
 import os
 import platform
@@ -22,7 +20,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +36,7 @@ from dagrad import engine  # noqa: E402
 from dagrad.graph_format import Graph  # noqa: E402
 from dagrad.results import EvaluateResponse, PayloadOptions  # noqa: E402
 from dagrad.settings import get_settings  # noqa: E402
-from timing import Timing, compare, measure  # noqa: E402
+from timing import Timing, compare, keep_freed_memory, measure  # noqa: E402
 
 
 @dataclass
@@ -335,13 +333,23 @@ def table(rows: list[Row]) -> str:
     return "\n".join([fmt(header), "  ".join("-" * w for w in widths), *map(fmt, lines)])
 
 
-def keep_freed_memory() -> None:
-    """glibc: a fixed mmap threshold of 32 MiB (its maximum) and a trim threshold of 1 GiB, so
-    that freed tensors below 32 MiB stay mapped and are reused without page faults."""
-    libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-    m_trim_threshold, m_mmap_threshold = -1, -3
-    if libc.mallopt(m_mmap_threshold, 32 * 2**20) != 1 or libc.mallopt(m_trim_threshold, 2**30) != 1:
-        raise SystemExit("mallopt failed: --keep-freed-memory needs glibc")
+def kept_memory_rows(args: argparse.Namespace) -> list[Row]:
+    """Case b256 again in a fresh process with --keep-freed-memory (mallopt cannot be undone in this
+    one). The ratio depends on the allocator's state (see README): both are shown, every run."""
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "b256.json"
+        cmd = [sys.executable, __file__, "--only", "b256", "--keep-freed-memory", "--json", str(out)]
+        cmd += ["--quick"] if args.quick else []
+        cmd += ["--threads", str(args.threads)] if args.threads else []
+        done = subprocess.run(cmd, capture_output=True, text=True, check=False)
+        if done.returncode != 0:
+            raise SystemExit(f"case b256 with --keep-freed-memory failed:\n{done.stdout}\n{done.stderr}")
+        cases = json.loads(out.read_text())["cases"]
+    names = {f.name for f in fields(Row)}
+    rows = [Row(**{k: v for k, v in c.items() if k in names}) for c in cases]
+    for r in rows:
+        r.case = r.case.replace("Net batch 256", "Net batch 256, freed memory kept", 1)
+    return rows
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -356,6 +364,11 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="tell glibc's malloc to keep freed memory mapped, so that no run page-faults its tensors in "
         "again: both sides get faster, raw PyTorch more (see README)",
+    )
+    parser.add_argument(
+        "--default-malloc-only",
+        action="store_true",
+        help="on a CPU, case b256 is also run in a second process with --keep-freed-memory; this skips that",
     )
     args = parser.parse_args(argv)
     if args.threads:
@@ -387,6 +400,10 @@ def main(argv: list[str] | None = None) -> int:
         new = run()
         rows += new
         print(f"  case {name}: {time.perf_counter() - t0:.1f} s", file=sys.stderr, flush=True)
+        if name == "b256" and args.device == "cpu" and not (args.keep_freed_memory or args.default_malloc_only):
+            t0 = time.perf_counter()
+            rows += kept_memory_rows(args)
+            print(f"  case b256, freed memory kept: {time.perf_counter() - t0:.1f} s", file=sys.stderr, flush=True)
     print()
     print(table(rows))
     for r in rows:
