@@ -36,7 +36,7 @@ from dagrad import engine  # noqa: E402
 from dagrad.graph_format import Graph  # noqa: E402
 from dagrad.results import EvaluateResponse, PayloadOptions  # noqa: E402
 from dagrad.settings import get_settings  # noqa: E402
-from timing import Timing, compare, keep_freed_memory, measure  # noqa: E402
+from timing import Timing, compare, glibc, keep_freed_memory, measure  # noqa: E402
 
 
 @dataclass
@@ -400,7 +400,8 @@ def main(argv: list[str] | None = None) -> int:
         new = run()
         rows += new
         print(f"  case {name}: {time.perf_counter() - t0:.1f} s", file=sys.stderr, flush=True)
-        if name == "b256" and args.device == "cpu" and not (args.keep_freed_memory or args.default_malloc_only):
+        kept_too = args.device == "cpu" and glibc() and not (args.keep_freed_memory or args.default_malloc_only)
+        if name == "b256" and kept_too:
             t0 = time.perf_counter()
             rows += kept_memory_rows(args)
             print(f"  case b256, freed memory kept: {time.perf_counter() - t0:.1f} s", file=sys.stderr, flush=True)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import gc
+import platform
 import statistics
 import time
 from collections.abc import Callable
@@ -74,7 +75,13 @@ def measure(fn: Callable[[], object], *, repeat: int, warmup: int, device: str) 
 def keep_freed_memory() -> None:
     """glibc: a fixed mmap threshold of 32 MiB (its maximum) and a trim threshold of 1 GiB, so
     that freed tensors below 32 MiB stay mapped and are reused without page faults."""
+    if not glibc():
+        raise SystemExit("--keep-freed-memory needs glibc's malloc (mallopt)")
     libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
     m_trim_threshold, m_mmap_threshold = -1, -3
     if libc.mallopt(m_mmap_threshold, 32 * 2**20) != 1 or libc.mallopt(m_trim_threshold, 2**30) != 1:
         raise SystemExit("mallopt failed: --keep-freed-memory needs glibc")
+
+
+def glibc() -> bool:
+    return platform.libc_ver()[0] == "glibc"
