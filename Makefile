@@ -8,10 +8,15 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 TORCH ?= torch==2.13.0
+# The tests fail, rather than skip, when the C extension was not built (a C compiler is missing):
+# `make test DAGRAD_REQUIRE_NATIVE=0` tests without it.
+DAGRAD_REQUIRE_NATIVE ?= 1
+export DAGRAD_REQUIRE_NATIVE
 
 .PHONY: install frontend run test lint test-python test-frontend bench clean
 
-$(BIN)/.installed: pyproject.toml
+# setup.py and the C source: the optional C extension (dagrad._moments) is rebuilt when they change.
+$(BIN)/.installed: pyproject.toml setup.py backend/dagrad/_moments.c
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet $(TORCH)

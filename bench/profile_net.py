@@ -8,6 +8,10 @@ statistics (payload.stats), data encoding (payload.encode, base64) and the rest 
 the response models. Medians over interleaved rounds, in ms. The statistics of large CPU
 tensors are taken during forward and backward, as the engine does (payload.EarlyStats), and
 counted there; the "stats" row has the others.
+
+On a CPU, two A/B rows run the same evaluate again: "total, no large stats" with the statistics
+of tensors over 65,536 elements left out (what they cost), and, where the C extension is built,
+"total, no C kernel" with PyTorch's reductions in its place (what it saves).
 """
 
 from __future__ import annotations
@@ -57,12 +61,24 @@ class NoLargeStats:
     made_up = payload.TensorStats(min=0.0, max=0.0, mean=0.0, std=0.0, norm=0.0, nan=0, inf=0)
 
     def __enter__(self) -> None:
-        self.saved = payload.Noted.note, payload._row_stats
+        self.saved = payload.Noted.note, payload._large_stats
+        large_stats = payload._large_stats
         payload.Noted.note = lambda noted, t: None  # type: ignore[method-assign]
-        payload._row_stats = lambda x: self.made_up
+        payload._large_stats = lambda x: self.made_up if x.numel() > 65536 else large_stats(x)
 
     def __exit__(self, *exc: object) -> None:
-        payload.Noted.note, payload._row_stats = self.saved  # type: ignore[method-assign]
+        payload.Noted.note, payload._large_stats = self.saved  # type: ignore[method-assign]
+
+
+class NoCKernel:
+    """For an A/B: while active, statistics are taken as an install without a C compiler takes them."""
+
+    def __enter__(self) -> None:
+        self.saved = payload._one_pass
+        payload._one_pass = None
+
+    def __exit__(self, *exc: object) -> None:
+        payload._one_pass = self.saved
 
 
 def dagrad_phases(graph: Any, device: str) -> dict[str, float]:
@@ -124,6 +140,9 @@ def main() -> None:
         if args.device == "cpu":
             with NoLargeStats():
                 phases["total, no large stats"] = dagrad_phases(graph, args.device)["total"]
+            if payload.native():
+                with NoCKernel():
+                    phases["total, no C kernel"] = dagrad_phases(graph, args.device)["total"]
         raw = {}
         for name, step in raw_steps.items():
             sync(args.device)
@@ -138,7 +157,18 @@ def main() -> None:
     print(
         f"Net batch {args.batch} on {args.device}, torch {torch.__version__}, {torch.get_num_threads()} threads; median ms over {args.rounds} rounds"
     )
-    names = ("compile", "forward", "backward", "stats", "encode", "models", "free", "total", "total, no large stats")
+    names = (
+        "compile",
+        "forward",
+        "backward",
+        "stats",
+        "encode",
+        "models",
+        "free",
+        "total",
+        "total, no large stats",
+        "total, no C kernel",
+    )
     for k in (*names, "raw", "raw+retain"):
         if k in med:
             print(f"  {k:21s} {med[k]:8.2f}")

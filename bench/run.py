@@ -32,7 +32,7 @@ import httpx  # noqa: E402
 import torch  # noqa: E402
 
 import graphs  # noqa: E402
-from dagrad import engine  # noqa: E402
+from dagrad import engine, payload  # noqa: E402
 from dagrad.graph_format import Graph  # noqa: E402
 from dagrad.results import EvaluateResponse, PayloadOptions  # noqa: E402
 from dagrad.settings import get_settings  # noqa: E402
@@ -72,6 +72,10 @@ class Budget:
 def evaluate_fn(graph: Graph) -> Callable[[], EvaluateResponse]:
     options, settings = PayloadOptions(), get_settings()
     return lambda: engine.evaluate(graph, options, settings)
+
+
+# What takes the statistics of large CPU tensors (README: "Where dagrad's time goes").
+STATS_BY = {True: "the C kernel (dagrad._moments)", False: "PyTorch: dagrad._moments is not built"}
 
 
 def with_seed(graph: Graph, seed: int) -> Graph:
@@ -382,8 +386,8 @@ def main(argv: list[str] | None = None) -> int:
     gpu = torch.cuda.get_device_name() if args.device == "cuda" else None
     print(
         f"dagrad benchmarks: device {args.device}{f' ({gpu})' if gpu else ''}, torch {torch.__version__}, "
-        f"{torch.get_num_threads()} threads, {os.cpu_count()} CPUs, python {platform.python_version()}"
-        f"{', quick' if args.quick else ''}",
+        f"{torch.get_num_threads()} threads, {os.cpu_count()} CPUs, python {platform.python_version()}, "
+        f"statistics by {STATS_BY[payload.native()]}{', quick' if args.quick else ''}",
         flush=True,
     )
     started = time.perf_counter()
@@ -431,6 +435,7 @@ def main(argv: list[str] | None = None) -> int:
             "threads": torch.get_num_threads(),
             "cpus": os.cpu_count(),
             "quick": args.quick,
+            "native_stats": payload.native(),
             "cases": [asdict(r) | {"ratio": r.ratio} for r in rows],
         }
         args.json.parent.mkdir(parents=True, exist_ok=True)

@@ -16,6 +16,7 @@ import torch
 from fastapi.testclient import TestClient
 
 from conftest import DAG_4_1, make_client, node
+from dagrad import payload
 from dagrad.api.app import create_app
 
 
@@ -188,6 +189,7 @@ def test_health_and_docs(client: TestClient) -> None:
     assert health["status"] == "ok"
     assert "cpu" in health["devices"]
     assert health["limits"]["max_nodes"] > 0
+    assert health["native_stats"] is payload.native()
     assert client.get("/docs").status_code == 200
     schema = client.get("/openapi.json").json()
     assert "/api/evaluate" in schema["paths"]

@@ -1,4 +1,5 @@
-"""Tensor payloads: statistics against torch's own reductions, on both statistics paths."""
+"""Tensor payloads: statistics against torch's own reductions, on every statistics path: the
+batched GPU one (run on the CPU here), and the CPU one with and without the C kernel."""
 
 from __future__ import annotations
 
@@ -7,8 +8,10 @@ import math
 import pytest
 import torch
 
+from dagrad import payload
 from dagrad.payload import _cpu_stats, _gpu_stats, stats
 from dagrad.results import TensorStats
+from native import require_native
 
 CASES = {
     "small": torch.tensor([1.0, -2.0, 4.0]),
@@ -17,7 +20,23 @@ CASES = {
     "float64": torch.randn(70, 90, dtype=torch.float64, generator=torch.Generator().manual_seed(3)),
     "ints": torch.tensor([3, 1, 4, 1, 5]),
     "single": torch.tensor([2.5]),
+    # past 65,536 elements: PyTorch's row reductions where the C kernel is not built
+    "huge": torch.randn(300_001, generator=torch.Generator().manual_seed(5)) * 2 - 3,
+    "huge_offset": torch.randn(70_000, generator=torch.Generator().manual_seed(6)) + 1e4,
+    "huge_float64": torch.randn(4, 30_001, dtype=torch.float64, generator=torch.Generator().manual_seed(7)),
+    "huge_transposed": torch.randn(300, 400, generator=torch.Generator().manual_seed(8)).t(),
 }
+
+
+@pytest.fixture(params=["c_kernel", "torch"], autouse=True)
+def large_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Every test here runs twice: with dagrad._moments, and with PyTorch's and numpy's reductions
+    as an install without a C compiler has them."""
+    if request.param == "c_kernel":
+        require_native()
+    else:
+        monkeypatch.setattr(payload, "_one_pass", None)
+    return str(request.param)
 
 
 def expected(t: torch.Tensor) -> dict[str, float]:
@@ -56,14 +75,34 @@ def test_batched_device_stats_match_torch(name: str) -> None:
 
 
 @pytest.mark.parametrize("path", [stats, lambda t: _gpu_stats([t])[0]])
-def test_non_finite_values_are_counted(path: object) -> None:
-    big = torch.randn(10000)
-    big[5], big[7], big[9] = math.nan, math.inf, -math.inf
+@pytest.mark.parametrize("size", [10_000, 100_000])
+def test_non_finite_values_are_counted(path: object, size: int) -> None:
+    big = torch.randn(size)
+    big[5], big[7], big[-1] = math.nan, math.inf, -math.inf
     got = path(big)  # type: ignore[operator]
     assert (got.nan, got.inf) == (1, 2)
     assert got.mean is None
     assert got.min is None
     assert got.max is None
+
+
+@pytest.mark.parametrize("value", [math.inf, -math.inf])
+def test_an_infinity_alone_is_counted(value: float) -> None:
+    big = torch.randn(100_000)
+    big[-3] = value
+    got = stats(big)
+    assert (got.nan, got.inf) == (0, 1)
+    assert (got.max if value > 0 else got.min) is None  # not finite: reported as null
+    assert got.mean is None
+
+
+def test_float32_overflow_in_the_sum_of_squares_falls_back() -> None:
+    # 1e20² overflows float32: the statistics are then taken by PyTorch's exact path
+    big = torch.full((100_000,), 1e20)
+    got = stats(big)
+    assert got.min == pytest.approx(1e20, rel=1e-6)
+    assert got.mean == pytest.approx(1e20, rel=1e-6)
+    assert (got.nan, got.inf) == (0, 0)
 
 
 def test_empty_tensor() -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import struct
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -17,6 +17,12 @@ import pybase64  # SIMD base64: about 3x the standard library's speed on tensor 
 import torch
 
 from dagrad.results import PayloadOptions, TensorData, TensorPayload, TensorStats
+
+_one_pass: Callable[[Any], tuple[float, float, float, float]] | None
+try:  # the one-pass C kernel (setup.py); optional: without it, PyTorch's and numpy's reductions
+    from dagrad._moments import moments as _one_pass
+except ImportError:  # pragma: no cover - depends on the install
+    _one_pass = None
 
 _WIRE_DTYPES = {torch.float32: "float32", torch.float64: "float64", torch.int64: "int64", torch.bool: "uint8"}
 
@@ -55,8 +61,23 @@ def stats(t: torch.Tensor) -> TensorStats:
         x = x.to(torch.float64)
     if n <= _FLOAT64_SUM_MAX:
         return _small_stats([x])[0]
-    found = _numpy_stats(x) if n <= _NUMPY_MAX_ELEMENTS else _row_stats(x)
-    return found or _exact_stats(x)
+    return _large_stats(x) or _exact_stats(x)
+
+
+def native() -> bool:
+    """Whether the one-pass C kernel (dagrad._moments) was built and is used."""
+    return _one_pass is not None
+
+
+def _large_stats(x: torch.Tensor) -> TensorStats | None:
+    """stats() of a floating point CPU tensor over _FLOAT64_SUM_MAX elements, None where it holds
+    NaN or inf. One pass of the C kernel where it was built: 3-5x faster than the alternatives,
+    which are numpy's reductions up to _NUMPY_MAX_ELEMENTS, then PyTorch's."""
+    if _one_pass is not None and x.is_contiguous():
+        lo, hi, s, q = _one_pass(x.numpy())
+        # float32 elements are summed in float32 within blocks of 1024 (see _moments.c)
+        return _from_sums(x, np.dtype(np.float32) if x.dtype == torch.float32 else np.dtype(np.float64), lo, hi, s, q)
+    return _numpy_stats(x) if x.numel() <= _NUMPY_MAX_ELEMENTS else _row_stats(x)
 
 
 def _numpy_stats(x: torch.Tensor) -> TensorStats | None:

@@ -273,6 +273,11 @@ export interface components {
             /** Devices */
             devices: string[];
             limits: components["schemas"]["Settings"];
+            /**
+             * Native Stats
+             * @description Whether the C extension dagrad._moments was built: it takes large CPU tensors' statistics in one pass. Without it (no C compiler at install) PyTorch's reductions give the same numbers, slower.
+             */
+            native_stats: boolean;
             /** Status */
             status: string;
             /** Torch */
