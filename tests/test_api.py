@@ -449,6 +449,9 @@ def test_class_targets_out_of_range_are_refused_before_the_kernel(client: TestCl
     assert (error["node"], error["port"]) == ("loss", "target")
     assert "class 7" in error["message"]
     assert "4 classes" in error["message"]
+    graph["nodes"][1]["attrs"]["values"] = [0, -1, 2]
+    [error] = errors_of(client.post("/api/evaluate", json=graph))
+    assert "class -1" in error["message"]
     graph["nodes"][1]["attrs"]["values"] = [0, -100, 2]  # ignore_index is allowed
     assert client.post("/api/evaluate", json=graph).status_code == 200
 

@@ -39,6 +39,9 @@ def _check_class_values(input: torch.Tensor, target: torch.Tensor, ignore_index:
     if target.dtype.is_floating_point or target.device.type == "meta" or target.numel() == 0:
         return
     classes = input.shape[1] if input.dim() >= 2 else input.shape[0]
+    lo, hi = torch.stack(torch.aminmax(target)).tolist()  # one read back: the common case ends here
+    if lo >= 0 and hi < classes:
+        return
     bad = ((target < 0) | (target >= classes)) & (target != ignore_index)
     if bool(bad.any()):
         first = int(target[bad].reshape(-1)[0])
