@@ -64,7 +64,7 @@ class NoLargeStats:
         self.saved = payload.Noted.note, payload._large_stats
         large_stats = payload._large_stats
         payload.Noted.note = lambda noted, t: None  # type: ignore[method-assign]
-        payload._large_stats = lambda x: self.made_up if x.numel() > 65536 else large_stats(x)
+        payload._large_stats = lambda x: self.made_up if x.numel() > payload._NUMPY_MAX_ELEMENTS else large_stats(x)
 
     def __exit__(self, *exc: object) -> None:
         payload.Noted.note, payload._large_stats = self.saved  # type: ignore[method-assign]

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from dagrad import payload
-from dagrad.payload import _cpu_stats, _gpu_stats, stats
+from dagrad.payload import _cpu_stats, _device_stats, stats
 from dagrad.results import TensorStats
 from native import require_native
 
@@ -70,11 +70,11 @@ def test_stats_match_torch(name: str) -> None:
 @pytest.mark.parametrize("name", list(CASES))
 def test_batched_device_stats_match_torch(name: str) -> None:
     # The GPU path runs on any device; on the CPU it must give the same numbers.
-    [got] = _gpu_stats([CASES[name]])
+    [got] = _device_stats([CASES[name]])
     check(got, CASES[name])
 
 
-@pytest.mark.parametrize("path", [stats, lambda t: _gpu_stats([t])[0]])
+@pytest.mark.parametrize("path", [stats, lambda t: _device_stats([t])[0]])
 @pytest.mark.parametrize("size", [10_000, 100_000])
 def test_non_finite_values_are_counted(path: object, size: int) -> None:
     big = torch.randn(size)
@@ -106,7 +106,7 @@ def test_float32_overflow_in_the_sum_of_squares_falls_back() -> None:
 
 
 def test_empty_tensor() -> None:
-    for got in (stats(torch.empty(0)), _gpu_stats([torch.empty(0, 3)])[0]):
+    for got in (stats(torch.empty(0)), _device_stats([torch.empty(0, 3)])[0]):
         assert got.min is None
         assert got.norm is None
         assert got.nan == 0
@@ -114,7 +114,7 @@ def test_empty_tensor() -> None:
 
 def test_batched_stats_of_many_tensors_at_once() -> None:
     tensors = [*CASES.values(), torch.empty(0), CASES["small"] * 2]
-    got = _gpu_stats(tensors)
+    got = _device_stats(tensors)
     assert got[len(CASES)].min is None
     for t, st in zip(tensors, got, strict=True):
         if t.numel():

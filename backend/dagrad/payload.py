@@ -56,12 +56,12 @@ def stats(t: torch.Tensor) -> TensorStats:
     if n == 0:
         return _EMPTY
     if x.device.type != "cpu":
-        return _gpu_stats([x])[0]
+        return _device_stats([x])[0]
     if x.dtype not in _FLOATS:
         x = x.to(torch.float64)
     if n <= _FLOAT64_SUM_MAX:
         return _small_stats([x])[0]
-    return _large_stats(x) or _exact_stats(x)
+    return _large_stats(x) or _device_stats([x])[0]
 
 
 def native() -> bool:
@@ -160,20 +160,6 @@ def _float32(v: float) -> float:
 _F32 = struct.Struct("f")
 
 
-def _exact_stats(x: torch.Tensor) -> TensorStats:
-    """One torch reduction per statistic, and the NaN and inf counts: for tensors that hold them."""
-    n = x.numel()
-    lo, hi = torch.aminmax(x)
-    std, mean = torch.std_mean(x) if n > 1 else (torch.full_like(lo, math.nan), x.reshape(()))
-    norm = torch.linalg.vector_norm(x)
-    values = torch.stack([lo, hi, mean, std, norm]).tolist()
-    nan = inf = 0
-    if not all(math.isfinite(v) for v in [*values[:3], values[4]]):  # only then count, it costs passes
-        nan, inf = torch.stack([x.isnan().sum(), x.isinf().sum()]).tolist()
-    lo_v, hi_v, mean_v, std_v, norm_v = (_finite(float(v)) for v in values)
-    return TensorStats(min=lo_v, max=hi_v, mean=mean_v, std=std_v if n > 1 else None, norm=norm_v, nan=nan, inf=inf)
-
-
 class Noted:
     """Statistics of tensors, each kept with the tensor and its version counter: they stand for as
     long as the tensor is not written again (in place, or through a view of it)."""
@@ -261,7 +247,10 @@ def _small_stats(tensors: list[torch.Tensor]) -> list[TensorStats]:
         np.add.reduceat(flat * flat, starts).tolist(),
     ]
     f64 = np.dtype(np.float64)
-    return [_from_sums(t, f64, lo, hi, s, q) or _exact_stats(t) for t, lo, hi, s, q in zip(tensors, *sums, strict=True)]
+    return [
+        _from_sums(t, f64, lo, hi, s, q) or _device_stats([t])[0]
+        for t, lo, hi, s, q in zip(tensors, *sums, strict=True)
+    ]
 
 
 def _nested(values: Any) -> Any:
@@ -323,12 +312,13 @@ def _tensor_row(t: torch.Tensor) -> torch.Tensor:
     return torch.stack([lo, hi, mean, std, norm, x.isnan().sum(), x.isinf().sum()]).to(torch.float64)[None]
 
 
-def _gpu_stats(tensors: Sequence[torch.Tensor]) -> list[TensorStats]:
+def _device_stats(tensors: Sequence[torch.Tensor]) -> list[TensorStats]:
     """Every statistic of every tensor, computed on its device and read back in one transfer.
 
     On a GPU the cost is in launching kernels and waiting for them, not in the arithmetic: small
     tensors are reduced together, segment by segment, large ones each by its own few kernels, and
-    nothing is read back until all of them are queued.
+    nothing is read back until all of them are queued. On a CPU it is the exact path, one reduction
+    per statistic and the NaN and inf counts, for the tensors whose sums are not finite.
     """
     small = [t for t in tensors if 0 < t.numel() <= _SEGMENT_MAX]
     large = [t for t in tensors if t.numel() > _SEGMENT_MAX]
@@ -400,7 +390,7 @@ def payloads(
     there), data up to the size asked for."""
     detached = [t.detach() for t, _ in tensors]
     on_gpu = any(t.device.type != "cpu" for t in detached)
-    all_stats = _gpu_stats(detached) if on_gpu else _cpu_stats(detached, known or [None] * len(detached))
+    all_stats = _device_stats(detached) if on_gpu else _cpu_stats(detached, known or [None] * len(detached))
     asked = default_max if options.max_elements is None else options.max_elements
     wants_full = [node in options.full or "*" in options.full for _, node in tensors]
     limits = [hard_max if full else min(asked, hard_max) for full in wants_full]
