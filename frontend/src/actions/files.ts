@@ -1,7 +1,6 @@
 // Save and open graph files (the API's format, layout included) and share a graph by URL.
-import type { GraphDoc } from "../api/types";
 import { download } from "../core/download";
-import { toDoc } from "../core/graph";
+import { parseGraphDoc, toDoc } from "../core/graph";
 import { encodeFragment } from "../core/share";
 import { useGraph } from "../store/graphStore";
 
@@ -15,9 +14,7 @@ export function saveFile(): void {
 export async function openFile(file: File): Promise<void> {
   const { loadDoc, notify } = useGraph.getState();
   try {
-    const doc = JSON.parse(await file.text()) as GraphDoc;
-    if (!doc || !Array.isArray(doc.nodes)) throw new Error("no list of nodes");
-    loadDoc(doc);
+    loadDoc(parseGraphDoc(await file.text()));
     notify("info", `Opened ${file.name}.`);
   } catch (e) {
     notify("error", `${file.name} is not a dagrad graph file (${(e as Error).message}).`);

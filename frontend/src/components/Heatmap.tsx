@@ -5,15 +5,17 @@ import { absMax, asMaps, type Tensor } from "../core/tensor";
 
 interface Props {
   tensor: Tensor;
+  /** The colour scale runs from -limit to +limit: the largest |value| when left out. A caller that
+   * also needs it (for a colour bar) computes it once and passes it in. */
+  limit?: number;
   /** Largest size in CSS pixels of the whole drawing. */
   maxWidth: number;
   maxHeight: number;
   gap?: number;
   onHover?: (flat: number | null) => void;
-  testId?: string;
 }
 
-export function Heatmap({ tensor, maxWidth, maxHeight, gap = 2, onHover, testId }: Props) {
+export function Heatmap({ tensor, limit, maxWidth, maxHeight, gap = 2, onHover }: Props) {
   const ref = useRef<HTMLCanvasElement>(null);
   const m = asMaps(tensor.shape);
   const totalW = m.gridCols * m.w + (m.gridCols - 1) * gap;
@@ -33,7 +35,7 @@ export function Heatmap({ tensor, maxWidth, maxHeight, gap = 2, onHover, testId 
     canvas.height = totalH;
     const image = ctx.createImageData(totalW, totalH);
     const px = image.data;
-    const limit = absMax(tensor.data);
+    const scale = limit ?? absMax(tensor.data);
     const per = m.h * m.w;
     for (let k = 0; k < m.count; k++) {
       const gx = (k % m.gridCols) * (m.w + gap);
@@ -41,11 +43,11 @@ export function Heatmap({ tensor, maxWidth, maxHeight, gap = 2, onHover, testId 
       for (let r = 0; r < m.h; r++) {
         const row = ((gy + r) * totalW + gx) * 4;
         const from = k * per + r * m.w;
-        for (let c = 0; c < m.w; c++) divergingInto(px, row + c * 4, tensor.data[from + c], limit);
+        for (let c = 0; c < m.w; c++) divergingInto(px, row + c * 4, tensor.data[from + c], scale);
       }
     }
     ctx.putImageData(image, 0, 0);
-  }, [tensor, totalW, totalH, gap, m.gridCols, m.count, m.h, m.w]);
+  }, [tensor, limit, totalW, totalH, gap, m.gridCols, m.count, m.h, m.w]);
 
   const hover = (ev: React.MouseEvent<HTMLCanvasElement>) => {
     if (!onHover) return;
@@ -56,16 +58,17 @@ export function Heatmap({ tensor, maxWidth, maxHeight, gap = 2, onHover, testId 
     const gr = Math.floor(py / (m.h + gap));
     const c = Math.floor(px - gc * (m.w + gap));
     const row = Math.floor(py - gr * (m.h + gap));
-    if (c >= m.w || row >= m.h || gc >= m.gridCols || gr >= m.gridRows || c < 0 || row < 0)
+    const k = gr * m.gridCols + gc;
+    // k >= m.count: an empty cell of a partly filled last row of the grid, with no data behind it.
+    if (c >= m.w || row >= m.h || gc >= m.gridCols || gr >= m.gridRows || c < 0 || row < 0 || k >= m.count)
       return onHover(null);
-    onHover((gr * m.gridCols + gc) * m.h * m.w + row * m.w + c);
+    onHover(k * m.h * m.w + row * m.w + c);
   };
 
   return (
     <canvas
       ref={ref}
       className="heatmap"
-      data-testid={testId}
       style={{ width, height, imageRendering: "pixelated" }}
       onMouseMove={hover}
       onMouseLeave={() => onHover?.(null)}

@@ -1,9 +1,9 @@
 // The inspector of the selected node: its id, doc, attributes, role in the run, value and gradient.
-import { useEffect, useState } from "react";
+import { useState } from "react";
 import { useShallow } from "zustand/react/shallow";
 import { loadFull } from "../actions/run";
 import type { OpInfo } from "../api/types";
-import type { EditorNode } from "../core/graph";
+import { consumers, type EditorNode } from "../core/graph";
 import { shapeText } from "../core/tensor";
 import { useGraph } from "../store/graphStore";
 import { errorsOf, useResults } from "../store/resultsStore";
@@ -14,7 +14,6 @@ import { TensorView } from "./TensorView";
 function IdField({ id }: { id: string }) {
   const [text, setText] = useState(id);
   const [error, setError] = useState<string | null>(null);
-  useEffect(() => setText(id), [id]);
   const commit = () => {
     const e = useGraph.getState().rename(id, text.trim());
     setError(e);
@@ -38,9 +37,8 @@ function IdField({ id }: { id: string }) {
 
 export function NodeInspector({ node, op }: { node: EditorNode; op: OpInfo }) {
   const run = useGraph((s) => s.graph.run);
-  const uses = useGraph(useShallow((s) => s.graph.edges.filter((e) => e.source === node.id)));
+  const uses = useGraph(useShallow((s) => consumers(s.graph, node.id)));
   const setRun = useGraph((s) => s.setRun);
-  const allNodes = useGraph((s) => s.graph.nodes);
   const meta = useResults((s) => s.metas[node.id]);
   const errors = useResults(useShallow((s) => errorsOf(s, node.id)));
   const result = useResults((s) => s.run?.nodes[node.id]);
@@ -51,13 +49,13 @@ export function NodeInspector({ node, op }: { node: EditorNode; op: OpInfo }) {
   const isLoss = run.output === node.id;
   const wrtOn = run.wrt === null || run.wrt === undefined ? meta?.requires_grad : run.wrt.includes(node.id);
   const toggleWrt = (on: boolean) => {
+    // Read at click time, rather than subscribing the inspector to every node.
+    const { metas } = useResults.getState();
     const base =
       run.wrt ??
-      allNodes
-        .filter(
-          (n) =>
-            useResults.getState().metas[n.id]?.is_leaf && useResults.getState().metas[n.id]?.requires_grad,
-        )
+      useGraph
+        .getState()
+        .graph.nodes.filter((n) => metas[n.id]?.is_leaf && metas[n.id]?.requires_grad)
         .map((n) => n.id);
     setRun({ wrt: on ? [...new Set([...base, node.id])] : base.filter((w) => w !== node.id) });
   };

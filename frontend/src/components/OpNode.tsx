@@ -2,7 +2,7 @@
 import { Handle, type NodeProps, type NodeTypes, Position } from "@xyflow/react";
 import { memo } from "react";
 import { useShallow } from "zustand/react/shallow";
-import type { EditorNode } from "../core/graph";
+import { consumers, type EditorNode } from "../core/graph";
 import { inputHandles, OUTPUT_HANDLE } from "../core/ports";
 import { shapeText } from "../core/tensor";
 import { useGraph } from "../store/graphStore";
@@ -14,7 +14,7 @@ function OpNodeView({ id, data, selected }: NodeProps<EditorNode>) {
   const connected = useGraph(
     useShallow((s) => s.graph.edges.filter((e) => e.target === id).map((e) => e.targetHandle)),
   );
-  const uses = useGraph((s) => s.graph.edges.filter((e) => e.source === id).length);
+  const uses = useGraph((s) => consumers(s.graph, id).length);
   const isLoss = useGraph((s) => s.graph.run.output === id);
   const meta = useResults((s) => s.metas[id]);
   const errors = useResults(useShallow((s) => errorsOf(s, id)));

@@ -1,4 +1,5 @@
 // The run's settings, shown when no node is selected: loss, device, dtype, seed, backward passes.
+import { useShallow } from "zustand/react/shallow";
 import { guessLoss } from "../actions/run";
 import type { RunConfig } from "../api/types";
 import { useGraph } from "../store/graphStore";
@@ -6,16 +7,19 @@ import { useResults } from "../store/resultsStore";
 import { useServer } from "../store/serverStore";
 
 export function RunSettings() {
-  const graph = useGraph((s) => s.graph);
+  // Only what is shown: moving or selecting nodes leaves all of these unchanged.
+  const title = useGraph((s) => s.graph.title);
+  const description = useGraph((s) => s.graph.description);
+  const run = useGraph((s) => s.graph.run);
+  const nodeIds = useGraph(useShallow((s) => s.graph.nodes.map((n) => n.id)));
   const setRun = useGraph((s) => s.setRun);
   const metas = useResults((s) => s.metas);
+  const guess = useGraph((s) => guessLoss(s.graph, metas));
   const devices = useServer((s) => s.devices);
-  const run = graph.run;
-  const guess = guessLoss(graph, metas);
   return (
     <div className="inspector-body" data-testid="run-settings">
-      <h3>{graph.title || "Untitled graph"}</h3>
-      {graph.description && <p className="doc">{graph.description}</p>}
+      <h3>{title || "Untitled graph"}</h3>
+      {description && <p className="doc">{description}</p>}
       <h4>Run</h4>
       <div className="field">
         <label htmlFor="run-output">Loss (node to differentiate)</label>
@@ -26,9 +30,9 @@ export function RunSettings() {
           onChange={(e) => setRun({ output: e.target.value || null })}
         >
           <option value="">{guess ? `auto: ${guess}` : "none: forward only"}</option>
-          {graph.nodes.map((n) => (
-            <option key={n.id} value={n.id}>
-              {n.id}
+          {nodeIds.map((id) => (
+            <option key={id} value={id}>
+              {id}
             </option>
           ))}
         </select>

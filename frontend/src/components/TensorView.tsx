@@ -17,6 +17,7 @@ interface Props {
 
 export function TensorView({ payload, name, testId, onLoadFull }: Props) {
   const tensor = useMemo(() => decode(payload), [payload]);
+  const limit = useMemo(() => (tensor ? absMax(tensor.data) : 0), [tensor]);
   const [view, setView] = useState<"map" | "table">("map");
   const [hover, setHover] = useState<number | null>(null);
   const s = payload.stats;
@@ -52,8 +53,8 @@ export function TensorView({ payload, name, testId, onLoadFull }: Props) {
         </div>
       ) : view === "map" ? (
         <>
-          <Heatmap tensor={tensor} maxWidth={320} maxHeight={260} onHover={setHover} />
-          <ColorBar limit={absMax(tensor.data)} />
+          <Heatmap tensor={tensor} limit={limit} maxWidth={320} maxHeight={260} onHover={setHover} />
+          <ColorBar limit={limit} />
           <div className="hover-readout mono">
             {hover === null
               ? "Hover the map for an element's index and value."

@@ -56,11 +56,17 @@ export function makeEdge(source: string, target: string, targetHandle: string): 
 
 /** The API's document: inputs by port name, variadic ports as lists in handle order, layout apart. */
 export function toDoc(graph: EditorGraph): GraphDoc {
+  // Each node's incoming edges, in edge order, grouped once (not a scan of all edges per node).
+  const incoming = new Map<string, EditorEdge[]>();
+  for (const e of graph.edges) {
+    const list = incoming.get(e.target);
+    if (list) list.push(e);
+    else incoming.set(e.target, [e]);
+  }
   const nodes: GraphNodeDoc[] = graph.nodes.map((n) => {
     const inputs: Record<string, string | string[]> = {};
     const lists: Record<string, [number, string][]> = {};
-    for (const e of graph.edges) {
-      if (e.target !== n.id) continue;
+    for (const e of incoming.get(n.id) ?? []) {
       const { port, index } = parseHandle(e.targetHandle);
       if (index === null) inputs[port] = e.source;
       else {
@@ -110,6 +116,27 @@ export function fromDoc(doc: GraphDoc): EditorGraph {
     description: doc.description ?? null,
     meta: doc.meta ?? {},
   };
+}
+
+/** True when `a` and `b` are bound to give the same document but for its layout: the same nodes
+ * (ids, order, data objects), edges (ids, which name source, target and port, in order), run and
+ * texts. Conservative: false only means "maybe different". Cheap enough for every drag frame. */
+export function sameContent(a: EditorGraph, b: EditorGraph): boolean {
+  if (a.run !== b.run || a.title !== b.title || a.description !== b.description || a.meta !== b.meta)
+    return false;
+  if (a.nodes.length !== b.nodes.length || a.edges.length !== b.edges.length) return false;
+  for (let i = 0; i < a.nodes.length; i++) {
+    if (a.nodes[i].id !== b.nodes[i].id || a.nodes[i].data !== b.nodes[i].data) return false;
+  }
+  for (let i = 0; i < a.edges.length; i++) if (a.edges[i].id !== b.edges[i].id) return false;
+  return true;
+}
+
+/** Parse a saved graph document, or throw why it is not one (bad JSON, or no list of nodes). */
+export function parseGraphDoc(text: string): GraphDoc {
+  const doc = JSON.parse(text) as GraphDoc;
+  if (!doc || !Array.isArray(doc.nodes)) throw new Error("no list of nodes");
+  return doc;
 }
 
 /** True when the document has a position for every node (else it needs an auto-layout). */

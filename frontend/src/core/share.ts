@@ -1,6 +1,7 @@
 // Graphs in the URL fragment (#g=...), compressed with lz-string.
 import { compressToEncodedURIComponent, decompressFromEncodedURIComponent } from "lz-string";
 import type { GraphDoc } from "../api/types";
+import { parseGraphDoc } from "./graph";
 
 export const encodeFragment = (doc: GraphDoc) => `g=${compressToEncodedURIComponent(JSON.stringify(doc))}`;
 
@@ -9,8 +10,7 @@ export function decodeFragment(hash: string): GraphDoc | null {
   if (!m) return null;
   try {
     const text = decompressFromEncodedURIComponent(m[1]);
-    const doc = text ? (JSON.parse(text) as GraphDoc) : null;
-    return doc && Array.isArray(doc.nodes) ? doc : null;
+    return text ? parseGraphDoc(text) : null;
   } catch {
     return null;
   }

@@ -1,7 +1,7 @@
 // Autosave: the graph goes to localStorage half a second after each change.
 import { useEffect } from "react";
 import type { GraphDoc } from "../api/types";
-import { toDoc } from "../core/graph";
+import { parseGraphDoc, toDoc } from "../core/graph";
 import { useGraph } from "../store/graphStore";
 
 const KEY = "dagrad.autosave.v1";
@@ -9,8 +9,8 @@ const KEY = "dagrad.autosave.v1";
 export function readAutosave(): GraphDoc | null {
   try {
     const text = localStorage.getItem(KEY);
-    const doc = text ? (JSON.parse(text) as GraphDoc) : null;
-    return doc && Array.isArray(doc.nodes) && doc.nodes.length ? doc : null;
+    const doc = text ? parseGraphDoc(text) : null;
+    return doc?.nodes.length ? doc : null;
   } catch {
     return null;
   }

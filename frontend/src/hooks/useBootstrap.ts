@@ -2,6 +2,7 @@
 import { useEffect, useState } from "react";
 import { api } from "../api/client";
 import type { GraphDoc } from "../api/types";
+import { emptyHistory } from "../core/history";
 import { decodeFragment } from "../core/share";
 import { useGraph } from "../store/graphStore";
 import { useServer } from "../store/serverStore";
@@ -27,7 +28,7 @@ export function useBootstrap(): [BootState, () => void] {
         const doc = initialDoc();
         if (doc) {
           useGraph.getState().loadDoc(doc);
-          useGraph.setState({ history: { past: [], future: [] } });
+          useGraph.setState({ history: emptyHistory() });
         }
         setState({ status: "ready" });
       } catch (e) {

@@ -1,14 +1,15 @@
 // Live validation: 250 ms after the graph's content changes, POST /api/validate; stale results are dropped.
 import { useEffect } from "react";
 import { ApiError, api } from "../api/client";
-import { type EditorGraph, toDoc } from "../core/graph";
+import type { GraphDoc } from "../api/types";
+import { sameContent, toDoc } from "../core/graph";
 import { useGraph } from "../store/graphStore";
 import { useResults } from "../store/resultsStore";
 
-/** What validation and runs depend on: everything but positions and selection. */
-export function contentKey(graph: EditorGraph): string {
-  const { layout: _layout, ...doc } = toDoc(graph);
-  return JSON.stringify(doc);
+/** What validation and runs depend on: everything but positions (and selection, which toDoc drops). */
+export function contentKey(doc: GraphDoc): string {
+  const { layout: _layout, ...rest } = doc;
+  return JSON.stringify(rest);
 }
 
 export function useLiveValidation(): void {
@@ -18,13 +19,14 @@ export function useLiveValidation(): void {
     let lastKey = "";
     const check = () => {
       const { graph } = useGraph.getState();
-      const key = contentKey(graph);
+      const doc = toDoc(graph);
+      const key = contentKey(doc);
       if (key === lastKey) return;
       const first = lastKey === "";
       lastKey = key;
       const results = useResults.getState();
-      if (!first && results.run) results.clearRun();
-      if (results.runErrors.length) useResults.setState({ runErrors: [], runMessage: null });
+      // A failed run's errors go on any change; a run's results go on a change after the first.
+      if ((!first && results.run) || results.runErrors.length) results.clearRun();
       clearTimeout(timer);
       controller?.abort();
       if (!graph.nodes.length) {
@@ -36,7 +38,7 @@ export function useLiveValidation(): void {
         controller = new AbortController();
         const mine = controller;
         try {
-          const r = await api.validate(toDoc(graph), mine.signal);
+          const r = await api.validate(doc, mine.signal);
           if (!mine.signal.aborted) useResults.getState().setValidation(r.nodes, r.shared, []);
         } catch (e) {
           if (mine.signal.aborted) return;
@@ -50,7 +52,8 @@ export function useLiveValidation(): void {
     };
     check();
     const unsubscribe = useGraph.subscribe((s, prev) => {
-      if (s.graph !== prev.graph || s.ops !== prev.ops) check();
+      // Dragging or selecting changes the graph on every frame but not its content: skip those.
+      if (s.ops !== prev.ops || (s.graph !== prev.graph && !sameContent(s.graph, prev.graph))) check();
     });
     return () => {
       clearTimeout(timer);

@@ -9,12 +9,18 @@ declare global {
 }
 
 export function usePaintMark(): void {
-  const run = useResults((s) => s.run);
-  const responseAt = useResults((s) => s.responseAt);
+  // A store subscription, not a hook selector: a finished run must not re-render the whole editor.
   useEffect(() => {
-    if (!run) return;
-    requestAnimationFrame(() => {
-      window.__dagradPaint = { responseAt, paintedAt: performance.now() };
+    const mark = ({ run, responseAt }: { run: unknown; responseAt: number }) => {
+      if (!run) return;
+      // React renders the store change before the next frame; mark when that frame starts.
+      requestAnimationFrame(() => {
+        window.__dagradPaint = { responseAt, paintedAt: performance.now() };
+      });
+    };
+    mark(useResults.getState());
+    return useResults.subscribe((s, prev) => {
+      if (s.run !== prev.run || s.responseAt !== prev.responseAt) mark(s);
     });
-  }, [run, responseAt]);
+  }, []);
 }

@@ -46,7 +46,6 @@ interface GraphState {
   connect(c: Connection): boolean;
   addNode(op: string, position: { x: number; y: number }): string | null;
   setAttr(id: string, name: string, value: unknown): void;
-  setLabel(id: string, label: string): void;
   rename(id: string, to: string): string | null;
   setRun(patch: Partial<RunConfig>): void;
   deleteSelected(): void;
@@ -138,15 +137,6 @@ export const useGraph = create<GraphState>()((set, get) => {
           else attrs[name] = value;
           return { ...n, data: { ...n.data, attrs } };
         }),
-      });
-    },
-    setLabel: (id, label) => {
-      const { graph } = get();
-      edit({
-        ...graph,
-        nodes: graph.nodes.map((n) =>
-          n.id === id ? { ...n, data: { ...n.data, label: label || null } } : n,
-        ),
       });
     },
     rename: (id, to) => {

@@ -1,0 +1,39 @@
+import { act } from "react";
+import { createRoot } from "react-dom/client";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { Heatmap } from "./Heatmap";
+
+(globalThis as { IS_REACT_ACT_ENVIRONMENT?: boolean }).IS_REACT_ACT_ENVIRONMENT = true;
+
+describe("heatmap hover", () => {
+  let cleanup = () => {};
+  afterEach(() => cleanup());
+
+  it("reads a map's element and nothing from the empty cells of a partly filled last row", () => {
+    // jsdom draws nothing: the drawing effect stops when there is no 2-D context.
+    vi.spyOn(HTMLCanvasElement.prototype, "getContext").mockReturnValue(null);
+    // Three 2x2 maps wrap into a 2x2 grid whose last cell is empty; 10 CSS pixels per element.
+    const tensor = { shape: [3, 1, 2, 2], data: new Float64Array(12).map((_, i) => i) };
+    const onHover = vi.fn();
+    const host = document.createElement("div");
+    document.body.append(host);
+    const root = createRoot(host);
+    cleanup = () => {
+      act(() => root.unmount());
+      host.remove();
+      vi.restoreAllMocks();
+    };
+    act(() => root.render(<Heatmap tensor={tensor} maxWidth={60} maxHeight={60} onHover={onHover} />));
+    const canvas = host.querySelector("canvas") as HTMLCanvasElement;
+    const move = (clientX: number, clientY: number) =>
+      act(() => {
+        canvas.dispatchEvent(new MouseEvent("mousemove", { bubbles: true, clientX, clientY }));
+      });
+    move(15, 45); // third map (grid row 1, column 0), row 0, column 1
+    expect(onHover).toHaveBeenLastCalledWith(9);
+    move(45, 45); // grid row 1, column 1: no fourth map
+    expect(onHover).toHaveBeenLastCalledWith(null);
+    move(55, 15); // second map, row 0, column 1
+    expect(onHover).toHaveBeenLastCalledWith(7);
+  });
+});
