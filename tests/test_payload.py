@@ -12,6 +12,7 @@ from dagrad import payload
 from dagrad.payload import _cpu_stats, _device_stats, stats
 from dagrad.results import TensorStats
 from native import require_native
+from stats_oracle import assert_stats_match
 
 CASES = {
     "small": torch.tensor([1.0, -2.0, 4.0]),
@@ -39,27 +40,8 @@ def large_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) 
     return str(request.param)
 
 
-def expected(t: torch.Tensor) -> dict[str, float]:
-    x = t.to(torch.float64)
-    return {
-        "min": x.min().item(),
-        "max": x.max().item(),
-        "mean": x.mean().item(),
-        "std": x.std().item() if x.numel() > 1 else math.nan,
-        "norm": x.norm().item(),
-    }
-
-
 def check(got: TensorStats, t: torch.Tensor) -> None:
-    want = expected(t)
-    rel = 1e-5 if t.dtype == torch.float32 else 1e-9
-    for key, value in want.items():
-        actual = getattr(got, key)
-        if math.isnan(value):
-            assert actual is None
-        else:
-            assert actual == pytest.approx(value, rel=rel, abs=1e-6), key
-    assert (got.nan, got.inf) == (0, 0)
+    assert_stats_match(got, t, rel=1e-5 if t.dtype == torch.float32 else 1e-9)
 
 
 @pytest.mark.parametrize("name", list(CASES))
@@ -102,6 +84,9 @@ def test_float32_overflow_in_the_sum_of_squares_falls_back() -> None:
     got = stats(big)
     assert got.min == pytest.approx(1e20, rel=1e-6)
     assert got.mean == pytest.approx(1e20, rel=1e-6)
+    assert got.std == 0.0  # a constant: without the fallback, the overflowed sums would leave it null
+    assert math.isinf(big.norm().item())  # PyTorch's float32 norm overflows here too: reported as null
+    assert got.norm is None
     assert (got.nan, got.inf) == (0, 0)
 
 

@@ -106,10 +106,6 @@ class Editor:
         self.page.keyboard.type(query)
         self.page.keyboard.press("Enter")
 
-    def inspected(self) -> str:
-        """The id in the inspector's name field (the node selected alone)."""
-        return str(self.page.locator("[data-testid=node-id]").input_value())
-
     def load_whole(self, view: str) -> None:
         """Press the inspector's "Load the whole tensor" button in `view` (value-view or grad-view)."""
         self.page.locator(f"[data-testid={view}]").get_by_role("button", name="Load the whole tensor").click()

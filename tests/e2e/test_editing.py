@@ -60,12 +60,10 @@ def test_copy_and_paste_a_node(page, console: Console) -> None:
     nodes = page.locator(".react-flow__node")
     expect(nodes).to_have_count(2)
     copy = next(i for i in ed.node_ids() if i != "w")
-    assert copy != "w"
     expect(ed.node(copy).locator(".op-name")).to_have_text("parameter")
     expect(page.locator(f"[data-testid=shape-{copy}]")).to_contain_text("[3, 4]")
     # The copy is the one selected, so the inspector shows it.
     expect(page.locator("[data-testid=node-id]")).to_have_value(copy)
-    assert ed.inspected() == copy
     assert ed.doc()["nodes"][1]["attrs"] == ed.doc()["nodes"][0]["attrs"]
 
     page.keyboard.press("Control+z")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from pathlib import Path
 
 import httpx
 import pytest
@@ -11,7 +12,7 @@ import torch
 
 from test_api import torch_dag_4_1
 
-from .conftest import SCREENSHOTS, Console
+from .conftest import Console
 from .editor import Editor
 
 pytestmark = pytest.mark.e2e
@@ -43,7 +44,7 @@ DAG_EDGES = [
 ]
 
 
-def test_build_the_4_1_dag_with_the_mouse_and_match_pytorch(page, console: Console) -> None:
+def test_build_the_4_1_dag_with_the_mouse_and_match_pytorch(page, console: Console, screenshots: Path) -> None:
     ed = Editor(page)
     for op, name, x, y in DAG_NODES:
         ed.add(op, name, x, y)
@@ -74,7 +75,7 @@ def test_build_the_4_1_dag_with_the_mouse_and_match_pytorch(page, console: Conso
     assert "x1" in contributions.inner_text()
     assert "x3" in contributions.inner_text()
     page.locator("[data-testid=grad-view]").get_by_role("button", name="Heatmap").click()
-    page.screenshot(path=str(SCREENSHOTS / "dag-4-1-gradients.png"))
+    page.screenshot(path=str(screenshots / "dag-4-1-gradients.png"))
 
     ed.select("w2")
     w2_00 = ed.table_value("grad-view", "0,0")
@@ -93,7 +94,7 @@ def test_a_wrong_connection_is_refused(page) -> None:
     assert ed.edge_count() == before
 
 
-def test_a_shape_error_shows_on_its_node(page, console: Console) -> None:
+def test_a_shape_error_shows_on_its_node(page, console: Console, screenshots: Path) -> None:
     ed = Editor(page)
     ed.open_example("dag_4_1")
     ed.wait_valid()
@@ -104,12 +105,14 @@ def test_a_shape_error_shows_on_its_node(page, console: Console) -> None:
     assert "shape" in error.inner_text() or "size" in error.inner_text()
     assert "has-error" in (page.locator("[data-testid=node-x1]").get_attribute("class") or "")
     assert page.locator("[data-testid=node-w1].has-error").count() == 0
-    page.screenshot(path=str(SCREENSHOTS / "shape-error.png"))
+    page.screenshot(path=str(screenshots / "shape-error.png"))
     assert console.errors == []
     assert console.graph_errors  # the 422 that carried the error
 
 
-def test_every_example_loads_and_runs_without_console_errors(page, server: str, console: Console) -> None:
+def test_every_example_loads_and_runs_without_console_errors(
+    page, server: str, console: Console, screenshots: Path
+) -> None:
     ed = Editor(page)
     names = [e["name"] for e in httpx.get(f"{server}/api/examples").json()]
     assert names
@@ -124,11 +127,11 @@ def test_every_example_loads_and_runs_without_console_errors(page, server: str, 
             page.click("[data-testid=mode-grad]")
             ed.select("conv1_weight")
             page.locator("[data-testid=grad-view]").scroll_into_view_if_needed()
-            page.screenshot(path=str(SCREENSHOTS / "conv-net-gradients.png"))
+            page.screenshot(path=str(screenshots / "conv-net-gradients.png"))
             page.click("[data-testid=mode-value]")
         if i == 0:
             page.click("[data-testid=examples-button]")
-            page.screenshot(path=str(SCREENSHOTS / "examples-gallery.png"))
+            page.screenshot(path=str(screenshots / "examples-gallery.png"))
             page.keyboard.press("Escape")
             assert page.locator(".backdrop").count() == 0
 
@@ -160,7 +163,14 @@ def test_save_open_share_and_autosave_keep_the_graph_whole(page, server: str, tm
     assert Editor(other).doc() == original
     other.close()
 
-    page.wait_for_timeout(700)  # autosave waits 500 ms after the last change
+    # Autosave writes half a second after the last change: wait until it holds this graph.
+    page.wait_for_function(
+        """want => {
+            const text = localStorage.getItem("dagrad.autosave.v1");
+            return text !== null && JSON.stringify(JSON.parse(text).nodes) === JSON.stringify(want);
+        }""",
+        arg=original["nodes"],
+    )
     page.goto(server)
     page.wait_for_selector(".react-flow__node")
     assert ed.doc() == original
