@@ -8,7 +8,7 @@ and the benchmark can check that both sides agree before it times them.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import torch
@@ -102,19 +102,31 @@ def net(batch: int, device: str = "cpu") -> Graph:
     return Graph.model_validate({"nodes": nodes, "run": {"seed": SEED, "output": "loss", "device": device}})
 
 
-def net_torch(batch: int, device: str = "cpu", retain_grad: bool = False) -> Callable[[], torch.Tensor]:
-    """Net's forward+backward in plain PyTorch on pre-made tensors (drawn as dagrad draws them)."""
-    g = torch.Generator().manual_seed(SEED)
+def net_tensors(batch: int, device: str, seed: int) -> tuple[torch.Tensor, torch.Tensor, dict[str, torch.Tensor]]:
+    """Net's input batch, labels and parameters, drawn as dagrad draws them for run.seed = seed."""
+    g = torch.Generator().manual_seed(seed)
     x = torch.empty(batch, 1, 28, 28).normal_(0.0, 1.0, generator=g).to(device)
     labels = torch.randint(0, 10, (batch,), dtype=torch.int64, generator=g).to(device)
     p: dict[str, torch.Tensor] = {}
     for nid, shape, fan_in in NET_PARAMS:
         bound = 1 / math.sqrt(fan_in)
         p[nid] = torch.empty(shape).uniform_(-bound, bound, generator=g).to(device).requires_grad_()
-    params = list(p.values())
+    return x, labels, p
+
+
+def net_torch(
+    batch: int, device: str = "cpu", retain_grad: bool = False, seeds: Iterator[int] | None = None
+) -> Callable[[], torch.Tensor]:
+    """Net's forward+backward in plain PyTorch. On tensors drawn once (seed SEED), as a training
+    loop reuses its model; or, given `seeds`, on tensors drawn anew from the next seed at each
+    call, as dagrad draws its sources for a new run.seed."""
+    x, labels, p = net_tensors(batch, device, SEED)
 
     def step() -> torch.Tensor:
-        for t in params:
+        nonlocal x, labels, p
+        if seeds is not None:
+            x, labels, p = net_tensors(batch, device, next(seeds))
+        for t in p.values():
             t.grad = None
         c1 = F.conv2d(x, p["conv1_w"], p["conv1_b"])
         p1 = F.max_pool2d(c1, 3, 3)

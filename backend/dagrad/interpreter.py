@@ -151,14 +151,43 @@ class Interpreter:
             targets = [self.env[w] for w in run.wrt]
             kept = [(w, t) for w, t in zip(run.wrt, targets, strict=True) if not t.is_leaf]
         noted = self.early.grads if self.early is not None else None
+        routed = self.routed_grads({nid for nid, _ in kept}) if noted is not None else {}
         for nid, t in kept:
-            t.register_hook(_keeper(self.grads, nid, noted))  # type: ignore[no-untyped-call]  # torch leaves it untyped
+            hook = _keeper(self.grads, nid, noted, routed.get(nid))
+            t.register_hook(hook)  # type: ignore[no-untyped-call]  # torch leaves it untyped
         passes = run.backward_passes
         for i in range(passes):
             try:
                 torch.autograd.backward(out, grad_tensor, retain_graph=i < passes - 1, inputs=targets)
             except Exception as exc:
                 raise self.backward_error(exc) from exc
+
+    def routed_grads(self, kept: set[str]) -> dict[str, str]:
+        """Kept nodes whose whole gradient comes from one op that routes it (OpDef.routes_grad:
+        max-pooling over disjoint windows), each with that op's node, whose gradient is kept too.
+        The statistics of such a gradient follow from the op's own (payload.Noted.note_routed).
+
+        Only where nothing else can add to it: the node feeds that op alone and is not the output,
+        one backward pass, no `grad` op (its double backward reaches values by other paths), and
+        the op's value was not written in place (a hook on it would then see another gradient)."""
+        run = self.plan.run
+        if run.backward_passes != 1 or any(n.op.name == "grad" for n in self.plan.order):
+            return {}
+        uses: dict[str, list[tuple[PlannedNode, str]]] = {}
+        for node in self.plan.order:
+            for port, src in node.inputs.items():
+                for ref in src if isinstance(src, list) else [src]:
+                    uses.setdefault(ref, []).append((node, port))
+        routed = {}
+        for nid in kept - {run.output}:
+            if len(uses.get(nid, [])) != 1:
+                continue
+            ((op_node, port),) = uses[nid]
+            routes = op_node.op.routes_grad
+            unchanged = self.env[op_node.id]._version == 0
+            if port == "input" and routes is not None and op_node.id in kept and unchanged and routes(op_node.attrs):
+                routed[nid] = op_node.id
+        return routed
 
     def backward_error(self, exc: Exception) -> GraphErrors:
         """Blame the node whose saved value was overwritten when PyTorch names it, else the output."""
@@ -185,17 +214,21 @@ class Interpreter:
             )
 
 
-def _keeper(grads: dict[str, torch.Tensor], nid: str, noted: Noted | None) -> Callable[[torch.Tensor], None]:
+def _keeper(
+    grads: dict[str, torch.Tensor], nid: str, noted: Noted | None, routed_from: str | None = None
+) -> Callable[[torch.Tensor], None]:
     """A backward hook that keeps the gradient of a non-leaf node: what retain_grad() keeps,
     without its copy (4 ms of the course's Net at batch 256). Autograd never writes in place into
     a gradient that someone else holds, so the tensor it hands over stays as it was. Several
-    backward passes add up, as .grad does."""
+    backward passes add up, as .grad does. `routed_from`: see Interpreter.routed_grads."""
 
     def keep(grad: torch.Tensor) -> None:
         before = grads.get(nid)
         if before is None:
             grads[nid] = grad
-            if noted is not None:
+            if noted is not None and routed_from is not None:
+                noted.note_routed(grad, grads.get(routed_from))
+            elif noted is not None:
                 noted.note(grad)
         else:
             grads[nid] = before + grad

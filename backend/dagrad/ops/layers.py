@@ -70,6 +70,18 @@ def _pool_check(spatial: int) -> Any:
     return check
 
 
+def _disjoint_windows(attrs: Any) -> bool:
+    """Whether no two pooling windows share an element: each steps at least its own width, with
+    dilation 1. Max-pooling's backward then hands each output gradient to an element of its own."""
+    given = [
+        v if isinstance(v, list) else [v]
+        for v in (attrs.kernel_size, attrs.stride or attrs.kernel_size, attrs.dilation)
+    ]
+    n = max(len(v) for v in given)
+    kernel, stride, dilation = (v * n if len(v) == 1 else v for v in given)
+    return all(d == 1 for d in dilation) and all(s >= k for k, s in zip(kernel, stride, strict=False))
+
+
 register(
     "linear",
     "layers",
@@ -128,6 +140,7 @@ register(
     attrs=MaxPoolAttrs,
     doc="Maximum over windows along the last dimension.",
     torch="F.max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False)",
+    routes_grad=_disjoint_windows,
     check=_pool_check(1),
     examples=[
         Example({"input": T((2, 3, 8))}, {"kernel_size": 2}),
@@ -142,6 +155,7 @@ register(
     attrs=MaxPoolAttrs,
     doc="Maximum over h×w windows of each channel; by default over non-overlapping blocks.",
     torch="F.max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False)",
+    routes_grad=_disjoint_windows,
     check=_pool_check(2),
     examples=[
         Example({"input": T((1, 2, 2, 6))}, {"kernel_size": [1, 2]}),

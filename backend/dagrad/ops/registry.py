@@ -77,6 +77,11 @@ class PortProblem:
 CheckFn = Callable[[Inputs, Any], list[PortProblem]]
 # cost(inputs, output, attrs) -> estimated floating point operations of one call.
 CostFn = Callable[[Inputs, torch.Tensor, Any], float]
+# routes_grad(attrs) -> whether, with these attributes, backward gives each element of the output
+# gradient to one element of the `input` port's gradient, no two to the same one, and zero to
+# the rest (max-pooling over windows that do not overlap). The statistics of that input gradient
+# then follow from the output gradient's, without reading it (payload.Noted.note_routed).
+RoutesGradFn = Callable[[Any], bool]
 
 
 @dataclass(frozen=True)
@@ -93,6 +98,7 @@ class OpDef:
     cost: CostFn | None = None
     differentiable: bool = True
     source: bool = False  # tensor sources: input, parameter, constant
+    routes_grad: RoutesGradFn | None = None
 
     def port(self, name: str) -> Port | None:
         return next((p for p in self.ports if p.name == name), None)
@@ -132,6 +138,7 @@ def register(
     cost: CostFn | None = None,
     differentiable: bool = True,
     source: bool = False,
+    routes_grad: RoutesGradFn | None = None,
 ) -> OpDef:
     """Declare an op. `ports` are torch argument names; a plain string is a required port."""
     if name in REGISTRY:
@@ -149,6 +156,7 @@ def register(
         cost=cost,
         differentiable=differentiable,
         source=source,
+        routes_grad=routes_grad,
     )
     REGISTRY[name] = op
     return op
