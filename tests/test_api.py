@@ -150,7 +150,11 @@ def test_validate_returns_shapes_without_running(either_client: TestClient) -> N
     assert body["nodes"]["q"]["shape"] == []
     assert body["nodes"]["x"]["requires_grad"] is False
     assert body["nodes"]["x1"]["requires_grad"] is True
-    assert body["shared"] == ["w1", "x1"]
+    # x feeds two ops too, but needs no gradient: only w1 and x1 sum the gradients of several uses
+    assert body["shared"] == [
+        {"id": "w1", "uses": [{"consumer": "x1", "port": "input"}, {"consumer": "x3", "port": "input"}]},
+        {"id": "x1", "uses": [{"consumer": "w2x1", "port": "other"}, {"consumer": "s", "port": "input"}]},
+    ]
 
 
 def test_ops_listing_is_enough_for_a_palette(client: TestClient) -> None:

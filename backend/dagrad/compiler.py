@@ -27,7 +27,7 @@ from dagrad.memo import LRU
 from dagrad.ops import REGISTRY
 from dagrad.ops.registry import Attrs, OpDef
 from dagrad.ops.sources import SourceAttrs
-from dagrad.plan import Plan, PlannedNode, TensorMeta
+from dagrad.plan import Edge, Plan, PlannedNode, TensorMeta
 from dagrad.settings import Settings
 
 RUN_DTYPES = {"float32": torch.float32, "float64": torch.float64}
@@ -428,16 +428,19 @@ def _shape_text(value: Any) -> str:
     return f"{fmt_shape(value.shape)} {dtype_name(value.dtype)}"
 
 
-def shared_nodes(planned: list[PlannedNode], metas: dict[str, TensorMeta]) -> set[str]:
-    """Nodes whose value feeds two or more differentiable uses: weight sharing."""
-    uses: dict[str, int] = {}
+def shared_nodes(planned: list[PlannedNode], metas: dict[str, TensorMeta]) -> dict[str, list[Edge]]:
+    """Nodes whose value feeds two or more differentiable uses (weight sharing), with those uses."""
+    uses: dict[str, list[Edge]] = {}
     for node in planned:
         if not node.op.differentiable or node.op.name == "grad":
             continue
-        for src in node.inputs.values():
-            for ref in src if isinstance(src, list) else [src]:
-                uses[ref] = uses.get(ref, 0) + 1
-    return {nid for nid, n in uses.items() if n > 1 and metas[nid].requires_grad}
+        for port, src in node.inputs.items():
+            if isinstance(src, list):
+                for i, ref in enumerate(src):
+                    uses.setdefault(ref, []).append(Edge(ref, node.id, f"{port}[{i}]"))
+            else:
+                uses.setdefault(src, []).append(Edge(src, node.id, port))
+    return {nid: edges for nid, edges in uses.items() if len(edges) > 1 and metas[nid].requires_grad}
 
 
 _PLANS: LRU[tuple[str, str], Plan] = LRU(max_items=256)

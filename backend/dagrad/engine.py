@@ -23,8 +23,10 @@ from dagrad.results import (
     NodeResult,
     PayloadOptions,
     RunInfo,
+    SharedNode,
     TensorStats,
     Timings,
+    Use,
     ValidateResponse,
 )
 from dagrad.settings import Settings, get_settings
@@ -41,7 +43,10 @@ def validate(graph: Graph, settings: Settings | None = None) -> ValidateResponse
     return ValidateResponse(
         order=[n.id for n in plan.order],
         nodes={n.id: node_meta(n.meta) for n in plan.order},
-        shared=sorted(plan.shared),
+        shared=[
+            SharedNode(id=nid, uses=[Use(consumer=e.consumer, port=e.port) for e in edges])
+            for nid, edges in sorted(plan.shared.items())
+        ],
         estimated_bytes=plan.estimated_bytes,
         estimated_flops=plan.estimated_flops,
     )

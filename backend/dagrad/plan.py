@@ -44,6 +44,7 @@ class Plan:
     device: torch.device
     dtype: torch.dtype
     order: list[PlannedNode]  # topological; sources come in document order within it
-    shared: set[str] = field(default_factory=set)  # nodes whose value feeds several differentiable uses
+    # Nodes whose value feeds several differentiable uses (weight sharing), with those uses.
+    shared: dict[str, list[Edge]] = field(default_factory=dict)
     estimated_bytes: int = 0
     estimated_flops: float = 0.0

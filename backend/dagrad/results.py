@@ -105,11 +105,29 @@ class EvaluateResponse(BaseModel):
     timings: Timings
 
 
+class Use(BaseModel):
+    """One use of a node's value: the port of the node it feeds."""
+
+    consumer: str = Field(description="The node that uses the value.")
+    port: str = Field(description="Its port, e.g. 'input', or 'tensors[1]' for a list port.")
+
+
+class SharedNode(BaseModel):
+    """A tensor that requires grad and feeds several differentiable uses (weight sharing): its
+    gradient is the sum of what each use sends back."""
+
+    id: str
+    uses: list[Use] = Field(description="Every use that sends a gradient back, in graph order.")
+
+
 class ValidateResponse(BaseModel):
     valid: Literal[True] = True
     order: list[str]
     nodes: dict[str, NodeMeta]
-    shared: list[str] = Field(description="Nodes feeding several differentiable ops (weight sharing).")
+    shared: list[SharedNode] = Field(
+        description="Nodes whose gradient sums several uses (weight sharing); non-differentiable uses "
+        "(detach) and tensors that need no gradient are left out."
+    )
     estimated_bytes: int
     estimated_flops: float
 

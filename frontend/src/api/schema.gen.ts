@@ -586,6 +586,20 @@ export interface components {
             queue_seconds: number;
         };
         /**
+         * SharedNode
+         * @description A tensor that requires grad and feeds several differentiable uses (weight sharing): its
+         *     gradient is the sum of what each use sends back.
+         */
+        SharedNode: {
+            /** Id */
+            id: string;
+            /**
+             * Uses
+             * @description Every use that sends a gradient back, in graph order.
+             */
+            uses: components["schemas"]["Use"][];
+        };
+        /**
          * TensorData
          * @description The elements, row-major: base64 of little-endian bytes, or nested JSON lists.
          */
@@ -680,6 +694,22 @@ export interface components {
             /** Forward Ms */
             forward_ms: number;
         };
+        /**
+         * Use
+         * @description One use of a node's value: the port of the node it feeds.
+         */
+        Use: {
+            /**
+             * Consumer
+             * @description The node that uses the value.
+             */
+            consumer: string;
+            /**
+             * Port
+             * @description Its port, e.g. 'input', or 'tensors[1]' for a list port.
+             */
+            port: string;
+        };
         /** ValidateResponse */
         ValidateResponse: {
             /** Estimated Bytes */
@@ -694,9 +724,9 @@ export interface components {
             order: string[];
             /**
              * Shared
-             * @description Nodes feeding several differentiable ops (weight sharing).
+             * @description Nodes whose gradient sums several uses (weight sharing); non-differentiable uses (detach) and tensors that need no gradient are left out.
              */
-            shared: string[];
+            shared: components["schemas"]["SharedNode"][];
             /**
              * Valid
              * @default true

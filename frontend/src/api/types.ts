@@ -17,5 +17,6 @@ export type NodeResult = S["NodeResult"];
 export type TensorPayload = S["TensorPayload"];
 export type TensorStats = S["TensorStats"];
 export type GradContribution = S["GradContribution"];
+export type SharedNode = S["SharedNode"];
 export type ExampleSummary = S["ExampleSummary"];
 export type Health = S["Health"];

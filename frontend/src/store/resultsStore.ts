@@ -1,14 +1,15 @@
 // Validation and run results: their own slice, apart from the graph.
 import { create } from "zustand";
 import { ApiError } from "../api/client";
-import type { EvaluateResponse, GraphError, NodeMeta, NodeResult } from "../api/types";
+import type { EvaluateResponse, GraphError, NodeMeta, NodeResult, SharedNode } from "../api/types";
 
 export type Mode = "value" | "grad";
 
 interface ResultsState {
   validating: boolean;
   metas: Record<string, NodeMeta>;
-  shared: string[];
+  /** The server's weight-sharing list: nodes whose gradient sums several uses. */
+  shared: SharedNode[];
   validationErrors: GraphError[];
   /** A problem with the request itself (server down), shown in the status bar. */
   validationMessage: string | null;
@@ -21,7 +22,7 @@ interface ResultsState {
   /** performance.now() when the last run's response arrived, for the benchmark. */
   responseAt: number;
 
-  setValidation(metas: Record<string, NodeMeta>, shared: string[], errors: GraphError[]): void;
+  setValidation(metas: Record<string, NodeMeta>, shared: SharedNode[], errors: GraphError[]): void;
   setValidationFailure(message: string): void;
   setValidating(v: boolean): void;
   startRun(): void;
