@@ -8,15 +8,11 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 TORCH ?= torch==2.13.0
-# The tests fail, rather than skip, when the C extension was not built (a C compiler is missing):
-# `make test DAGRAD_REQUIRE_NATIVE=0` tests without it.
-DAGRAD_REQUIRE_NATIVE ?= 1
-export DAGRAD_REQUIRE_NATIVE
 
 .PHONY: install frontend run test lint test-python test-frontend bench clean
 
-# setup.py and the C source: the optional C extension (dagrad._moments) is rebuilt when they change.
-$(BIN)/.installed: pyproject.toml setup.py backend/dagrad/_moments.c
+# An editable install: it builds no editor (setup.py's hook is for wheels), `make frontend` does.
+$(BIN)/.installed: pyproject.toml setup.py
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet $(TORCH)
@@ -25,7 +21,7 @@ $(BIN)/.installed: pyproject.toml setup.py backend/dagrad/_moments.c
 
 install: $(BIN)/.installed
 
-# The browser editor: built by Vite from frontend/ into static/.
+# The browser editor: built by Vite from frontend/ into backend/dagrad/static/, which a wheel ships.
 frontend: install
 	@if [ -f frontend/package.json ]; then \
 	  cd frontend && npm ci --no-audit --no-fund --loglevel=error && npm run build; \
@@ -52,4 +48,4 @@ bench: install
 	$(BIN)/python bench/run.py
 
 clean:
-	rm -rf $(VENV) static/assets static/index.html frontend/node_modules
+	rm -rf $(VENV) backend/dagrad/static backend/dagrad.egg-info frontend/node_modules build dist

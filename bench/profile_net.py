@@ -1,17 +1,13 @@
 """Where dagrad's time goes on the course's Net (case b), phase by phase, beside raw PyTorch.
 
-    python bench/profile_net.py [--batch 256] [--device cpu|cuda] [--rounds 30]
+    python bench/profile_net.py [--batch 256] [--device cpu|cuda] [--rounds 30] [--keep-freed-memory]
 
-Phases of one engine.evaluate: compile (structure checks and shape inference on the meta
-device), forward (sources drawn, then every op), backward, then the payloads: per-node
-statistics (payload.stats), data encoding (payload.encode, base64) and the rest of building
-the response models. Medians over interleaved rounds, in ms. The statistics of large CPU
-tensors are taken during forward and backward, as the engine does (payload.EarlyStats), and
-counted there; the "stats" row has the others.
-
-On a CPU, two A/B rows run the same evaluate again: "total, no large stats" with the statistics
-of tensors over 65,536 elements left out (what they cost), and, where the C extension is built,
-"total, no C kernel" with PyTorch's reductions in its place (what it saves).
+Phases of one evaluate of a new graph (its output renamed and a new seed, as bench/run.py
+times it): compile (structure checks and shape inference on the meta device, with the engine's
+shape memo), forward (sources drawn, then every op), backward, then the report: the statistics
+of every value and gradient (report.stats.stats_of), the rest of the payloads and response
+models (data encoding, base64), and freeing the run's tensors. Medians over interleaved rounds,
+in ms. An A/B row runs the same evaluate with every statistic left out: what they cost.
 """
 
 from __future__ import annotations
@@ -29,11 +25,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "backend"))
 import torch
 
 import graphs
-from dagrad import engine, payload
-from dagrad.compiler import compile_graph
+from dagrad.engine import Engine
 from dagrad.interpreter import Interpreter
+from dagrad.report import payload
+from dagrad.report.response import evaluate_response
+from dagrad.report.stats import EMPTY
 from dagrad.results import PayloadOptions
-from dagrad.settings import get_settings
+from run import new_graph
 from timing import keep_freed_memory, sync
 
 
@@ -54,63 +52,43 @@ class Clock:
         return timed
 
 
-class NoLargeStats:
-    """For an A/B: while active, tensors over 65,536 elements get made-up statistics, so that
-    "total" against "total, no large stats" is what those statistics cost."""
-
-    made_up = payload.TensorStats(min=0.0, max=0.0, mean=0.0, std=0.0, norm=0.0, nan=0, inf=0)
+class NoStats:
+    """For an A/B: while active, every tensor gets made-up statistics, so that "total" against
+    "total, no statistics" is what they cost."""
 
     def __enter__(self) -> None:
-        self.saved = payload.Noted.note, payload._large_stats
-        large_stats = payload._large_stats
-        payload.Noted.note = lambda noted, t: None  # type: ignore[method-assign]
-        payload._large_stats = lambda x: self.made_up if x.numel() > payload._NUMPY_MAX_ELEMENTS else large_stats(x)
+        self.saved = payload.stats_of
+        payload.stats_of = lambda tensors: [EMPTY for _ in tensors]
 
     def __exit__(self, *exc: object) -> None:
-        payload.Noted.note, payload._large_stats = self.saved  # type: ignore[method-assign]
+        payload.stats_of = self.saved
 
 
-class NoCKernel:
-    """For an A/B: while active, statistics are taken as an install without a C compiler takes them."""
-
-    def __enter__(self) -> None:
-        self.saved = payload._one_pass
-        payload._one_pass = None
-
-    def __exit__(self, *exc: object) -> None:
-        payload._one_pass = self.saved
-
-
-def dagrad_phases(graph: Any, device: str) -> dict[str, float]:
-    settings, options = get_settings(), PayloadOptions()
-    clock = Clock()
-    stats, encode = payload.stats, payload.encode
+def dagrad_phases(engine: Engine, graph: Any, device: str) -> dict[str, float]:
+    options, clock = PayloadOptions(), Clock()
+    stats_of = payload.stats_of
     sync(device)
     t0 = time.perf_counter()
-    plan = compile_graph(graph, settings)
+    compiled = engine.compile(graph)
     t1 = time.perf_counter()
-    early = payload.EarlyStats()
-    result = Interpreter(plan, settings.max_run_seconds, early).run()
+    result = Interpreter(compiled.plan, engine.settings.max_run_seconds).run()
     sync(device)
     t2 = time.perf_counter()
-    # Clocked from here only: the statistics taken during the run are inside forward and backward.
-    payload.stats, payload.encode = clock.wrap("stats", stats), clock.wrap("encode", encode)
+    payload.stats_of = clock.wrap("stats", stats_of)
     try:
-        engine._node_results(plan, result, options, settings, early)
+        evaluate_response(compiled.plan, result, options, engine.settings, compiled.seconds)
     finally:
-        payload.stats, payload.encode = stats, encode
+        payload.stats_of = stats_of
     t3 = time.perf_counter()
     forward_s, backward_s = result.forward_s, result.backward_s
-    del result, plan  # the run's tensors are freed here
-    early.clear()
+    del result, compiled  # the run's tensors are freed here
     t4 = time.perf_counter()
     return {
         "compile": t1 - t0,
         "forward": forward_s,
         "backward": backward_s,
         "stats": clock.spent.get("stats", 0.0),
-        "encode": clock.spent.get("encode", 0.0),
-        "models": (t3 - t2) - clock.spent.get("stats", 0.0) - clock.spent.get("encode", 0.0),
+        "payloads": (t3 - t2) - clock.spent.get("stats", 0.0),
         "free": t4 - t3,
         "total": t4 - t0,
     }
@@ -126,6 +104,8 @@ def main() -> None:
     if args.keep_freed_memory:
         keep_freed_memory()
     graph = graphs.net(args.batch, args.device)
+    engine = Engine()
+    fresh = iter([new_graph(graph, k) for k in range(1000, 1000 + 2 * (args.rounds + 3))])
     raw_steps = {
         name: graphs.net_torch(args.batch, args.device, retain_grad=name == "raw+retain")
         for name in ("raw", "raw+retain")
@@ -136,13 +116,9 @@ def main() -> None:
         samples.setdefault(name, []).append(seconds)
 
     for r in range(args.rounds + 3):
-        phases = dagrad_phases(graph, args.device)
-        if args.device == "cpu":
-            with NoLargeStats():
-                phases["total, no large stats"] = dagrad_phases(graph, args.device)["total"]
-            if payload.native():
-                with NoCKernel():
-                    phases["total, no C kernel"] = dagrad_phases(graph, args.device)["total"]
+        phases = dagrad_phases(engine, next(fresh), args.device)
+        with NoStats():
+            phases["total, no statistics"] = dagrad_phases(engine, next(fresh), args.device)["total"]
         raw = {}
         for name, step in raw_steps.items():
             sync(args.device)
@@ -157,22 +133,11 @@ def main() -> None:
     print(
         f"Net batch {args.batch} on {args.device}, torch {torch.__version__}, {torch.get_num_threads()} threads; median ms over {args.rounds} rounds"
     )
-    names = (
-        "compile",
-        "forward",
-        "backward",
-        "stats",
-        "encode",
-        "models",
-        "free",
-        "total",
-        "total, no large stats",
-        "total, no C kernel",
-    )
+    names = ("compile", "forward", "backward", "stats", "payloads", "free", "total", "total, no statistics")
     for k in (*names, "raw", "raw+retain"):
         if k in med:
             print(f"  {k:21s} {med[k]:8.2f}")
-    print("  (forward and backward as the interpreter clocks them; total is compile + run + payloads + freeing)")
+    print("  (forward and backward as the interpreter clocks them; total is compile + run + report + freeing)")
 
 
 if __name__ == "__main__":

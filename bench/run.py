@@ -10,16 +10,14 @@ whatever it measures (non-zero only when a case fails outright). See bench/READM
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
 import platform
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -32,10 +30,11 @@ import httpx  # noqa: E402
 import torch  # noqa: E402
 
 import graphs  # noqa: E402
-from dagrad import engine, payload  # noqa: E402
+from dagrad.engine import Engine  # noqa: E402
 from dagrad.graph_format import Graph  # noqa: E402
 from dagrad.results import EvaluateResponse, PayloadOptions  # noqa: E402
-from dagrad.settings import get_settings  # noqa: E402
+from dagrad.settings import Settings  # noqa: E402
+from server import server  # noqa: E402
 from timing import Timing, compare, glibc, keep_freed_memory, measure  # noqa: E402
 
 
@@ -69,22 +68,18 @@ class Budget:
         return cls(dag=60, http=100, net_small=12, net_large=8, validate=20, warmup=2)
 
 
+# One engine for the whole benchmark, as one server process holds one.
+ENGINE = Engine(Settings())
+
+
 def evaluate_fn(graph: Graph) -> Callable[[], EvaluateResponse]:
-    options, settings = PayloadOptions(), get_settings()
-    return lambda: engine.evaluate(graph, options, settings)
-
-
-# What takes the statistics of large CPU tensors (README: "Where dagrad's time goes").
-STATS_BY = {True: "the C kernel (dagrad._moments)", False: "PyTorch: dagrad._moments is not built"}
-
-
-def with_seed(graph: Graph, seed: int) -> Graph:
-    return graph.model_copy(update={"run": graph.run.model_copy(update={"seed": seed})})
+    options = PayloadOptions()
+    return lambda: ENGINE.evaluate(graph, options)
 
 
 def new_graph(graph: Graph, k: int) -> Graph:
-    """`graph` with its output node renamed and the seed k: new to the server's plan cache and
-    source cache, as a student's edit is (the meta-shape memo still knows its ops)."""
+    """`graph` with its output node renamed and the seed k, as a student's edit is: the engine's
+    shape memo still knows its ops (bench/README.md)."""
     old = graph.run.output or graph.nodes[-1].id
     new = f"{old}_{k}"
 
@@ -134,16 +129,16 @@ def case_dag(device: str, budget: Budget) -> list[Row]:
     step = graphs.dag41_torch(device)
     rel = 1e-5 if device == "cpu" else 1e-4
     check_close("4.1 DAG q", ours().nodes["q"].value.stats.mean, step().item(), rel)
-    options, settings = PayloadOptions(), get_settings()
+    options = PayloadOptions()
     fresh = fresh_graphs(graph, budget.dag + budget.warmup)
     t = compare(
-        {"dagrad": lambda: engine.evaluate(fresh(), options, settings), "torch": step},
+        {"dagrad": lambda: ENGINE.evaluate(fresh(), options), "torch": step},
         rounds=budget.dag,
         warmup=budget.warmup,
         device=device,
     )
     rows = [Row("a. 4.1 DAG evaluate, in process", t["dagrad"].median_ms, t["torch"].median_ms)]
-    http, again, floor = http_round_trips(graph, budget, expect_q=step().item())
+    http, floor = http_round_trips(graph, budget, expect_q=step().item())
     rows.append(
         Row(
             "a. 4.1 DAG POST /api/evaluate, median",
@@ -154,57 +149,18 @@ def case_dag(device: str, budget: Budget) -> list[Row]:
         )
     )
     rows.append(Row("a. 4.1 DAG POST /api/evaluate, p95", http.p95_ms))
-    rows.append(Row("a. the same graph POSTed again, median", again.median_ms, extra={"p95_ms": again.p95_ms}))
     rows.append(Row("a. GET /api/health (the HTTP floor), median", floor.median_ms, extra={"p95_ms": floor.p95_ms}))
     return rows
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@contextlib.contextmanager
-def server() -> Iterator[str]:
-    """uvicorn serving dagrad.api.main:app on a free loopback port, in a subprocess."""
-    port = free_port()
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(BACKEND), os.environ.get("PYTHONPATH")])))
-    cmd = [sys.executable, "-m", "uvicorn", "dagrad.api.main:app", "--host", "127.0.0.1", "--port", str(port)]
-    cmd += ["--log-level", "warning", "--no-access-log"]
-    with tempfile.TemporaryFile() as log:
-        proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
-        url = f"http://127.0.0.1:{port}"
-        try:
-            deadline = time.monotonic() + 120
-            while True:
-                if proc.poll() is not None:
-                    log.seek(0)
-                    raise SystemExit(f"uvicorn exited with {proc.returncode}:\n{log.read().decode(errors='replace')}")
-                with contextlib.suppress(httpx.TransportError):
-                    if httpx.get(f"{url}/api/health", timeout=2).status_code == 200:
-                        break
-                if time.monotonic() > deadline:
-                    raise SystemExit("uvicorn did not answer /api/health within 120 s")
-                time.sleep(0.2)
-            yield url
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-
-
-def http_round_trips(graph: Graph, budget: Budget, expect_q: float) -> tuple[Timing, Timing, Timing]:
+def http_round_trips(graph: Graph, budget: Budget, expect_q: float) -> tuple[Timing, Timing]:
     """POST the graph many times over one keep-alive connection; GET /api/health alike, which
     shows what the server and the client cost before any graph work."""
     body = graph.model_dump_json(exclude_defaults=True).encode()
     headers = {"content-type": "application/json"}
     with server() as url, httpx.Client(base_url=url, timeout=30) as client:  # one keep-alive connection
-        # After the check, each POST carries a graph new to the server's caches (see new_graph),
-        # its JSON made before the timing starts.
+        # After the check, each POST carries a new graph (see new_graph), its JSON made before the
+        # timing starts.
         count = budget.http + 4 * budget.warmup
         fresh = iter(
             [new_graph(graph, k).model_dump_json(exclude_defaults=True).encode() for k in range(7000, 7000 + count)]
@@ -219,9 +175,8 @@ def http_round_trips(graph: Graph, budget: Budget, expect_q: float) -> tuple[Tim
         first = post(body).json()
         check_close("4.1 DAG q over HTTP", first["nodes"]["q"]["value"]["stats"]["mean"], expect_q, 1e-4)
         evaluate = measure(post, repeat=budget.http, warmup=4 * budget.warmup, device="cpu")
-        again = measure(lambda: post(body), repeat=budget.http // 2, warmup=budget.warmup, device="cpu")
         health = measure(lambda: client.get("/api/health"), repeat=budget.http // 2, warmup=budget.warmup, device="cpu")
-        return evaluate, again, health
+        return evaluate, health
 
 
 # --- b. the course's Net --------------------------------------------------------------------------
@@ -234,30 +189,24 @@ def case_net(batch: int, device: str, rounds: int, budget: Budget) -> list[Row]:
     retained = graphs.net_torch(batch, device, retain_grad=True)
     rel = 1e-5 if device == "cpu" else 1e-3
     check_close(f"Net batch {batch} loss", ours().nodes["loss"].value.stats.mean, raw().item(), rel)
-    # "seed" and "drawn" take the same seeds, call after call: both sides draw the same tensors.
+    # dagrad evaluates a new graph at each call (its output renamed, the seed k: new_graph), and
+    # "drawn" draws the same tensors from the same seed k: both draw, call after call.
     calls = rounds + budget.warmup
-    drawn = graphs.net_torch(batch, device, retain_grad=True, seeds=iter(range(2999, 3000 + calls)))
-    first = engine.evaluate(with_seed(graph, 2999)).nodes["loss"].value.stats.mean
-    check_close(f"Net batch {batch} loss, seed 2999", first, drawn().item(), rel)
+    seeds = range(3000, 3000 + calls)
+    drawn = graphs.net_torch(batch, device, retain_grad=True, seeds=iter(seeds))
+    fresh = iter([new_graph(graph, k) for k in seeds])
+    first = next(fresh)
+    check_close(f"Net batch {batch} loss, seed {seeds[0]}", ours_once(first), drawn().item(), rel)
 
     phases: list[Any] = []
-    options, settings = PayloadOptions(), get_settings()
-    fresh = fresh_graphs(graph, calls)
-    reseeded = iter([with_seed(graph, k) for k in range(3000, 3000 + calls)])
+    options = PayloadOptions()
 
     def ours_noting_phases() -> None:
-        phases.append(engine.evaluate(fresh(), options, settings).timings)
+        phases.append(ENGINE.evaluate(next(fresh), options).timings)
 
     t = compare(
-        {
-            "dagrad": ours_noting_phases,
-            "seed": lambda: engine.evaluate(next(reseeded), options, settings),
-            "again": ours,
-            "torch": raw,
-            "retain": retained,
-            "drawn": drawn,
-        },
-        rounds=rounds,
+        {"dagrad": ours_noting_phases, "torch": raw, "retain": retained, "drawn": drawn},
+        rounds=rounds - 1,
         warmup=budget.warmup,
         device=device,
     )
@@ -268,35 +217,24 @@ def case_net(batch: int, device: str, rounds: int, budget: Budget) -> list[Row]:
     }
     med = {name: timing.median_ms for name, timing in t.items()}
     mins = {name: timing.min_ms for name, timing in t.items()}  # load only ever adds: a cross-check
-    big = batch >= 256
-
-    def target(ratio: float) -> dict[str, Any]:
-        return {"target": "<= 1.15x", "passed": ratio <= 1.15} if big else {}
-
+    target = {"target": "<= 1.15x", "passed": med["dagrad"] / med["drawn"] <= 1.15} if batch >= 256 else {}
     name = f"b. Net batch {batch}"
     return [
         Row(
-            f"{name} run again vs raw + retain_grad (both reuse their tensors)",
-            med["again"],
-            med["retain"],
-            **target(med["again"] / med["retain"]),
-            extra={"min_ms": mins},
-        ),
-        Row(
-            f"{name}, new seed vs raw + retain_grad drawing the same (both draw)",
-            med["seed"],
-            med["drawn"],
-            **target(med["seed"] / med["drawn"]),
-            extra={"min_ms": mins},
-        ),
-        Row(
-            f"{name}, new graph and seed vs raw + retain_grad (dagrad compiles and draws, raw neither)",
+            f"{name} vs raw + retain_grad drawing the same tensors (both draw)",
             med["dagrad"],
-            med["retain"],
+            med["drawn"],
+            **target,
             extra={"dagrad_phases_ms": breakdown, "min_ms": mins},
         ),
-        Row(f"{name}, new graph and seed vs raw fwd+bwd (no retain_grad)", med["dagrad"], med["torch"]),
+        Row(f"{name} vs raw + retain_grad on tensors drawn once", med["dagrad"], med["retain"]),
+        Row(f"{name} vs raw fwd+bwd on tensors drawn once (no retain_grad)", med["dagrad"], med["torch"]),
     ]
+
+
+def ours_once(graph: Graph) -> float | None:
+    assert graph.run.output is not None
+    return ENGINE.evaluate(graph).nodes[graph.run.output].value.stats.mean
 
 
 # --- c. validation of a generated 200-node graph ------------------------------------------------------
@@ -304,16 +242,16 @@ def case_net(batch: int, device: str, rounds: int, budget: Budget) -> list[Row]:
 
 def case_validate(budget: Budget) -> list[Row]:
     graph = graphs.generated(200)
-    settings = get_settings()
-    assert len(engine.validate(graph, settings).order) == 200
+    assert len(ENGINE.validate(graph).order) == 200
+    unmemoised = Engine(Settings(shape_memo_entries=0))
     count = budget.validate + budget.warmup
     fresh = fresh_graphs(graph, count)
     texts = iter([new_graph(graph, k).model_dump_json() for k in range(5000, 5000 + count)])
     t = compare(
         {
-            "validate": lambda: engine.validate(fresh(), settings),
-            "parse+validate": lambda: engine.validate(Graph.model_validate_json(next(texts)), settings),
-            "again": lambda: engine.validate(graph, settings),
+            "validate": lambda: ENGINE.validate(fresh()),
+            "parse+validate": lambda: ENGINE.validate(Graph.model_validate_json(next(texts))),
+            "no memo": lambda: unmemoised.validate(graph),
         },
         rounds=budget.validate,
         warmup=budget.warmup,
@@ -324,7 +262,7 @@ def case_validate(budget: Budget) -> list[Row]:
             "c. validate 200-node graph", t["validate"].median_ms, target="< 20 ms", passed=t["validate"].median_ms < 20
         ),
         Row("c. JSON parse + validate, 200 nodes", t["parse+validate"].median_ms),
-        Row("c. validate the same graph again (cached plan)", t["again"].median_ms),
+        Row("c. validate 200 nodes, an engine without the shape memo", t["no memo"].median_ms),
     ]
 
 
@@ -407,8 +345,8 @@ def main(argv: list[str] | None = None) -> int:
     gpu = torch.cuda.get_device_name() if args.device == "cuda" else None
     print(
         f"dagrad benchmarks: device {args.device}{f' ({gpu})' if gpu else ''}, torch {torch.__version__}, "
-        f"{torch.get_num_threads()} threads, {os.cpu_count()} CPUs, python {platform.python_version()}, "
-        f"statistics by {STATS_BY[payload.native()]}{', quick' if args.quick else ''}",
+        f"{torch.get_num_threads()} threads, {os.cpu_count()} CPUs, python {platform.python_version()}"
+        f"{', quick' if args.quick else ''}",
         flush=True,
     )
     started = time.perf_counter()
@@ -436,10 +374,10 @@ def main(argv: list[str] | None = None) -> int:
         if "dagrad_phases_ms" in r.extra:
             phases = ", ".join(f"{k.removesuffix('_ms')} {v:.2f}" for k, v in r.extra["dagrad_phases_ms"].items())
             m = r.extra["min_ms"]
-            print(f"  {r.case.split(', new graph')[0]}, new graph: dagrad's own timings (median ms): {phases}")
+            print(f"  {r.case.split(' vs ')[0]}: dagrad's own timings (median ms): {phases}")
             print(
-                f"    fastest calls: dagrad again {m['again']:.2f} ms, new seed {m['seed']:.2f}, new graph "
-                f"{m['dagrad']:.2f}; raw {m['torch']:.2f}, + retain_grad {m['retain']:.2f}, drawing too {m['drawn']:.2f}"
+                f"    fastest calls: dagrad {m['dagrad']:.2f} ms; raw {m['torch']:.2f}, + retain_grad "
+                f"{m['retain']:.2f}, drawing too {m['drawn']:.2f}"
             )
     http = next((r for r in rows if r.case.startswith("a. 4.1 DAG POST") and r.extra), None)
     if http is not None:  # absent when --only leaves case a out
@@ -456,7 +394,6 @@ def main(argv: list[str] | None = None) -> int:
             "threads": torch.get_num_threads(),
             "cpus": os.cpu_count(),
             "quick": args.quick,
-            "native_stats": payload.native(),
             "cases": [asdict(r) | {"ratio": r.ratio} for r in rows],
         }
         args.json.parent.mkdir(parents=True, exist_ok=True)

@@ -4,7 +4,7 @@ import { defineConfig } from "vitest/config";
 export default defineConfig({
   plugins: [react()],
   base: "/",
-  build: { outDir: "../static", emptyOutDir: true, chunkSizeWarningLimit: 1200 },
+  build: { outDir: "../backend/dagrad/static", emptyOutDir: true, chunkSizeWarningLimit: 1200 },
   server: { proxy: { "/api": "http://127.0.0.1:8000" } },
   test: { environment: "jsdom", include: ["src/**/*.test.ts", "src/**/*.test.tsx"], setupFiles: ["src/test-setup.ts"] },
 });

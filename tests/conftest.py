@@ -1,4 +1,4 @@
-"""Shared fixtures: an in-process API client and a small valid graph."""
+"""Shared fixtures: an in-process API client, the course's 4.1 DAG and its PyTorch oracle."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import copy
 from typing import Any
 
 import pytest
+import torch
 from fastapi.testclient import TestClient
 
 from dagrad.api.app import create_app
@@ -44,3 +45,25 @@ def make_client(**limits: Any) -> TestClient:
 
 def node(graph: dict[str, Any], node_id: str) -> dict[str, Any]:
     return next(n for n in graph["nodes"] if n["id"] == node_id)
+
+
+def torch_dag_4_1(seed: int = 0) -> dict[str, torch.Tensor]:
+    torch.manual_seed(seed)
+    w1 = torch.rand(5, 5).requires_grad_()
+    w2 = torch.rand(5, 5).requires_grad_()
+    x = torch.empty(5).normal_()
+    x1 = w1 @ x
+    x2 = x + w2 @ x1
+    x3 = w1 @ (x1 + x2)
+    q = x3.norm()
+    q.backward()
+    assert w1.grad is not None
+    assert w2.grad is not None
+    return {"q": q.detach(), "w1.grad": w1.grad, "w2.grad": w2.grad, "x": x}
+
+
+def errors_of(response: Any) -> list[dict[str, Any]]:
+    body = response.json()
+    assert isinstance(body["errors"], list)
+    assert body["errors"], "an error response must name at least one error"
+    return body["errors"]

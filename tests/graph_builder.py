@@ -9,7 +9,7 @@ y = b.op("matmul", input=w, other=x)  # ports as keywords; the id is generated, 
 loss = b.op("sum", "loss", input=y)
 b.run(output=loss)
 response = b.evaluate()  # dagrad.engine.evaluate, every tensor's data included
-decode(response.nodes["w"].grad)  # -> torch.Tensor
+decode(response.nodes["w"].grad)  # -> torch.Tensor (a payload's JSON, a dict, decodes too)
 """
 
 from __future__ import annotations
@@ -106,10 +106,13 @@ class GraphBuilder:
         return evaluate(self.graph(), options or PayloadOptions(full=["*"]))
 
 
-def decode(payload: TensorPayload | None) -> torch.Tensor:
-    """A response's tensor (value or gradient) back as a CPU tensor of its own dtype."""
+def decode(payload: TensorPayload | dict[str, Any] | None) -> torch.Tensor:
+    """A response's tensor (value or gradient), as a model or as the JSON of one, back as a CPU
+    tensor of its own dtype: the one decoder of every test."""
     if payload is None:
         raise ValueError("no tensor here (the payload is null; see grad_note)")
+    if isinstance(payload, dict):
+        payload = TensorPayload.model_validate(payload)
     data = payload.data
     if data is None:
         raise ValueError(f"the data was left out: {payload.note}")

@@ -13,8 +13,8 @@ from conftest import DAG_4_1
 from dagrad.engine import evaluate
 from dagrad.graph_format import Graph
 from dagrad.results import PayloadOptions
+from graph_builder import decode
 from stats_oracle import assert_stats_match
-from test_api import decode
 
 pytestmark = [
     pytest.mark.cuda,
@@ -35,8 +35,8 @@ def test_dag_on_cuda_matches_torch_on_cuda() -> None:
     q = (w1 @ (w1 @ x + x + w2 @ (w1 @ x))).norm()
     q.backward()
     assert w1.grad is not None
-    torch.testing.assert_close(decode(result.nodes["w1"].grad.model_dump()), w1.grad.cpu())  # type: ignore[union-attr]
-    torch.testing.assert_close(decode(result.nodes["q"].value.model_dump()), q.detach().cpu())
+    torch.testing.assert_close(decode(result.nodes["w1"].grad), w1.grad.cpu())
+    torch.testing.assert_close(decode(result.nodes["q"].value), q.detach().cpu())
 
 
 def test_auto_picks_cuda() -> None:
@@ -83,7 +83,7 @@ def test_conv_on_cuda_matches_torch_on_cuda() -> None:
     w, c = _torch_conv("cuda")
     F.max_pool2d(c, 2).sum().backward()
     assert w.grad is not None
-    torch.testing.assert_close(decode(result.nodes["w"].grad.model_dump()), w.grad.cpu())  # type: ignore[union-attr]
+    torch.testing.assert_close(decode(result.nodes["w"].grad), w.grad.cpu())
 
 
 def test_stats_and_truncation_on_cuda() -> None:
@@ -95,3 +95,18 @@ def test_stats_and_truncation_on_cuda() -> None:
     assert result.nodes["w"].value.data is not None
     _, c = _torch_conv("cpu")
     assert_stats_match(conv.value.stats, c, rel=1e-9, abs=0.0)
+
+
+def test_float32_statistics_of_large_tensors_on_cuda() -> None:
+    # On a GPU every statistic takes the exact path: its float32 tensors past the segment size
+    # must still be summarised as PyTorch's float64 reductions give.
+    graph = _conv_graph("cuda")
+    graph["run"]["dtype"] = "float32"
+    graph["nodes"][0]["attrs"]["shape"] = [64, 3, 40, 40]
+    result = evaluate(Graph.model_validate(graph), PayloadOptions(full=["*"]))
+    for nid in ("x", "c", "p"):
+        node = result.nodes[nid]
+        assert node.value.numel > 2**14
+        assert_stats_match(node.value.stats, decode(node.value), rel=1e-5)
+        if node.grad is not None:
+            assert_stats_match(node.grad.stats, decode(node.grad), rel=1e-5)

@@ -1,7 +1,8 @@
-"""What a run keeps while it runs: statistics of large tensors taken as they are made
-(payload.EarlyStats) must equal those of the tensors as the run leaves them (after in-place
-changes, after several backward passes); gradients kept by backward hooks must equal what
-retain_grad() keeps; and nothing may keep a run's tensors alive once evaluate returns."""
+"""What the interpreter keeps: values as the run leaves them (after in-place changes) and
+gradients summed over several backward passes, whose statistics must be PyTorch's; gradients kept
+by backward hooks must equal what retain_grad() keeps; an Observer sees each value as it is made
+and each backward pass as it ends; and nothing may keep a run's tensors alive once evaluate
+returns."""
 
 from __future__ import annotations
 
@@ -13,14 +14,15 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from dagrad.interpreter import Interpreter, RunResult
-from dagrad.payload import _FLOAT64_SUM_MAX
-from dagrad.results import TensorStats
+from dagrad.engine import Engine
+from dagrad.interpreter import Interpreter, Observer, RunResult
+from dagrad.plan import PlannedNode
+from dagrad.results import PayloadOptions, TensorStats
 from graph_builder import GraphBuilder, decode
 from stats_oracle import assert_stats_match
 
-SHAPE = [300, 400]  # large enough to be summarised during the run
-assert math.prod(SHAPE) > _FLOAT64_SUM_MAX
+SHAPE = [300, 400]  # past every size threshold of the statistics (report/stats.py)
+assert math.prod(SHAPE) > 2**16
 
 
 def check(got: TensorStats | None, want: torch.Tensor) -> None:
@@ -71,15 +73,14 @@ def test_a_value_changed_in_place_later_is_summarised_as_it_ends() -> None:
 
 
 def test_a_runs_tensors_are_freed_when_evaluate_returns(monkeypatch: pytest.MonkeyPatch) -> None:
-    # Hooks and the statistics memo must not form a reference cycle with the tensors: the run's
-    # memory would then stay taken until the garbage collector happened to pass (or for good).
+    # Hooks must not form a reference cycle with the tensors: the run's memory would then stay
+    # taken until the garbage collector happened to pass (or for good).
     made: list[weakref.ref[torch.Tensor]] = []
     run = Interpreter.run
 
     def noting(self: Interpreter) -> RunResult:
         result = run(self)
-        made.extend(weakref.ref(t) for t in result.env.values())
-        made.extend(weakref.ref(t.grad) for t in result.env.values() if t.is_leaf and t.grad is not None)
+        made.extend(weakref.ref(t) for t in result.values.values())
         made.extend(weakref.ref(g) for g in result.grads.values())
         return result
 
@@ -128,3 +129,46 @@ def test_a_kept_gradient_is_not_changed_by_the_rest_of_backward() -> None:
     st.sum().backward()
     for nid, t in {"p": pt, "y": yt, "x": xt, "z": zt, "w": wt, "s": st}.items():
         torch.testing.assert_close(decode(nodes[nid].grad), t.grad, msg=nid)
+
+
+class Recorder(Observer):
+    """Copies of each value as it is made, and of p's .grad after each backward pass."""
+
+    def __init__(self, leaf: str) -> None:
+        self.leaf = leaf
+        self.values: dict[str, torch.Tensor] = {}
+        self.node_values: dict[str, torch.Tensor] = {}
+        self.grads_after_pass: list[torch.Tensor] = []
+
+    def value(self, node: PlannedNode, value: torch.Tensor) -> None:
+        self.values[node.id] = value.detach().clone()
+        self.node_values[node.id] = value
+
+    def backward_done(self, index: int) -> None:
+        grad = self.node_values[self.leaf].grad
+        assert grad is not None
+        self.grads_after_pass.append(grad.clone())
+
+
+def test_an_observer_sees_values_as_made_and_gradients_pass_by_pass() -> None:
+    # e is overwritten later by an in-place relu: the observer sees it before, the response after.
+    b = GraphBuilder(seed=4, dtype="float64")
+    p = b.parameter("p", shape=[6], init="normal")
+    e = b.op("mul", "e", input=p, other=p)
+    n = b.op("neg", "n", input=e)
+    b.op("relu", "r", attrs={"inplace": True}, input=n)
+    b.op("sum", "loss", input=e)
+    b.run(output="loss", backward_passes=3)
+    recorder = Recorder("p")
+    response = Engine().evaluate(b.graph(), PayloadOptions(full=["*"]), observer=recorder)
+
+    pt = torch.empty(6, dtype=torch.float64).normal_(generator=torch.Generator().manual_seed(4)).requires_grad_()
+    nt = -(pt * pt)
+    torch.testing.assert_close(recorder.values["n"], nt.detach())  # as made
+    torch.testing.assert_close(decode(response.nodes["n"].value), nt.detach().relu())  # as the run left it
+    loss = (pt * pt).sum()
+    for i in range(3):
+        loss.backward(retain_graph=i < 2)
+        assert pt.grad is not None
+        torch.testing.assert_close(recorder.grads_after_pass[i], pt.grad)
+    torch.testing.assert_close(decode(response.nodes["p"].grad), 3 * 2 * pt.detach())

@@ -1,14 +1,14 @@
 """Every op of the registry against an independent PyTorch oracle, generated from the registry.
 
-For each op and each of its `Example`s: a graph of literal sources, the op, a random weighting
-and a sum, evaluated by dagrad and compared (value, the op's gradient, every source's gradient)
-with plain PyTorch autograd on the same tensors; and torch.autograd.gradcheck on the registry's
-implementation. Then the `grad` op, weight sharing and the run settings.
+For each op and each of its small `Example`s: a graph of literal sources, the op, a random
+weighting and a sum, evaluated by dagrad and compared (value, the op's gradient, every source's
+gradient) with plain PyTorch autograd on the same tensors; and torch.autograd.gradcheck on the
+registry's implementation (tests/test_op_stats.py takes each op's large examples). Then the
+`grad` op, weight sharing and the run settings.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 import pytest
@@ -17,79 +17,22 @@ import torch
 from dagrad.compiler import CompileErrors
 from dagrad.errors import GraphErrors
 from dagrad.ops import REGISTRY
-from dagrad.ops.registry import Attrs, Example, OpDef, TensorExample
+from dagrad.ops.registry import Example, OpDef, TensorExample
 from dagrad.results import PayloadOptions
 from graph_builder import GraphBuilder, decode
+from op_cases import DTYPE, OPS, assert_grad, example_tensors, fresh, full_attrs, leaves, validated_attrs
 from oracles import ORACLES
 
-DTYPE = torch.float64
-
-OPS = [op for op in REGISTRY.values() if not op.source]
-CASES = [pytest.param(op, i, ex, id=f"{op.name}-{i}") for op in OPS for i, ex in enumerate(op.examples)]
+# Large examples are left to tests/test_op_stats.py: literal sources of their size
+# would cost seconds each, and gradcheck minutes.
+CASES = [pytest.param(op, i, ex, id=f"{op.name}-{i}") for op in OPS for i, ex in enumerate(op.examples) if not ex.large]
 DIFFERENTIABLE_CASES = [
-    pytest.param(op, i, ex, id=f"{op.name}-{i}") for op in OPS if op.differentiable for i, ex in enumerate(op.examples)
+    pytest.param(op, i, ex, id=f"{op.name}-{i}")
+    for op in OPS
+    if op.differentiable
+    for i, ex in enumerate(op.examples)
+    if not ex.large
 ]
-
-
-# --- helpers -------------------------------------------------------------------------------------
-
-
-def make_tensor(spec: TensorExample, generator: torch.Generator) -> torch.Tensor:
-    """A tensor as the example describes it: int64 in [low, high), else float64 in [low, high]."""
-    if spec.dtype == "int64":
-        return torch.randint(int(spec.low), int(spec.high), spec.shape, generator=generator)
-    u = torch.rand(spec.shape, dtype=DTYPE, generator=generator)
-    return spec.low + (spec.high - spec.low) * u
-
-
-def example_tensors(example: Example, seed: int = 0) -> dict[str, Any]:
-    """Port -> tensor (or list of tensors for list ports), leaves requiring grad as declared."""
-    g = torch.Generator().manual_seed(seed)
-    out: dict[str, Any] = {}
-    for port, spec in example.inputs.items():
-        if isinstance(spec, TensorExample):
-            out[port] = make_tensor(spec, g).requires_grad_(spec.requires_grad and spec.dtype == "float")
-        else:
-            specs: Sequence[TensorExample] = spec
-            out[port] = [make_tensor(s, g).requires_grad_(s.requires_grad and s.dtype == "float") for s in specs]
-    return out
-
-
-def leaves(tensors: dict[str, Any]) -> dict[str, torch.Tensor]:
-    """Source node id -> tensor: `port` or `port_i` for list ports."""
-    flat: dict[str, torch.Tensor] = {}
-    for port, value in tensors.items():
-        if isinstance(value, list):
-            for i, t in enumerate(value):
-                flat[f"{port}_{i}"] = t
-        else:
-            flat[port] = value
-    return flat
-
-
-def full_attrs(op: OpDef, example: Example) -> dict[str, Any]:
-    return op.attrs.model_validate(dict(example.attrs)).model_dump()
-
-
-def validated_attrs(op: OpDef, example: Example) -> Attrs:
-    return op.attrs.model_validate(dict(example.attrs))
-
-
-def fresh(tensors: dict[str, Any]) -> dict[str, Any]:
-    """Copies of the leaves, so that each autograd run has its own .grad."""
-
-    def copy(t: torch.Tensor) -> torch.Tensor:
-        return t.detach().clone().requires_grad_(t.requires_grad)
-
-    return {k: [copy(t) for t in v] if isinstance(v, list) else copy(v) for k, v in tensors.items()}
-
-
-def assert_grad(actual: Any, expected: torch.Tensor | None, what: str) -> None:
-    if expected is None:
-        assert actual is None, f"{what}: dagrad gives a gradient where torch gives none"
-    else:
-        assert actual is not None, f"{what}: dagrad gives no gradient where torch gives one"
-        torch.testing.assert_close(decode(actual), expected, msg=lambda m: f"{what}: {m}")
 
 
 # --- every op has tests --------------------------------------------------------------------------
@@ -101,6 +44,19 @@ def test_every_op_has_an_oracle_and_an_example() -> None:
     assert not missing_oracle, f"ops without an oracle in tests/oracles.py: {missing_oracle}"
     assert not missing_example, f"ops without an Example in the registry: {missing_example}"
     assert not set(ORACLES) - set(REGISTRY), f"oracles of unknown ops: {sorted(set(ORACLES) - set(REGISTRY))}"
+
+
+def test_every_op_has_a_large_example() -> None:
+    """So that no op, a new one included, escapes the statistics' large-tensor paths."""
+    missing = sorted(op.name for op in OPS if not any(ex.large for ex in op.examples))
+    assert not missing, f"ops without a large Example (Example(..., large=True)) in the registry: {missing}"
+
+    def mean_dominated(ex: Example) -> bool:  # |mean| / std > 300: past both cancellation limits
+        specs = [s for v in ex.inputs.values() for s in ([v] if isinstance(v, TensorExample) else v)]
+        return any(s.dtype == "float" and abs(s.low + s.high) > 200 * (s.high - s.low) for s in specs)
+
+    dominated = [op.name for op in OPS for ex in op.examples if ex.large and mean_dominated(ex)]
+    assert len(dominated) >= 3, f"too few large examples whose mean dominates the std: {dominated}"
 
 
 # --- forward and backward against torch ----------------------------------------------------------

@@ -12,47 +12,39 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from dagrad.errors import GraphError, GraphErrors
-from dagrad.settings import Settings
-
-_slots: dict[tuple[int, int], threading.BoundedSemaphore] = {}
-_lock = threading.Lock()
 
 
-def _semaphore(settings: Settings) -> threading.BoundedSemaphore:
-    key = (id(settings), settings.max_concurrent_runs)
-    with _lock:
-        if key not in _slots:
-            _slots[key] = threading.BoundedSemaphore(settings.max_concurrent_runs)
-        return _slots[key]
+class RunSlots:
+    def __init__(self, count: int, queue_seconds: float) -> None:
+        self.count = count
+        self.queue_seconds = queue_seconds
+        self._slots = threading.BoundedSemaphore(count)
 
+    @contextmanager
+    def wait(self) -> Iterator[None]:
+        """A slot, waiting up to queue_seconds for one; else a 503."""
+        if not self._slots.acquire(timeout=self.queue_seconds):
+            raise GraphErrors(
+                [
+                    GraphError(
+                        code="limit",
+                        message=f"the server is busy: {self.count} runs are in progress and none finished "
+                        f"within {self.queue_seconds:g} s. Try again in a moment.",
+                    )
+                ],
+                status=503,
+            )
+        try:
+            yield
+        finally:
+            self._slots.release()
 
-@contextmanager
-def run_slot(settings: Settings) -> Iterator[None]:
-    slots = _semaphore(settings)
-    if not slots.acquire(timeout=settings.queue_seconds):
-        raise GraphErrors(
-            [
-                GraphError(
-                    code="limit",
-                    message=f"the server is busy: {settings.max_concurrent_runs} runs are in progress and none "
-                    f"finished within {settings.queue_seconds:g} s. Try again in a moment.",
-                )
-            ],
-            status=503,
-        )
-    try:
-        yield
-    finally:
-        slots.release()
-
-
-@contextmanager
-def free_slot(settings: Settings) -> Iterator[bool]:
-    """A slot if one is free now (True), else False at once: for callers that must not wait."""
-    slots = _semaphore(settings)
-    got = slots.acquire(blocking=False)
-    try:
-        yield got
-    finally:
-        if got:
-            slots.release()
+    @contextmanager
+    def if_free(self) -> Iterator[bool]:
+        """A slot if one is free now (True), else False at once: for callers that must not wait."""
+        got = self._slots.acquire(blocking=False)
+        try:
+            yield got
+        finally:
+            if got:
+                self._slots.release()

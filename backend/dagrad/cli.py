@@ -58,8 +58,8 @@ def _guarded(fn: Any, args: argparse.Namespace) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from dagrad import engine
     from dagrad.cli_table import DETAIL, render
+    from dagrad.engine import Engine
     from dagrad.results import PayloadOptions
 
     graph = _read_graph(args.graph)
@@ -69,7 +69,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     # The table prints small tensors whole and summarises the rest, so it only needs small data.
     max_elements = None if args.json else DETAIL
     options = PayloadOptions(encoding="list", full=["*"] if args.full else [], max_elements=max_elements)
-    result = engine.evaluate(graph, options)
+    result = Engine().evaluate(graph, options)
     if args.json:
         print(result.model_dump_json(indent=2))
     else:
@@ -78,10 +78,10 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    from dagrad import engine
+    from dagrad.engine import Engine
     from dagrad.errors import fmt_shape
 
-    result = engine.validate(_read_graph(args.graph))
+    result = Engine().validate(_read_graph(args.graph))
     if args.json:
         print(result.model_dump_json(indent=2))
         return 0

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Literal
 
+import torch
 from pydantic import BaseModel, Field
 
 ErrorCode = Literal[
@@ -73,3 +74,8 @@ def describe(error: GraphError) -> str:
 def fmt_shape(shape: tuple[int, ...] | list[int]) -> str:
     """Shapes are shown as PyTorch users write them: [117, 4, 10, 13]."""
     return "[" + ", ".join(str(d) for d in shape) + "]"
+
+
+def dtype_name(dtype: torch.dtype) -> str:
+    """Dtypes as PyTorch users write them: float32, int64."""
+    return str(dtype).removeprefix("torch.")

@@ -37,7 +37,7 @@ class Node(BaseModel):
 class Run(BaseModel):
     """How to run the graph: seed, device, dtype, and what to differentiate."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", frozen=True)  # a plan holds it
 
     seed: int = Field(0, ge=0, le=2**63 - 1, description="Seed of the random sources.")
     device: Literal["cpu", "cuda", "auto"] = Field("cpu", description="'auto' takes cuda where the server has a GPU.")

@@ -1,15 +1,16 @@
-"""Execute a compiled `Plan`: forward in order, then backward, keeping every value.
+"""Execute a compiled `Plan`: forward in order, then backward, keeping every value and gradient.
 
-Like torch.fx's Interpreter, `run` walks the plan and calls `run_node` for
-each node, storing its value in `env`; a failure is re-raised naming the node
-it happened in. The call tree, for whoever extends it:
+It runs and keeps; it does not report (statistics and payloads are made from its result by
+dagrad.report). Like torch.fx's Interpreter, `run` walks the plan and calls `run_node` for each
+node, storing its value; a failure is re-raised naming the node it happened in. The call tree,
+for whoever extends it (override a method, or pass an `Observer`):
 
     run()
-      ├─ run_node(node)      for each node in topological order (large values summarised at once)
-      │    ├─ make_source()  input / parameter / constant: drawn on the CPU, then moved
-      │    └─ op.call()      everything else, on the plan's device
-      └─ backward()          from run.output; leaves' gradients land in .grad, the other
-                             nodes' are kept by hooks (_keeper) in RunResult.grads
+      ├─ run_node(node)       for each node in topological order; then observer.value(node, value)
+      │    ├─ make_source()   input / parameter / constant: drawn on the CPU, then moved
+      │    └─ node.op.call()  everything else, its arguments from fetch(edge)
+      └─ backward()           from run.output, run.backward_passes times; observer.backward_pass
+                              and observer.backward_done around each pass
 """
 
 from __future__ import annotations
@@ -18,49 +19,54 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 import torch
 
 from dagrad.errors import GraphError, GraphErrors, OpError
-from dagrad.memo import LRU
 from dagrad.ops.sources import SourceAttrs, create
-from dagrad.payload import EarlyStats, Noted
 from dagrad.plan import Edge, Plan, PlannedNode
 
 
-def _nbytes(tensors: dict[str, torch.Tensor]) -> int:
-    return sum(t.numel() * t.element_size() for t in tensors.values())
+class Observer:
+    """Sees a run as it happens. Every method does nothing here; override the ones you need.
+    An observer must not change the tensors it is shown."""
 
+    def value(self, node: PlannedNode, value: torch.Tensor) -> None:
+        """`node`'s value, just made (a later in-place op may still change it)."""
 
-# Drawn sources by (seed, dtype, every source's attributes in order); at most 256 MiB of them.
-_DRAWN: LRU[tuple[object, ...], dict[str, torch.Tensor]] = LRU(max_items=64, max_bytes=256 * 2**20, size_of=_nbytes)
+    def backward_pass(self, index: int, output: torch.Tensor) -> None:
+        """Backward pass `index` (from 0) is about to start from `output`."""
+
+    def backward_done(self, index: int) -> None:
+        """Backward pass `index` has finished: leaves' .grad hold the sum of passes so far."""
 
 
 @dataclass
 class RunResult:
-    env: dict[str, torch.Tensor]
-    # The gradients of non-leaf nodes (leaves hold theirs in .grad), by node id.
+    values: dict[str, torch.Tensor]
+    # The gradient of every node whose gradient is kept (run.wrt, or every tensor that requires
+    # grad and was reached), summed over the backward passes: a leaf's .grad, a non-leaf's as
+    # hooks received it.
     grads: dict[str, torch.Tensor] = field(default_factory=dict)
-    # For shared nodes: the gradient each use contributed (their sum is the node's gradient).
+    # For shared nodes (Plan.shared): what each use sent back; their sum is the node's gradient.
     contributions: dict[Edge, torch.Tensor | None] = field(default_factory=dict)
-    backward_ran: bool = False
+    backward_passes: int = 0  # how many ran; 0 when run.output is not set
     forward_s: float = 0.0
     backward_s: float = 0.0
 
 
 class Interpreter:
-    def __init__(self, plan: Plan, max_seconds: float, early: EarlyStats | None = None) -> None:
+    def __init__(self, plan: Plan, max_seconds: float, observer: Observer | None = None) -> None:
         self.plan = plan
-        self.early = early  # statistics of large tensors, taken as they are made
-        self.env: dict[str, torch.Tensor] = {}
-        self.grads: dict[str, torch.Tensor] = {}
+        self.observer = observer or Observer()
+        self.values: dict[str, torch.Tensor] = {}
         self.aliases: dict[Edge, torch.Tensor] = {}
         self.creators: dict[str, list[str]] = {}  # autograd node name -> the nodes whose ops made one
-        self.sources: dict[str, torch.Tensor] | None = None
+        # Random sources draw from one CPU generator, in plan order (which keeps document order).
+        self.generator = torch.Generator().manual_seed(plan.run.seed)
         self.deadline = time.perf_counter() + max_seconds
         self.max_seconds = max_seconds
-        # Per-use aliases are only worth their cost when someone will look at the gradients.
+        # Per-use aliases cost a view and a gradient copy each: only when backward will run.
         self.track_uses = plan.run.output is not None and bool(plan.shared)
 
     def run(self) -> RunResult:
@@ -68,24 +74,22 @@ class Interpreter:
         for node in self.plan.order:
             self.check_deadline(node.id)
             try:
-                value = self.env[node.id] = self.run_node(node)
-                if self.early is not None:
-                    self.early.values.note(value)
-                if value.grad_fn is not None:  # kept: an in-place op may later replace the tensor's grad_fn
-                    name = type(value.grad_fn).__name__
-                    for key in {name, re.sub(r"Backward\d*$", "", name)}:
-                        self.creators.setdefault(key, []).append(node.id)
+                value = self.values[node.id] = self.run_node(node)
             except GraphErrors:
                 raise
             except Exception as exc:
                 raise _located(node, exc) from exc
-        forward_s = time.perf_counter() - start
-        result = RunResult(self.env, self.grads, forward_s=forward_s)
+            if value.grad_fn is not None:  # kept: an in-place op may later replace the tensor's grad_fn
+                name = type(value.grad_fn).__name__
+                for key in {name, re.sub(r"Backward\d*$", "", name)}:
+                    self.creators.setdefault(key, []).append(node.id)
+            self.observer.value(node, value)
+        result = RunResult(self.values, forward_s=time.perf_counter() - start)
         if self.plan.run.output is not None:
             self.check_deadline(self.plan.run.output)
             start = time.perf_counter()
-            self.backward()
-            result.backward_ran = True
+            result.grads = self.backward()
+            result.backward_passes = self.plan.run.backward_passes
             result.backward_s = time.perf_counter() - start
             result.contributions = {edge: alias.grad for edge, alias in self.aliases.items()}
         return result
@@ -93,101 +97,50 @@ class Interpreter:
     def run_node(self, node: PlannedNode) -> torch.Tensor:
         if node.op.source:
             return self.make_source(node)
-        inputs = {port: self.fetch(src, node, port) for port, src in node.inputs.items()}
-        return node.op.call(inputs, node.attrs)
+        return node.op.call(node.gather(self.fetch), node.attrs)
 
     def make_source(self, node: PlannedNode) -> torch.Tensor:
         attrs = node.attrs
         assert isinstance(attrs, SourceAttrs)
-        drawn = self.drawn_sources()[node.id]
-        # A copy: the drawn tensors are cached, and a run may change its tensors in place.
-        t = drawn.to(self.plan.device, copy=True)
-        return t.requires_grad_(attrs.requires_grad)
+        t = create(attrs, attrs.resolved_dtype(self.plan.run.dtype), self.generator)
+        return t.to(self.plan.device).requires_grad_(attrs.requires_grad)
 
-    def drawn_sources(self) -> dict[str, torch.Tensor]:
-        """Every source's tensor on the CPU, drawn in document order from the run's seed.
-
-        They depend only on the seed, the dtype and the sources' attributes, in order: a graph
-        run again draws nothing (0.03 ms to copy where drawing the Net's batch of 256 takes 1 ms)."""
-        if self.sources is None:
-            specs = [(n.id, n.attrs) for n in self.plan.order if n.op.source]
-            key = (self.plan.run.seed, self.plan.run.dtype, tuple(a.model_dump_json() for _, a in specs))
-            self.sources = _DRAWN.get(key)
-            if self.sources is None:
-                generator = torch.Generator().manual_seed(self.plan.run.seed)
-                self.sources = {}
-                for nid, attrs in specs:
-                    assert isinstance(attrs, SourceAttrs)
-                    self.sources[nid] = create(attrs, attrs.resolved_dtype(self.plan.run.dtype), generator)
-                _DRAWN.put(key, self.sources)
-        return self.sources
-
-    def fetch(self, src: str | list[str], consumer: PlannedNode, port: str) -> Any:
-        if isinstance(src, list):
-            return [self.fetch_one(ref, consumer, f"{port}[{i}]") for i, ref in enumerate(src)]
-        return self.fetch_one(src, consumer, port)
-
-    def fetch_one(self, ref: str, consumer: PlannedNode, port: str) -> torch.Tensor:
-        value = self.env[ref]
-        if not self.track_uses or ref not in self.plan.shared:
+    def fetch(self, edge: Edge) -> torch.Tensor:
+        """The value `edge` carries: its source's, or for a shared source an identity view of it
+        per use, whose .grad is what this use sends back."""
+        value = self.values[edge.source]
+        if not self.track_uses or edge not in self.plan.shared.get(edge.source, ()):
             return value
-        if not consumer.op.differentiable or consumer.op.name == "grad":
-            return value
-        # An identity view per use: its .grad is what this use contributes to ref's gradient.
         alias = value.view_as(value)
         alias.retain_grad()
-        self.aliases[Edge(ref, consumer.id, port)] = alias
+        self.aliases[edge] = alias
         return alias
 
-    def backward(self) -> None:
+    def backward(self) -> dict[str, torch.Tensor]:
+        """Every backward pass; the kept gradients, by node id."""
         run = self.plan.run
         assert run.output is not None
-        out = self.env[run.output]
+        out = self.values[run.output]
         grad_tensor = None if run.grad_output is None else torch.ones_like(out)
-        if run.wrt is None:
-            targets = None
-            kept = [(nid, t) for nid, t in self.env.items() if t.requires_grad and not t.is_leaf]
-        else:
-            targets = [self.env[w] for w in run.wrt]
-            kept = [(w, t) for w, t in zip(run.wrt, targets, strict=True) if not t.is_leaf]
-        noted = self.early.grads if self.early is not None else None
-        routed = self.routed_grads({nid for nid, _ in kept}) if noted is not None else {}
-        for nid, t in kept:
-            hook = _keeper(self.grads, nid, noted, routed.get(nid))
-            t.register_hook(hook)  # type: ignore[no-untyped-call]  # torch leaves it untyped
+        kept_ids = list(self.values) if run.wrt is None else run.wrt
+        kept = {nid: self.values[nid] for nid in kept_ids if self.values[nid].requires_grad}
+        grads: dict[str, torch.Tensor] = {}
+        for nid, t in kept.items():
+            if not t.is_leaf:
+                t.register_hook(_keeper(grads, nid))  # type: ignore[no-untyped-call]  # torch leaves it untyped
+        targets = None if run.wrt is None else list(kept.values())
         passes = run.backward_passes
         for i in range(passes):
+            self.observer.backward_pass(i, out)
             try:
                 torch.autograd.backward(out, grad_tensor, retain_graph=i < passes - 1, inputs=targets)
             except Exception as exc:
                 raise self.backward_error(exc) from exc
-
-    def routed_grads(self, kept: set[str]) -> dict[str, str]:
-        """Kept nodes whose whole gradient comes from one op that routes it (OpDef.routes_grad:
-        max-pooling over disjoint windows), each with that op's node, whose gradient is kept too.
-        The statistics of such a gradient follow from the op's own (payload.Noted.note_routed).
-
-        Only where nothing else can add to it: the node feeds that op alone and is not the output,
-        one backward pass, no `grad` op (its double backward reaches values by other paths), and
-        the op's value was not written in place (a hook on it would then see another gradient)."""
-        run = self.plan.run
-        if run.backward_passes != 1 or any(n.op.name == "grad" for n in self.plan.order):
-            return {}
-        uses: dict[str, list[tuple[PlannedNode, str]]] = {}
-        for node in self.plan.order:
-            for port, src in node.inputs.items():
-                for ref in src if isinstance(src, list) else [src]:
-                    uses.setdefault(ref, []).append((node, port))
-        routed = {}
-        for nid in kept - {run.output}:
-            if len(uses.get(nid, [])) != 1:
-                continue
-            ((op_node, port),) = uses[nid]
-            routes = op_node.op.routes_grad
-            unchanged = self.env[op_node.id]._version == 0
-            if port == "input" and routes is not None and op_node.id in kept and unchanged and routes(op_node.attrs):
-                routed[nid] = op_node.id
-        return routed
+            self.observer.backward_done(i)
+        for nid, t in kept.items():
+            if t.is_leaf and t.grad is not None:
+                grads[nid] = t.grad
+        return {nid: grads[nid] for nid in kept if nid in grads}  # in plan order
 
     def backward_error(self, exc: Exception) -> GraphErrors:
         """Blame the node whose saved value was overwritten when PyTorch names it, else the output."""
@@ -214,24 +167,14 @@ class Interpreter:
             )
 
 
-def _keeper(
-    grads: dict[str, torch.Tensor], nid: str, noted: Noted | None, routed_from: str | None = None
-) -> Callable[[torch.Tensor], None]:
+def _keeper(grads: dict[str, torch.Tensor], nid: str) -> Callable[[torch.Tensor], None]:
     """A backward hook that keeps the gradient of a non-leaf node: what retain_grad() keeps,
-    without its copy (4 ms of the course's Net at batch 256). Autograd never writes in place into
-    a gradient that someone else holds, so the tensor it hands over stays as it was. Several
-    backward passes add up, as .grad does. `routed_from`: see Interpreter.routed_grads."""
+    without its copy. Autograd never writes in place into a gradient that someone else holds,
+    so the tensor it hands over stays as it was. Several backward passes add up, as .grad does."""
 
     def keep(grad: torch.Tensor) -> None:
         before = grads.get(nid)
-        if before is None:
-            grads[nid] = grad
-            if noted is not None and routed_from is not None:
-                noted.note_routed(grad, grads.get(routed_from))
-            elif noted is not None:
-                noted.note(grad)
-        else:
-            grads[nid] = before + grad
+        grads[nid] = grad if before is None else before + grad
 
     return keep
 

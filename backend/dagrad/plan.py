@@ -1,14 +1,23 @@
-"""What the compiler hands the interpreter: nodes in order, with their inferred meta."""
+"""What the compiler hands the interpreter: an immutable plan.
+
+Nodes come in topological order, each with its inferred metadata and its wiring as edges,
+built once by the compiler: a reader never looks at the document's `inputs` again. Every
+field is a tuple, a frozen dataclass or a frozen pydantic model, so one plan can be read
+by several threads.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import NamedTuple
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import NamedTuple, TypeVar
 
 import torch
 
 from dagrad.graph_format import Run
 from dagrad.ops.registry import Attrs, OpDef
+
+T = TypeVar("T")
 
 
 class TensorMeta(NamedTuple):
@@ -22,29 +31,54 @@ class TensorMeta(NamedTuple):
 
 @dataclass(frozen=True)
 class Edge:
-    """One wire: `source`'s value feeds `port` of `consumer` (`tensors[1]` for list ports)."""
+    """One wire: `source`'s value feeds `port` of `consumer`, at `index` of a list port."""
 
     source: str
     consumer: str
     port: str
+    index: int | None = None
+
+    @property
+    def slot(self) -> str:
+        """The port as a user names it: 'input', or 'tensors[1]' for a list port."""
+        return self.port if self.index is None else f"{self.port}[{self.index}]"
 
 
-@dataclass
+@dataclass(frozen=True)
 class PlannedNode:
     id: str
     op: OpDef
     attrs: Attrs
-    inputs: dict[str, str | list[str]]
     meta: TensorMeta
+    inputs: tuple[Edge, ...]  # by port, a list port's edges in its order
+    users: tuple[Edge, ...]  # every edge out of this node, in plan order
+
+    def gather(self, value_of: Callable[[Edge], T]) -> dict[str, T | list[T]]:
+        return gather(self.inputs, value_of)
 
 
-@dataclass
+def gather(edges: tuple[Edge, ...], value_of: Callable[[Edge], T]) -> dict[str, T | list[T]]:
+    """An op's arguments from its input edges: port -> value_of(edge), a list for a list port."""
+    args: dict[str, T | list[T]] = {}
+    for edge in edges:
+        value = value_of(edge)
+        if edge.index is None:
+            args[edge.port] = value
+        else:
+            listed = args.setdefault(edge.port, [])
+            assert isinstance(listed, list)
+            listed.append(value)
+    return args
+
+
+@dataclass(frozen=True)
 class Plan:
     run: Run
     device: torch.device
     dtype: torch.dtype
-    order: list[PlannedNode]  # topological; sources come in document order within it
-    # Nodes whose value feeds several differentiable uses (weight sharing), with those uses.
-    shared: dict[str, list[Edge]] = field(default_factory=dict)
-    estimated_bytes: int = 0
-    estimated_flops: float = 0.0
+    order: tuple[PlannedNode, ...]  # topological; sources come in document order within it
+    # Weight sharing: nodes that require grad and feed several uses that send a gradient back,
+    # with those uses; the node's gradient is the sum of theirs.
+    shared: Mapping[str, tuple[Edge, ...]]
+    estimated_bytes: int
+    estimated_flops: float

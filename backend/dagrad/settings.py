@@ -4,8 +4,6 @@ Each field can be overridden by an environment variable named DAGRAD_<FIELD>,
 for example DAGRAD_MAX_NODES=1000.
 """
 
-from functools import lru_cache
-
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -37,8 +35,10 @@ class Settings(BaseSettings):
     )
     inline_max_flops: float = Field(1e6, ge=0, description="See inline_max_nodes.")
     inline_max_bytes: int = Field(2**20, ge=0, description="See inline_max_nodes.")
-
-
-@lru_cache
-def get_settings() -> Settings:
-    return Settings()
+    shape_memo_entries: int = Field(
+        4096,
+        ge=0,
+        description="Shape inference results the engine remembers, by exactly what determines them (op, "
+        "attributes, input shapes and dtypes): about 0.5 KiB each and no tensor data, so the server's memory stays "
+        "within max_concurrent_runs * max_run_bytes plus about 2 MiB. 0 turns the memo off.",
+    )

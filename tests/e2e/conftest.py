@@ -1,7 +1,7 @@
 """End-to-end fixtures: a dagrad server on a free port and a headless Chromium page.
 
 The browser is Debian's Chromium (Playwright cannot download its own here); the tests
-are skipped when it is missing, or when the editor has not been built into static/.
+are skipped when it is missing, or when the editor has not been built into backend/dagrad/static/.
 """
 
 from __future__ import annotations
@@ -18,6 +18,8 @@ from typing import Any
 import httpx
 import pytest
 
+from dagrad.api.app import static_dir
+
 from .browser import CHROMIUM, CHROMIUM_ARGS
 
 try:  # a machine without Playwright (a GPU box running only the CUDA tests) skips this folder
@@ -32,7 +34,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     reason = None
     if not Path(CHROMIUM).exists():
         reason = f"{CHROMIUM} is missing (apt-get install chromium)"
-    elif not (ROOT / "static" / "index.html").exists():
+    elif not (static_dir() / "index.html").exists():  # where the served app looks for it
         reason = "the editor is not built: cd frontend && npm ci && npm run build"
     for item in items:
         if "e2e" in item.keywords and reason:

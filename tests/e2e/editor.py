@@ -83,6 +83,19 @@ class Editor:
         self.page.click(f"[data-testid=example-{name}]")
         self.page.wait_for_selector(".react-flow__node")
 
+    def shared_badges(self) -> dict[str, str]:
+        """Each node with a "shared" badge, by id, with the badge's tooltip."""
+        return dict(
+            self.page.locator(".react-flow__node:has(.badge.shared)").evaluate_all(
+                "els => els.map(e => [e.dataset.id, e.querySelector('.badge.shared').title])"
+            )
+        )
+
+    def deselect(self) -> None:
+        """Click the canvas's empty top-left corner: the inspector shows the run settings again."""
+        self.page.locator(".react-flow__pane").click(position={"x": 8, "y": 8})
+        self.page.wait_for_selector("[data-testid=run-settings]")
+
     def table_value(self, view: str, index: str) -> float:
         """An element's exact value from the inspector's table view of `view` (value-view or grad-view)."""
         box = self.page.locator(f"[data-testid={view}]")

@@ -60,7 +60,11 @@ def test_build_the_4_1_dag_with_the_mouse_and_match_pytorch(page, console: Conso
     ed.wait_valid()
     # Live validation put the shapes on the edges and nodes before any run.
     assert page.locator("[data-testid=shape-q]").inner_text().startswith("[]")
-    assert page.locator(".badge.shared").count() >= 1
+    # The server's list: w1 and x1 each send two gradients back; x feeds two ops but needs no grad.
+    assert ed.shared_badges() == {
+        "w1": "w1 feeds 2 ops (x1, x3); its gradient is the sum of both uses",
+        "x1": "x1 feeds 2 ops (w2x1, s); its gradient is the sum of both uses",
+    }
 
     ed.run()
     expected = torch_dag_4_1()  # the chapter's code, in PyTorch, with the editor's seed
@@ -80,6 +84,50 @@ def test_build_the_4_1_dag_with_the_mouse_and_match_pytorch(page, console: Conso
     ed.select("w2")
     w2_00 = ed.table_value("grad-view", "0,0")
     assert math.isclose(w2_00, expected["w2.grad"][0, 0].item(), rel_tol=1e-4)
+    assert console.errors == []
+
+
+def test_shared_badges_and_accumulated_gradients_say_what_they_are(page, console: Console) -> None:
+    ed = Editor(page)
+    ed.open_example("dag_4_1")
+    ed.wait_valid()
+    assert ed.shared_badges() == {
+        "w1": "w1 feeds 2 ops (x1, x3); its gradient is the sum of both uses",
+        "x1": "x1 feeds 2 ops (w2x1, x1_plus_x2); its gradient is the sum of both uses",
+    }
+    assert ed.node("w1").locator(".badge.shared").inner_text() == "shared ×2"
+    assert ed.node("x").locator(".badge").count() == 0  # used twice, but it has no gradient
+
+    ed.run()
+    ed.select("w1")
+    section = page.locator("[data-testid=shared-uses]")
+    assert section.locator("h4").inner_text().lower() == "shared ×2"
+    assert "w1 feeds 2 ops (x1, x3); its gradient is the sum of both uses." in section.inner_text()
+    assert section.locator("li").all_inner_texts() == ["x1 port input", "x3 port input"]
+    label = page.locator("[data-testid=grad-label]")
+    assert label.inner_text() == "d q / d w1"
+    one_pass = float(page.locator("[data-testid=grad-view-norm]").inner_text())
+
+    ed.select("x")  # listed where it is used, with no claim of a sum
+    assert page.locator("[data-testid=shared-uses]").count() == 0
+    uses = page.locator("[data-testid=uses]").inner_text()
+    assert "x feeds 2 ops (x1, x2), but it requires no grad" in uses
+    assert "is the sum" not in uses
+
+    ed.deselect()
+    page.fill("#run-passes", "2")
+    ed.run()
+    page.wait_for_selector("[data-testid=run-status]:has-text('× 2')")
+    ed.select("w1")
+    assert label.inner_text() == "w1.grad accumulated over 2 backward passes (= 2 × d q / d w1)"
+    two_passes = float(page.locator("[data-testid=grad-view-norm]").inner_text())
+    assert math.isclose(two_passes, 2 * one_pass, rel_tol=1e-4)
+    assert "accumulated over the 2 backward passes" in page.locator("[data-testid=contributions]").inner_text()
+    # The canvas names it alike: the Gradients toggle's tooltip and the node's preview.
+    page.click("[data-testid=mode-grad]")
+    assert page.locator("[data-testid=preview-w1]").get_attribute("title") == label.inner_text()
+    toggle = page.locator("[data-testid=mode-grad]").get_attribute("title") or ""
+    assert "accumulated over 2 backward passes" in toggle
     assert console.errors == []
 
 

@@ -11,34 +11,36 @@ from fastapi.responses import HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
-from dagrad import __version__, engine
+from dagrad import __version__
 from dagrad import examples as example_graphs
 from dagrad.api import error_handlers
 from dagrad.api.body_limit import BodyLimitMiddleware
 from dagrad.api.routes import examples, graphs, health, ops
-from dagrad.settings import Settings, get_settings
+from dagrad.engine import Engine
+from dagrad.settings import Settings
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent.parent / "templates"))
 
 
 def static_dir() -> Path:
-    """The built editor: static/ at the repository root (frontend/ builds into it)."""
-    return Path(__file__).resolve().parents[3] / "static"
+    """The built editor: the package's own static/ (frontend/ builds into it; the wheel ships it)."""
+    return Path(__file__).resolve().parent.parent / "static"
 
 
-def warm_up(settings: Settings) -> None:
+def warm_up(engine: Engine) -> None:
     """Validate every example once: PyTorch loads its meta kernels lazily, and the first
     student should not wait two seconds for it."""
     for graph in example_graphs.load_all().values():
-        engine.validate(graph, settings)
+        engine.validate(graph)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
-    settings = settings or get_settings()
+    settings = settings or Settings()
+    engine = Engine(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        warm_up(settings)
+        warm_up(engine)
         yield
 
     app = FastAPI(
@@ -48,6 +50,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description="Compile a graph of PyTorch ops, run forward and backward, see every value and gradient.",
     )
     app.state.settings = settings
+    app.state.engine = engine
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     error_handlers.install(app)
     for router in (ops.router, graphs.router, examples.router, health.router):

@@ -4,14 +4,22 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from dagrad.engine import Engine
 from dagrad.settings import Settings
+
+# Both async on purpose: FastAPI runs a plain `def` dependency in its thread pool, a thread hop
+# that cost more than the 4.1 DAG's whole evaluation on a loaded 2-core machine.
 
 
 async def app_settings(request: Request) -> Settings:
-    # async on purpose: FastAPI runs a plain `def` dependency in its thread pool, a thread hop
-    # that cost more than the 4.1 DAG's whole evaluation on a loaded 2-core machine.
     settings: Settings = request.app.state.settings
     return settings
 
 
+async def app_engine(request: Request) -> Engine:
+    engine: Engine = request.app.state.engine
+    return engine
+
+
 SettingsDep = Annotated[Settings, Depends(app_settings)]
+EngineDep = Annotated[Engine, Depends(app_engine)]

@@ -14,8 +14,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from dagrad.compiler import CompileErrors
-from dagrad.engine import node_meta
 from dagrad.errors import GraphError, GraphErrors
+from dagrad.report.response import node_meta
 from dagrad.results import ErrorResponse
 
 

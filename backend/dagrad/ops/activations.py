@@ -32,7 +32,7 @@ register(
     attrs=ReluAttrs,
     doc="max(input, 0), elementwise.",
     torch="F.relu(input, inplace=False)",
-    examples=[Example({"input": T((3, 4))})],
+    examples=[Example({"input": T((3, 4))}), Example({"input": T((233, 257), -3.0, 3.0)}, large=True)],
 )
 register(
     "tanh",
@@ -41,7 +41,7 @@ register(
     ("input",),
     doc="Hyperbolic tangent, elementwise.",
     torch="torch.tanh(input)",
-    examples=[Example({"input": T((3, 4))})],
+    examples=[Example({"input": T((3, 4))}), Example({"input": T((233, 257), -3.0, 3.0)}, large=True)],
 )
 register(
     "sigmoid",
@@ -50,7 +50,7 @@ register(
     ("input",),
     doc="1 / (1 + exp(-input)), elementwise.",
     torch="torch.sigmoid(input)",
-    examples=[Example({"input": T((3, 4))})],
+    examples=[Example({"input": T((3, 4))}), Example({"input": T((233, 257), -3.0, 3.0)}, large=True)],
 )
 for name, fn, doc in (
     ("softmax", F.softmax, "exp(x) / exp(x).sum(dim): values along dim become probabilities."),
@@ -65,5 +65,9 @@ for name, fn, doc in (
         doc=doc,
         torch=f"F.{name}(input, dim)",
         check=checks.dim_in_range("input", "dim"),
-        examples=[Example({"input": T((3, 4))}, {"dim": -1}), Example({"input": T((3, 4))}, {"dim": 0})],
+        examples=[
+            Example({"input": T((3, 4))}, {"dim": -1}),
+            Example({"input": T((3, 4))}, {"dim": 0}),
+            Example({"input": T((40, 50, 23), -3.0, 3.0)}, {"dim": 1}, large=True),
+        ],
     )

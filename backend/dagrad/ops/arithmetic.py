@@ -48,6 +48,14 @@ for name, fn, attrs, doc, spelled, other_range in _BINARY:
         examples=[
             Example({"input": T((3, 4)), "other": T((3, 4), *other_range)}),
             Example({"input": T((2, 3, 4)), "other": T((4,), *other_range)}),
+            # add's and sub's input: a mean that dominates the std (the statistics' second pass)
+            Example(
+                {
+                    "input": T((201, 301), *((1000.0, 1001.0) if name in ("add", "sub") else ANY)),
+                    "other": T((201, 301), *other_range),
+                },
+                large=True,
+            ),
         ],
     )
 
@@ -66,7 +74,21 @@ for name, fn, doc, value_range in _UNARY:
         ("input",),
         doc=doc,
         torch=f"torch.{name}(input)",
-        examples=[Example({"input": T((3, 4), *value_range)})],
+        examples=[
+            Example({"input": T((3, 4), *value_range)}),
+            # neg's, log's and sqrt's: a mean that dominates the std (the statistics' second pass;
+            # neg's by so much that float64 needs it too)
+            Example(
+                {
+                    "input": T((301, 403), 1e6, 1e6 + 1.0)
+                    if name == "neg"
+                    else T((301, 403), 1000.0, 1001.0)
+                    if name in ("log", "sqrt")
+                    else T((1001, 1003), *value_range)  # exp's and abs's: a million elements
+                },
+                large=True,
+            ),
+        ],
     )
 
 register(
@@ -80,6 +102,7 @@ register(
     examples=[
         Example({"input": T((3,))}, {"exponent": 3.0}),
         Example({"input": T((2, 3), *POSITIVE)}, {"exponent": 0.5}),
+        Example({"input": T((211, 157))}, {"exponent": 3.0}, large=True),
     ],
 )
 register(
@@ -99,6 +122,7 @@ register(
         Example({"input": T((3, 4)), "other": T((4, 2))}),
         Example({"input": T((2, 3, 4)), "other": T((4, 5))}),
         Example({"input": T((4,)), "other": T((4,))}),
+        Example({"input": T((160, 110)), "other": T((110, 170))}, large=True),
     ],
 )
 register(
@@ -109,5 +133,8 @@ register(
     doc="Dot product of two 1-D tensors of the same length: u.dot(v).",
     torch="torch.dot(input, tensor)",
     check=checks.dot,
-    examples=[Example({"input": T((10,)), "tensor": T((10,))})],
+    examples=[
+        Example({"input": T((10,)), "tensor": T((10,))}),
+        Example({"input": T((40_001,)), "tensor": T((40_001,))}, large=True),
+    ],
 )

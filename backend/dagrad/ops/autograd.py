@@ -100,15 +100,15 @@ register(
     ),
     torch="input.detach()",
     differentiable=False,
-    examples=[Example({"input": T((3,))})],
+    examples=[Example({"input": T((3,))}), Example({"input": T((201, 301))}, large=True)],
 )
 register(
     "grad",
     "autograd",
     grad,
     (
-        Port("outputs", "The tensor to differentiate."),
-        Port("inputs", "The tensor to differentiate it with respect to."),
+        Port("outputs", "The tensor to differentiate.", exact=True),
+        Port("inputs", "The tensor to differentiate it with respect to.", exact=True),
         Port("grad_outputs", "Weights of the outputs' elements, when outputs is not a scalar.", optional=True),
     ),
     attrs=GradAttrs,
@@ -118,4 +118,9 @@ register(
     ),
     torch="torch.autograd.grad(outputs, inputs, grad_outputs=None, retain_graph=True, create_graph=False)[0]",
     check=_check_grad,
+    # outputs must be computed from inputs (autograd matches them by identity), which a literal
+    # source is not: the tests wire outputs = inputs ** 3 (tests/test_ops.py, COMPUTED_PORTS).
+    examples=[
+        Example({"inputs": T((150, 131)), "grad_outputs": T((150, 131))}, {"create_graph": True}, large=True),
+    ],
 )

@@ -70,18 +70,6 @@ def _pool_check(spatial: int) -> Any:
     return check
 
 
-def _disjoint_windows(attrs: Any) -> bool:
-    """Whether no two pooling windows share an element: each steps at least its own width, with
-    dilation 1. Max-pooling's backward then hands each output gradient to an element of its own."""
-    given = [
-        v if isinstance(v, list) else [v]
-        for v in (attrs.kernel_size, attrs.stride or attrs.kernel_size, attrs.dilation)
-    ]
-    n = max(len(v) for v in given)
-    kernel, stride, dilation = (v * n if len(v) == 1 else v for v in given)
-    return all(d == 1 for d in dilation) and all(s >= k for k, s in zip(kernel, stride, strict=False))
-
-
 register(
     "linear",
     "layers",
@@ -94,6 +82,7 @@ register(
     examples=[
         Example({"input": T((4, 10)), "weight": T((3, 10)), "bias": T((3,))}),
         Example({"input": T((10,)), "weight": T((3, 10))}),
+        Example({"input": T((150, 131)), "weight": T((129, 131)), "bias": T((129,))}, large=True),
     ],
 )
 register(
@@ -112,6 +101,7 @@ register(
             {"input": T((2, 2, 9)), "weight": T((4, 1, 3)), "bias": T((4,))},
             {"stride": 2, "padding": 1, "dilation": 2, "groups": 2},
         ),
+        Example({"input": T((4, 8, 701)), "weight": T((12, 8, 5)), "bias": T((12,))}, {"padding": 1}, large=True),
     ],
 )
 register(
@@ -130,6 +120,7 @@ register(
             {"input": T((1, 2, 9, 9)), "weight": T((2, 1, 3, 3))},
             {"stride": [2, 1], "padding": 1, "dilation": 2, "groups": 2},
         ),
+        Example({"input": T((2, 3, 70, 91)), "weight": T((8, 3, 3, 3)), "bias": T((8,))}, {"padding": 1}, large=True),
     ],
 )
 register(
@@ -140,11 +131,12 @@ register(
     attrs=MaxPoolAttrs,
     doc="Maximum over windows along the last dimension.",
     torch="F.max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False)",
-    routes_grad=_disjoint_windows,
     check=_pool_check(1),
     examples=[
         Example({"input": T((2, 3, 8))}, {"kernel_size": 2}),
         Example({"input": T((1, 2, 9))}, {"kernel_size": 3, "stride": 2, "padding": 1, "ceil_mode": True}),
+        # overlapping windows: an input element can take the gradient of two outputs
+        Example({"input": T((4, 8, 1101))}, {"kernel_size": 3, "stride": 2, "padding": 1}, large=True),
     ],
 )
 register(
@@ -155,11 +147,12 @@ register(
     attrs=MaxPoolAttrs,
     doc="Maximum over h×w windows of each channel; by default over non-overlapping blocks.",
     torch="F.max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False)",
-    routes_grad=_disjoint_windows,
     check=_pool_check(2),
     examples=[
         Example({"input": T((1, 2, 2, 6))}, {"kernel_size": [1, 2]}),
         Example({"input": T((2, 2, 7, 7))}, {"kernel_size": 3, "stride": 2, "padding": 1, "dilation": 2}),
+        # disjoint windows: each output gradient goes to one input element, the rest get zero
+        Example({"input": T((2, 4, 140, 131))}, {"kernel_size": 2}, large=True),
     ],
 )
 register(
@@ -174,5 +167,6 @@ register(
     examples=[
         Example({"input": T((2, 2, 4, 6))}, {"kernel_size": 2}),
         Example({"input": T((1, 2, 5, 5))}, {"kernel_size": 3, "stride": 2, "padding": 1, "ceil_mode": True}),
+        Example({"input": T((2, 3, 120, 131))}, {"kernel_size": 2}, large=True),
     ],
 )

@@ -101,6 +101,8 @@ register(
     examples=[
         Example({"input": T((3, 4)), "target": T((3, 4))}),
         Example({"input": T((2, 5)), "target": T((2, 5))}, {"reduction": "sum"}),
+        Example({"input": T((170, 131)), "target": T((170, 131))}, large=True),
+        Example({"input": T((170, 131)), "target": T((170, 131))}, {"reduction": "none"}, large=True),
     ],
 )
 register(
@@ -115,6 +117,12 @@ register(
     examples=[
         Example({"input": T((4, 3)), "target": T((4,), dtype="int64", low=0, high=3)}),
         Example({"input": T((4, 3)), "target": T((4, 3), low=0.1, high=1.0)}, {"label_smoothing": 0.1}),
+        Example({"input": T((17_001, 3), -3.0, 3.0), "target": T((17_001,), dtype="int64", low=0, high=3)}, large=True),
+        Example(
+            {"input": T((17_001, 4), -3.0, 3.0), "target": T((17_001, 4), low=0.1, high=1.0)},
+            {"label_smoothing": 0.1, "reduction": "none"},
+            large=True,
+        ),
     ],
 )
 register(
@@ -133,7 +141,21 @@ register(
                 "target": T((4,), dtype="int64", low=0, high=3),
                 "weight": T((3,), low=0.5, high=2.0, requires_grad=False),
             }
-        )
+        ),
+        Example(
+            {
+                "input": T((17_001, 3), -3.0, 0.0),
+                "target": T((17_001,), dtype="int64", low=0, high=3),
+                "weight": T((3,), low=0.5, high=2.0, requires_grad=False),
+            },
+            large=True,
+        ),
+        # a target of over 2**20 class indices: int64 statistics are taken in chunks of that size
+        Example(
+            {"input": T((1_048_601, 2), -3.0, 0.0), "target": T((1_048_601,), dtype="int64", low=0, high=2)},
+            {"reduction": "sum"},
+            large=True,
+        ),
     ],
 )
 register(
@@ -146,6 +168,13 @@ register(
     torch="F.binary_cross_entropy(input, target, weight=None, reduction='mean')",
     check=checks.same_shape("input", "target", "binary_cross_entropy needs one target per probability."),
     examples=[
-        Example({"input": T((3, 4), low=0.1, high=0.9), "target": T((3, 4), low=0.0, high=1.0, requires_grad=False)})
+        Example({"input": T((3, 4), low=0.1, high=0.9), "target": T((3, 4), low=0.0, high=1.0, requires_grad=False)}),
+        Example(
+            {
+                "input": T((170, 131), low=0.1, high=0.9),
+                "target": T((170, 131), low=0.0, high=1.0, requires_grad=False),
+            },
+            large=True,
+        ),
     ],
 )

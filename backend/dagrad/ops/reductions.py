@@ -53,7 +53,12 @@ register(
     doc="Sum of the elements, over all or over dim.",
     torch="torch.sum(input, dim=None, keepdim=False)",
     check=_in_range,
-    examples=[Example({"input": T((3, 4))}), Example({"input": T((2, 3, 4))}, {"dim": [0, 2], "keepdim": True})],
+    examples=[
+        Example({"input": T((3, 4))}),
+        Example({"input": T((2, 3, 4))}, {"dim": [0, 2], "keepdim": True}),
+        Example({"input": T((190, 231))}, large=True),
+        Example({"input": T((3, 130, 171))}, {"dim": 0, "keepdim": True}, large=True),
+    ],
 )
 register(
     "mean",
@@ -64,7 +69,13 @@ register(
     doc="Mean of the elements, over all or over dim.",
     torch="torch.mean(input, dim=None, keepdim=False)",
     check=_in_range,
-    examples=[Example({"input": T((3, 4))}), Example({"input": T((3, 4))}, {"dim": 1})],
+    examples=[
+        Example({"input": T((3, 4))}),
+        Example({"input": T((3, 4))}, {"dim": 1}),
+        # a mean that dominates the std (the statistics' second pass); the gradient is constant
+        Example({"input": T((150, 171), 1000.0, 1001.0)}, large=True),
+        Example({"input": T((150, 3, 171))}, {"dim": [1]}, large=True),
+    ],
 )
 register(
     "max",
@@ -75,7 +86,12 @@ register(
     doc="Largest element, over all or along dim (the values; the gradient flows to the argmax).",
     torch="torch.max(input) / torch.max(input, dim, keepdim).values",
     check=_in_range,
-    examples=[Example({"input": T((3, 4))}), Example({"input": T((3, 4))}, {"dim": 0, "keepdim": True})],
+    examples=[
+        Example({"input": T((3, 4))}),
+        Example({"input": T((3, 4))}, {"dim": 0, "keepdim": True}),
+        Example({"input": T((200, 151))}, large=True),
+        Example({"input": T((3, 19_001))}, {"dim": 0}, large=True),
+    ],
 )
 register(
     "norm",
@@ -86,5 +102,10 @@ register(
     doc="p-norm of the elements (x.norm() is the 2-norm of all of them).",
     torch="torch.norm(input, p=2, dim=None, keepdim=False)",
     check=_in_range,
-    examples=[Example({"input": T((5,))}), Example({"input": T((3, 4))}, {"p": 1.0, "dim": 1})],
+    examples=[
+        Example({"input": T((5,))}),
+        Example({"input": T((3, 4))}, {"p": 1.0, "dim": 1}),
+        Example({"input": T((190, 171))}, large=True),
+        Example({"input": T((17_001, 3), 0.5, 2.0)}, {"p": 1.0, "dim": 1}, large=True),
+    ],
 )

@@ -24,9 +24,10 @@ Inputs = Mapping[str, torch.Tensor | list[torch.Tensor] | None]
 
 
 class Attrs(BaseModel):
-    """Base of every attribute model: unknown attributes are errors, not silently dropped."""
+    """Base of every attribute model: unknown attributes are errors, not silently dropped, and a
+    validated model cannot be changed (a plan that holds it may be read by several threads)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class NoAttrs(Attrs):
@@ -41,6 +42,10 @@ class Port:
     doc: str = ""
     optional: bool = False
     variadic: bool = False  # takes a list of nodes (cat's and stack's `tensors`)
+    # The op needs this very tensor, not a value computed from it: torch.autograd.grad's outputs
+    # and inputs, which autograd matches by identity. Such a use gets no per-use alias (whose
+    # gradient would be this use's share) and sends no gradient of its own back to its source.
+    exact: bool = False
 
 
 @dataclass(frozen=True)
@@ -60,6 +65,12 @@ class Example:
 
     inputs: Mapping[str, TensorExample | Sequence[TensorExample]]
     attrs: Mapping[str, Any] = field(default_factory=dict)
+    # An example sized to take the statistics' large-tensor paths: its output (or, where the op
+    # reduces to a scalar, its input) and the gradients involved have over 16,384 elements, so
+    # over every threshold report/stats.py has for float tensors (_ROW, _SEGMENT_MAX). The tests
+    # check every statistic of it against PyTorch in float32 and float64; gradcheck skips it
+    # (too slow at that size). Every op has one (tests/test_ops.py checks).
+    large: bool = False
 
 
 @dataclass(frozen=True)
@@ -77,11 +88,6 @@ class PortProblem:
 CheckFn = Callable[[Inputs, Any], list[PortProblem]]
 # cost(inputs, output, attrs) -> estimated floating point operations of one call.
 CostFn = Callable[[Inputs, torch.Tensor, Any], float]
-# routes_grad(attrs) -> whether, with these attributes, backward gives each element of the output
-# gradient to one element of the `input` port's gradient, no two to the same one, and zero to
-# the rest (max-pooling over windows that do not overlap). The statistics of that input gradient
-# then follow from the output gradient's, without reading it (payload.Noted.note_routed).
-RoutesGradFn = Callable[[Any], bool]
 
 
 @dataclass(frozen=True)
@@ -98,10 +104,20 @@ class OpDef:
     cost: CostFn | None = None
     differentiable: bool = True
     source: bool = False  # tensor sources: input, parameter, constant
-    routes_grad: RoutesGradFn | None = None
 
     def port(self, name: str) -> Port | None:
         return next((p for p in self.ports if p.name == name), None)
+
+    def sends_grad(self, port_name: str) -> bool:
+        """Whether a tensor wired to this port gets a gradient back through this op."""
+        port = self.port(port_name)
+        return self.differentiable and port is not None and not port.exact
+
+    @property
+    def needs_autograd_graph(self) -> bool:
+        """Whether the op reads the autograd graph its inputs were made by (an `exact` port):
+        its result cannot be inferred from its inputs' shapes alone."""
+        return any(p.exact for p in self.ports)
 
     def call(self, inputs: Inputs, attrs: Attrs) -> torch.Tensor:
         """Run the op: ports and attributes become the torch function's keyword arguments."""
@@ -138,7 +154,6 @@ def register(
     cost: CostFn | None = None,
     differentiable: bool = True,
     source: bool = False,
-    routes_grad: RoutesGradFn | None = None,
 ) -> OpDef:
     """Declare an op. `ports` are torch argument names; a plain string is a required port."""
     if name in REGISTRY:
@@ -156,7 +171,6 @@ def register(
         cost=cost,
         differentiable=differentiable,
         source=source,
-        routes_grad=routes_grad,
     )
     REGISTRY[name] = op
     return op

@@ -147,7 +147,10 @@ register(
     doc="The same elements in a new shape (copies only when it must).",
     torch="torch.reshape(input, shape)",
     check=_check_new_shape,
-    examples=[Example({"input": T((3, 4))}, {"shape": [2, -1]})],
+    examples=[
+        Example({"input": T((3, 4))}, {"shape": [2, -1]}),
+        Example({"input": T((201, 301), 1000.0, 1001.0)}, {"shape": [301, -1]}, large=True),
+    ],
 )
 register(
     "view",
@@ -158,7 +161,10 @@ register(
     doc="A view of the same memory in a new shape, as in x.view(-1, 256). Needs compatible strides.",
     torch="input.view(shape)",
     check=_check_new_shape,
-    examples=[Example({"input": T((2, 3, 4))}, {"shape": [-1, 12]})],
+    examples=[
+        Example({"input": T((2, 3, 4))}, {"shape": [-1, 12]}),
+        Example({"input": T((7, 61, 53))}, {"shape": [-1, 53]}, large=True),
+    ],
 )
 register(
     "flatten",
@@ -169,7 +175,10 @@ register(
     doc="Merge dimensions start_dim..end_dim into one.",
     torch="torch.flatten(input, start_dim=0, end_dim=-1)",
     check=checks.dim_in_range("input", "start_dim", "end_dim"),
-    examples=[Example({"input": T((2, 3, 4))}, {"start_dim": 1})],
+    examples=[
+        Example({"input": T((2, 3, 4))}, {"start_dim": 1}),
+        Example({"input": T((7, 61, 53))}, {"start_dim": 1}, large=True),
+    ],
 )
 register(
     "transpose",
@@ -180,7 +189,13 @@ register(
     doc="Swap two dimensions; a matrix's transpose is transpose(0, 1).",
     torch="torch.transpose(input, dim0, dim1)",
     check=checks.dim_in_range("input", "dim0", "dim1"),
-    examples=[Example({"input": T((3, 4))}), Example({"input": T((2, 3, 4))}, {"dim0": 0, "dim1": 2})],
+    examples=[
+        Example({"input": T((3, 4))}),
+        Example({"input": T((2, 3, 4))}, {"dim0": 0, "dim1": 2}),
+        # a non-contiguous value whose mean dominates its std so much that float64 needs the
+        # statistics' second pass too
+        Example({"input": T((170, 191), 1e6, 1e6 + 1.0)}, large=True),
+    ],
 )
 register(
     "permute",
@@ -191,7 +206,10 @@ register(
     doc="Reorder all dimensions.",
     torch="torch.permute(input, dims)",
     check=checks.dim_in_range("input", "dims"),
-    examples=[Example({"input": T((2, 3, 4))}, {"dims": [2, 0, 1]})],
+    examples=[
+        Example({"input": T((2, 3, 4))}, {"dims": [2, 0, 1]}),
+        Example({"input": T((17, 23, 61))}, {"dims": [2, 0, 1]}, large=True),
+    ],
 )
 register(
     "index",
@@ -202,7 +220,11 @@ register(
     doc="One slice along dim: w[i] is index with dim 0 and index i. The result has one dimension less.",
     torch="torch.select(input, dim, index)  # input[i] for dim 0",
     check=checks.dim_in_range("input", "dim"),
-    examples=[Example({"input": T((3, 4, 4))}, {"index": 1}), Example({"input": T((3, 4))}, {"dim": 1, "index": -1})],
+    examples=[
+        Example({"input": T((3, 4, 4))}, {"index": 1}),
+        Example({"input": T((3, 4))}, {"dim": 1, "index": -1}),
+        Example({"input": T((150, 3, 131))}, {"dim": 1, "index": -1}, large=True),
+    ],
 )
 register(
     "cat",
@@ -213,7 +235,11 @@ register(
     doc="Join tensors along an existing dimension.",
     torch="torch.cat(tensors, dim=0)",
     check=_check_cat,
-    examples=[Example({"tensors": [T((2, 3)), T((4, 3))]}), Example({"tensors": [T((2, 3)), T((2, 1))]}, {"dim": 1})],
+    examples=[
+        Example({"tensors": [T((2, 3)), T((4, 3))]}),
+        Example({"tensors": [T((2, 3)), T((2, 1))]}, {"dim": 1}),
+        Example({"tensors": [T((130, 141)), T((130, 127))]}, {"dim": 1}, large=True),
+    ],
 )
 register(
     "stack",
@@ -224,7 +250,10 @@ register(
     doc="Join tensors of one shape along a new dimension.",
     torch="torch.stack(tensors, dim=0)",
     check=_check_same_shapes,
-    examples=[Example({"tensors": [T((2, 3)), T((2, 3)), T((2, 3))]}, {"dim": 1})],
+    examples=[
+        Example({"tensors": [T((2, 3)), T((2, 3)), T((2, 3))]}, {"dim": 1}),
+        Example({"tensors": [T((130, 131)), T((130, 131)), T((130, 131))]}, {"dim": 1}, large=True),
+    ],
 )
 register(
     "squeeze",
@@ -235,7 +264,11 @@ register(
     doc="Remove dimensions of size 1 (all of them, or only dim).",
     torch="torch.squeeze(input, dim=None)",
     check=checks.dim_in_range("input", "dim"),
-    examples=[Example({"input": T((3, 1, 4, 1))}), Example({"input": T((3, 1, 4))}, {"dim": 1})],
+    examples=[
+        Example({"input": T((3, 1, 4, 1))}),
+        Example({"input": T((3, 1, 4))}, {"dim": 1}),
+        Example({"input": T((150, 1, 131, 1))}, large=True),
+    ],
 )
 register(
     "unsqueeze",
@@ -246,5 +279,5 @@ register(
     doc="Insert a dimension of size 1 at dim (e.g. to make a batch of one).",
     torch="torch.unsqueeze(input, dim)",
     check=checks.dim_in_range("input", "dim", extra=1),
-    examples=[Example({"input": T((3, 4))}, {"dim": 1})],
+    examples=[Example({"input": T((3, 4))}, {"dim": 1}), Example({"input": T((150, 131))}, {"dim": 1}, large=True)],
 )

@@ -59,20 +59,26 @@ class SourceAttrs(Attrs):
     start: float = Field(0.0, description="For init 'arange': start + step * torch.arange(numel), reshaped.")
     step: float = Field(1.0, description="For init 'arange'.")
 
+    @model_validator(mode="before")
+    @classmethod
+    def _shape_from_values(cls, data: Any) -> Any:
+        """init 'values' without a shape takes the literal's own (the model is frozen after)."""
+        if isinstance(data, dict) and data.get("init") == "values" and data.get("shape") is None:
+            return data if data.get("values") is None else {**data, "shape": literal_shape(data["values"])}
+        return data
+
     @model_validator(mode="after")
     def _shape_known(self) -> SourceAttrs:
         if self.init == "values":
             if self.values is None:
                 raise ValueError("init 'values' needs values, e.g. [1.0, 2.0, 4.0]")
             inferred = literal_shape(self.values)
-            if self.shape is None:
-                self.shape = inferred
-            elif math.prod(self.shape) != math.prod(inferred):
+            if self.shape is not None and math.prod(self.shape) != math.prod(inferred):
                 raise ValueError(
                     f"values hold {math.prod(inferred)} numbers (shape {inferred}) but shape "
                     f"{self.shape} needs {math.prod(self.shape)}"
                 )
-        elif self.shape is None:
+        if self.shape is None:
             raise ValueError("shape is required (e.g. [5, 5]) unless init is 'values'")
         if any(d < 0 for d in self.shape):
             raise ValueError(f"shape {self.shape} has a negative size")

@@ -273,11 +273,6 @@ export interface components {
             /** Devices */
             devices: string[];
             limits: components["schemas"]["Settings"];
-            /**
-             * Native Stats
-             * @description Whether the C extension dagrad._moments was built: it takes large CPU tensors' statistics in one pass. Without it (no C compiler at install) PyTorch's reductions give the same numbers, slower.
-             */
-            native_stats: boolean;
             /** Status */
             status: string;
             /** Torch */
@@ -584,6 +579,12 @@ export interface components {
              * @default 30
              */
             queue_seconds: number;
+            /**
+             * Shape Memo Entries
+             * @description Shape inference results the engine remembers, by exactly what determines them (op, attributes, input shapes and dtypes): about 0.5 KiB each and no tensor data, so the server's memory stays within max_concurrent_runs * max_run_bytes plus about 2 MiB. 0 turns the memo off.
+             * @default 4096
+             */
+            shape_memo_entries: number;
         };
         /**
          * SharedNode

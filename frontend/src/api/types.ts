@@ -18,5 +18,7 @@ export type TensorPayload = S["TensorPayload"];
 export type TensorStats = S["TensorStats"];
 export type GradContribution = S["GradContribution"];
 export type SharedNode = S["SharedNode"];
+export type Use = S["Use"];
+export type RunInfo = S["RunInfo"];
 export type ExampleSummary = S["ExampleSummary"];
 export type Health = S["Health"];

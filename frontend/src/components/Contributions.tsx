@@ -1,6 +1,7 @@
 // Weight sharing made visible: each use's share of a shared tensor's gradient, and their sum.
 import { useMemo } from "react";
 import type { GradContribution } from "../api/types";
+import { contributionsHeading, contributionsNote } from "../core/explain";
 import { decode, formatNumber } from "../core/tensor";
 import { useGraph } from "../store/graphStore";
 import { Heatmap } from "./Heatmap";
@@ -22,15 +23,18 @@ function Row({ c }: { c: GradContribution }) {
   );
 }
 
-export function Contributions({ id, contributions }: { id: string; contributions: GradContribution[] }) {
+interface Props {
+  id: string;
+  contributions: GradContribution[];
+  /** The run's backward passes: the shares accumulate over them as .grad does. */
+  passes: number;
+}
+
+export function Contributions({ id, contributions, passes }: Props) {
   return (
     <div className="contributions" data-testid="contributions">
-      <h4>
-        {id}.grad = {contributions.map((c) => `(via ${c.consumer})`).join(" + ")}
-      </h4>
-      <p className="muted">
-        {id} is used {contributions.length} times; autograd adds the gradient each use sends back.
-      </p>
+      <h4>{contributionsHeading(id, contributions)}</h4>
+      <p className="muted">{contributionsNote(id, contributions.length, passes)}</p>
       <ul>
         {contributions.map((c) => (
           <Row key={`${c.consumer}.${c.port}`} c={c} />

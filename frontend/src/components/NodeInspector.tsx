@@ -2,7 +2,8 @@
 import { useState } from "react";
 import { useShallow } from "zustand/react/shallow";
 import { loadFull } from "../actions/run";
-import type { OpInfo } from "../api/types";
+import type { OpInfo, SharedNode, Use } from "../api/types";
+import { gradLabel, portName, sharedSentence, unsharedSentence } from "../core/explain";
 import { consumers, type EditorNode } from "../core/graph";
 import { shapeText } from "../core/tensor";
 import { useGraph } from "../store/graphStore";
@@ -35,14 +36,54 @@ function IdField({ id }: { id: string }) {
   );
 }
 
+function UseList({ uses }: { uses: Use[] }) {
+  return (
+    <ul>
+      {uses.map((u) => (
+        <li key={`${u.consumer}.${u.port}`}>
+          <button type="button" className="link" onClick={() => useGraph.getState().select(u.consumer)}>
+            {u.consumer}
+          </button>{" "}
+          <span className="muted">port {u.port}</span>
+        </li>
+      ))}
+    </ul>
+  );
+}
+
+/** Where the node is used. Whether its gradient sums those uses is the server's word (`shared`),
+ * not a count of edges: the input x of the 4.1 DAG feeds two ops but has no gradient. */
+function Uses({ id, shared, requiresGrad }: { id: string; shared?: SharedNode; requiresGrad?: boolean }) {
+  const edges = useGraph(useShallow((s) => consumers(s.graph, id)));
+  const checked = useResults((s) => s.validationErrors.length === 0);
+  if (shared) {
+    return (
+      <div className="uses" data-testid="shared-uses">
+        <h4>Shared ×{shared.uses.length}</h4>
+        <p className="doc">{sharedSentence(shared)}.</p>
+        <UseList uses={shared.uses} />
+      </div>
+    );
+  }
+  if (edges.length < 2) return null;
+  const uses = edges.map((e) => ({ consumer: e.target, port: portName(e.targetHandle) }));
+  return (
+    <div className="uses" data-testid="uses">
+      <h4>Used {edges.length} times</h4>
+      <p className="muted">{unsharedSentence(id, uses, requiresGrad, checked)}</p>
+      <UseList uses={uses} />
+    </div>
+  );
+}
+
 export function NodeInspector({ node, op }: { node: EditorNode; op: OpInfo }) {
   const run = useGraph((s) => s.graph.run);
-  const uses = useGraph(useShallow((s) => consumers(s.graph, node.id)));
   const setRun = useGraph((s) => s.setRun);
   const meta = useResults((s) => s.metas[node.id]);
   const errors = useResults(useShallow((s) => errorsOf(s, node.id)));
   const result = useResults((s) => s.run?.nodes[node.id]);
-  const ranOutput = useResults((s) => s.run?.run.output);
+  const ran = useResults((s) => s.run?.run);
+  const shared = useResults((s) => s.shared.find((n) => n.id === node.id));
   const serverAttrErrors = Object.fromEntries(
     errors.filter((e) => e.attribute).map((e) => [e.attribute as string, e.message]),
   );
@@ -101,21 +142,7 @@ export function NodeInspector({ node, op }: { node: EditorNode; op: OpInfo }) {
           {meta?.requires_grad ? "· requires grad" : ""}
         </div>
       </div>
-      {uses.length > 1 && (
-        <div className="uses">
-          <h4>Shared: used by {uses.length} ops</h4>
-          <ul>
-            {uses.map((e) => (
-              <li key={e.id}>
-                <button type="button" className="link" onClick={() => useGraph.getState().select(e.target)}>
-                  {e.target}
-                </button>{" "}
-                <span className="muted">port {e.targetHandle}</span>
-              </li>
-            ))}
-          </ul>
-        </div>
-      )}
+      <Uses id={node.id} shared={shared} requiresGrad={meta?.requires_grad} />
       <h4>Attributes</h4>
       <AttrForm nodeId={node.id} op={op} attrs={node.data.attrs} serverErrors={serverAttrErrors} />
       {result && (
@@ -129,9 +156,9 @@ export function NodeInspector({ node, op }: { node: EditorNode; op: OpInfo }) {
           />
           <h4>
             Gradient{" "}
-            {result.grad && (
-              <span className="muted">
-                d {ranOutput ?? "loss"} / d {node.id}
+            {result.grad && ran && (
+              <span className="muted" data-testid="grad-label">
+                {gradLabel(node.id, ran)}
               </span>
             )}
           </h4>
@@ -145,7 +172,13 @@ export function NodeInspector({ node, op }: { node: EditorNode; op: OpInfo }) {
           ) : (
             <p className="muted">{result.grad_note ?? "No gradient for this node."}</p>
           )}
-          {result.contributions && <Contributions id={node.id} contributions={result.contributions} />}
+          {result.contributions && (
+            <Contributions
+              id={node.id}
+              contributions={result.contributions}
+              passes={ran?.backward_passes ?? 1}
+            />
+          )}
         </>
       )}
     </div>

@@ -2,7 +2,8 @@
 import { Handle, type NodeProps, type NodeTypes, Position } from "@xyflow/react";
 import { memo } from "react";
 import { useShallow } from "zustand/react/shallow";
-import { consumers, type EditorNode } from "../core/graph";
+import { gradLabel, sharedBadge } from "../core/explain";
+import type { EditorNode } from "../core/graph";
 import { inputHandles, OUTPUT_HANDLE } from "../core/ports";
 import { shapeText } from "../core/tensor";
 import { useGraph } from "../store/graphStore";
@@ -14,12 +15,15 @@ function OpNodeView({ id, data, selected }: NodeProps<EditorNode>) {
   const connected = useGraph(
     useShallow((s) => s.graph.edges.filter((e) => e.target === id).map((e) => e.targetHandle)),
   );
-  const uses = useGraph((s) => consumers(s.graph, id).length);
   const isLoss = useGraph((s) => s.graph.run.output === id);
   const meta = useResults((s) => s.metas[id]);
   const errors = useResults(useShallow((s) => errorsOf(s, id)));
   const result = useResults((s) => s.run?.nodes[id]);
   const mode = useResults((s) => s.mode);
+  // The server's list, not a count of edges: a tensor needing no grad (the input x of the 4.1
+  // DAG), or used once but for detach, has nothing to sum however many ops it feeds.
+  const shared = useResults((s) => s.shared.find((n) => n.id === id));
+  const ran = useResults((s) => s.run?.run);
 
   if (!op) {
     return (
@@ -39,6 +43,7 @@ function OpNodeView({ id, data, selected }: NodeProps<EditorNode>) {
   // A port left unconnected is normal while building: a quiet hint, not an alarm.
   const missing = errors.filter((e) => e.code === "missing_input");
   const located = errors.filter((e) => e.code !== "missing_input");
+  const badge = shared && sharedBadge(shared);
 
   return (
     <div
@@ -51,9 +56,9 @@ function OpNodeView({ id, data, selected }: NodeProps<EditorNode>) {
           {data.label || id}
         </span>
         {isLoss && <span className="badge loss">loss</span>}
-        {uses > 1 && (
-          <span className="badge shared" title={`Used by ${uses} ops: its gradient sums their contributions`}>
-            shared ×{uses}
+        {badge && (
+          <span className="badge shared" title={badge.title}>
+            {badge.text}
           </span>
         )}
       </div>
@@ -79,7 +84,11 @@ function OpNodeView({ id, data, selected }: NodeProps<EditorNode>) {
         {meta?.requires_grad && <span className="rg">grad</span>}
       </div>
       {payload && (
-        <div className={`op-preview ${mode}`} data-testid={`preview-${id}`}>
+        <div
+          className={`op-preview ${mode}`}
+          data-testid={`preview-${id}`}
+          title={mode === "grad" && ran ? gradLabel(id, ran) : undefined}
+        >
           <TensorPreview payload={payload} />
         </div>
       )}

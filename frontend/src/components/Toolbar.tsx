@@ -3,13 +3,14 @@ import { useReactFlow } from "@xyflow/react";
 import { useRef } from "react";
 import { openFile, saveFile, shareUrl } from "../actions/files";
 import { runGraph } from "../actions/run";
+import { gradModeTitle } from "../core/explain";
 import { useGraph } from "../store/graphStore";
 import { useResults } from "../store/resultsStore";
 
 export function Toolbar({ onExamples }: { onExamples: () => void }) {
   const running = useResults((s) => s.running);
   const mode = useResults((s) => s.mode);
-  const hasRun = useResults((s) => s.run !== null);
+  const ran = useResults((s) => s.run?.run);
   const canUndo = useGraph((s) => s.history.past.length > 0);
   const canRedo = useGraph((s) => s.history.future.length > 0);
   const g = useGraph.getState();
@@ -83,6 +84,7 @@ export function Toolbar({ onExamples }: { onExamples: () => void }) {
             type="button"
             data-testid="mode-grad"
             className={mode === "grad" ? "on" : ""}
+            title={gradModeTitle(ran)}
             onClick={() => useResults.getState().setMode("grad")}
           >
             Gradients
@@ -96,7 +98,7 @@ export function Toolbar({ onExamples }: { onExamples: () => void }) {
           disabled={running}
           title="Run forward and backward (Ctrl+Enter)"
         >
-          {running ? "Running…" : hasRun ? "▶ Run again" : "▶ Run"}
+          {running ? "Running…" : ran ? "▶ Run again" : "▶ Run"}
         </button>
       </div>
     </header>

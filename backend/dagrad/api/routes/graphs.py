@@ -8,8 +8,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
-from dagrad import engine
-from dagrad.api.deps import SettingsDep
+from dagrad.api.deps import EngineDep
 from dagrad.graph_format import Graph
 from dagrad.results import ErrorResponse, EvaluateResponse, PayloadOptions, ValidateResponse
 
@@ -23,22 +22,23 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
-# Both routes are async: a small graph is compiled and run on the event loop (engine.small,
-# engine.evaluate_if_small), anything bigger in a worker thread, which keeps the loop free.
+# Both routes are async: a graph small enough is compiled on the event loop (Engine.compiles_inline),
+# and run there when its plan is cheap and a run slot is free (Engine.runs_inline); anything else
+# goes to a worker thread, which keeps the loop free. Each request is compiled once.
 
 
 @router.post("/validate", operation_id="graphs-validate", responses=ERRORS)
-async def validate(graph: Graph, settings: SettingsDep) -> ValidateResponse:
+async def validate(graph: Graph, engine: EngineDep) -> ValidateResponse:
     """Check a graph and infer every node's shape, without allocating or running anything."""
-    if engine.small(graph, settings):
-        return engine.validate(graph, settings)
-    return await run_in_threadpool(engine.validate, graph, settings)
+    if engine.compiles_inline(graph):
+        return engine.validate(graph)
+    return await run_in_threadpool(engine.validate, graph)
 
 
 @router.post("/evaluate", operation_id="graphs-evaluate", response_model=EvaluateResponse, responses=ERRORS)
 async def evaluate(
     graph: Graph,
-    settings: SettingsDep,
+    engine: EngineDep,
     encoding: Annotated[
         Literal["base64", "list"], Query(description="Tensor data as base64 or JSON lists.")
     ] = "base64",
@@ -54,10 +54,14 @@ async def evaluate(
         full=[s.strip() for s in full.split(",") if s.strip()] if full else [],
     )
     # Serialised directly: the model was built by the engine, re-validating it would only cost time.
-    result = engine.evaluate_if_small(graph, options, settings)
+    if not engine.compiles_inline(graph):
+        body = await run_in_threadpool(lambda: engine.evaluate(graph, options).model_dump_json())
+        return Response(content=body, media_type="application/json")
+    compiled = engine.compile(graph)
+    result = engine.run_if_free(compiled, options) if engine.runs_inline(compiled.plan) else None
     if result is not None:
         return Response(content=result.model_dump_json(), media_type="application/json")
-    body = await run_in_threadpool(lambda: engine.evaluate(graph, options, settings).model_dump_json())
+    body = await run_in_threadpool(lambda: engine.run(compiled, options).model_dump_json())
     return Response(content=body, media_type="application/json")
 
 

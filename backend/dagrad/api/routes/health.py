@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import torch
 from fastapi import APIRouter
-from pydantic import BaseModel, Field
+from pydantic import BaseModel
 
-from dagrad import __version__, payload
+from dagrad import __version__
 from dagrad.api.deps import SettingsDep
 from dagrad.settings import Settings
 
@@ -19,10 +19,6 @@ class Health(BaseModel):
     torch: str
     devices: list[str]
     cuda_devices: list[str]
-    native_stats: bool = Field(
-        description="Whether the C extension dagrad._moments was built: it takes large CPU tensors' statistics "
-        "in one pass. Without it (no C compiler at install) PyTorch's reductions give the same numbers, slower."
-    )
     limits: Settings
 
 
@@ -36,6 +32,5 @@ def health(settings: SettingsDep) -> Health:
         torch=torch.__version__,
         devices=["cpu", "cuda"] if cuda else ["cpu"],
         cuda_devices=names,
-        native_stats=payload.native(),
         limits=settings,
     )

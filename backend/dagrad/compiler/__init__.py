@@ -1,0 +1,90 @@
+"""Compile a graph document into an immutable, validated `Plan`, before anything is allocated.
+
+The steps, each adding located errors to one list (`Found`) so a client sees them all:
+  1. structure: ids, ops, attributes, ports, references, the run settings; the wiring
+     becomes edges (structure.py);
+  2. the order, every cycle named (order.py);
+  3-4. the size of every tensor, then every shape, dtype and requires_grad, on PyTorch's meta
+     device (shapes.py, with the engine's ShapeMemo when it has one: shape_memo.py);
+  5. the backward settings and the limits of the whole run (totals.py).
+"""
+
+from __future__ import annotations
+
+from types import MappingProxyType
+
+import torch
+
+from dagrad.compiler.found import CompileErrors, Found
+from dagrad.compiler.order import topological_order
+from dagrad.compiler.shape_memo import ShapeMemo
+from dagrad.compiler.shapes import ShapeInference
+from dagrad.compiler.structure import check_structure
+from dagrad.compiler.totals import check_backward, check_totals, estimate_bytes
+from dagrad.graph_format import Graph
+from dagrad.plan import Edge, Plan, PlannedNode
+from dagrad.settings import Settings
+
+__all__ = ["CompileErrors", "ShapeMemo", "compile_graph", "resolve_device"]
+
+RUN_DTYPES = {"float32": torch.float32, "float64": torch.float64}
+
+
+def resolve_device(requested: str) -> torch.device | None:
+    """'auto' is cuda where available; None means 'cuda' was asked for and there is none."""
+    if requested == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if requested == "cuda" and not torch.cuda.is_available():
+        return None
+    return torch.device(requested)
+
+
+def compile_graph(graph: Graph, settings: Settings, memo: ShapeMemo | None = None) -> Plan:
+    """Validate `graph` and return its plan, or raise `CompileErrors` listing every problem."""
+    found = Found()
+    checked = check_structure(graph, settings, found)
+    device = resolve_device(graph.run.device)
+    if device is None:
+        found.error(None, "device", "run.device is 'cuda' but this server has no GPU; use 'cpu' or 'auto'.")
+    order = topological_order(checked.edges, found)
+    # An op that reads the autograd graph needs the real meta results of everything before it.
+    if any(op.needs_autograd_graph for op in checked.ops.values()):
+        memo = None
+    shapes = ShapeInference(graph.run.dtype, settings, found, memo)
+    inferred = shapes.infer(order, checked)
+    check_backward(graph.run, shapes.metas, found)
+    total = estimate_bytes(graph.run, shapes.metas)
+    check_totals(shapes.metas, total, shapes.flops, settings, found)
+    if found.errors:
+        raise CompileErrors(found.errors, shapes.metas)
+    assert device is not None
+
+    users: dict[str, list[Edge]] = {nid: [] for nid in inferred}
+    for nid in inferred:
+        for edge in checked.edges[nid]:
+            users[edge.source].append(edge)
+    nodes = tuple(
+        PlannedNode(nid, checked.ops[nid], checked.attrs[nid], shapes.metas[nid], checked.edges[nid], tuple(users[nid]))
+        for nid in inferred
+    )
+    return Plan(
+        run=graph.run,
+        device=device,
+        dtype=RUN_DTYPES[graph.run.dtype],
+        order=nodes,
+        shared=MappingProxyType(_shared(nodes)),
+        estimated_bytes=total,
+        estimated_flops=shapes.flops,
+    )
+
+
+def _shared(nodes: tuple[PlannedNode, ...]) -> dict[str, tuple[Edge, ...]]:
+    """Weight sharing: nodes that require grad and feed two or more uses that send a gradient
+    back (OpDef.sends_grad)."""
+    ops = {n.id: n.op for n in nodes}
+    shared = {}
+    for node in nodes:
+        uses = tuple(e for e in node.users if ops[e.consumer].sends_grad(e.port))
+        if len(uses) > 1 and node.meta.requires_grad:
+            shared[node.id] = uses
+    return shared

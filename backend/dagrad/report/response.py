@@ -1,0 +1,127 @@
+"""The API's answers, made from a plan and what the interpreter kept: every node's metadata,
+value and gradient, and the run as it was executed."""
+
+from __future__ import annotations
+
+import time
+
+import torch
+
+from dagrad.errors import dtype_name
+from dagrad.graph_format import Run
+from dagrad.interpreter import RunResult
+from dagrad.plan import Plan, TensorMeta
+from dagrad.report.payload import payloads
+from dagrad.results import (
+    EvaluateResponse,
+    GradContribution,
+    NodeMeta,
+    NodeResult,
+    PayloadOptions,
+    RunInfo,
+    SharedNode,
+    Timings,
+    Use,
+    ValidateResponse,
+)
+from dagrad.settings import Settings
+
+
+def node_meta(meta: TensorMeta) -> NodeMeta:
+    return NodeMeta(
+        shape=list(meta.shape), dtype=dtype_name(meta.dtype), requires_grad=meta.requires_grad, is_leaf=meta.is_leaf
+    )
+
+
+def validate_response(plan: Plan) -> ValidateResponse:
+    return ValidateResponse(
+        order=[n.id for n in plan.order],
+        nodes={n.id: node_meta(n.meta) for n in plan.order},
+        shared=[
+            SharedNode(id=nid, uses=[Use(consumer=e.consumer, port=e.slot) for e in uses])
+            for nid, uses in sorted(plan.shared.items())
+        ],
+        estimated_bytes=plan.estimated_bytes,
+        estimated_flops=plan.estimated_flops,
+    )
+
+
+def evaluate_response(
+    plan: Plan, result: RunResult, options: PayloadOptions, settings: Settings, compile_s: float
+) -> EvaluateResponse:
+    start = time.perf_counter()
+    # Every tensor to report, gathered first: payloads() reads them from their device at once.
+    values = list(result.values.items())
+    grads = list(result.grads.items())
+    contributions = [(edge, g) for edge, g in result.contributions.items() if g is not None]
+    wanted = [(t, nid) for nid, t in values] + [(g, nid) for nid, g in grads]
+    wanted += [(g, edge.source) for edge, g in contributions]
+    made = payloads(wanted, options, settings.default_payload_elements, settings.max_payload_elements)
+    n_values, n_grads = len(values), len(grads)
+    value_of = dict(zip(result.values, made[:n_values], strict=True))
+    grad_of = dict(zip(result.grads, made[n_values : n_values + n_grads], strict=True))
+    share_of = dict(zip([e for e, _ in contributions], made[n_values + n_grads :], strict=True))
+
+    nodes: dict[str, NodeResult] = {}
+    for node in plan.order:
+        t = result.values[node.id]
+        nodes[node.id] = NodeResult(
+            id=node.id,
+            op=node.op.name,
+            shape=list(t.shape),
+            dtype=dtype_name(t.dtype),
+            device=str(t.device),
+            requires_grad=t.requires_grad,
+            is_leaf=t.is_leaf,
+            grad_fn=None if t.grad_fn is None else type(t.grad_fn).__name__,
+            value=value_of[node.id],
+            grad=grad_of.get(node.id),
+            grad_note=None if node.id in grad_of else _grad_note(plan.run, node.id, t, result),
+        )
+    for edge in result.contributions:
+        share = GradContribution(consumer=edge.consumer, port=edge.slot, grad=share_of.get(edge))
+        shared = nodes[edge.source]
+        shared.contributions = [*(shared.contributions or []), share]
+    timings = Timings(
+        compile_ms=compile_s * 1e3,
+        forward_ms=result.forward_s * 1e3,
+        backward_ms=result.backward_s * 1e3,
+        encode_ms=(time.perf_counter() - start) * 1e3,
+    )
+    return EvaluateResponse(run=_run_info(plan), order=[n.id for n in plan.order], nodes=nodes, timings=timings)
+
+
+def backward_call(run: Run) -> str | None:
+    """The backward call a run makes, written as PyTorch code."""
+    if run.output is None:
+        return None
+    target = f"{run.output}.sum()" if run.grad_output == "sum" else run.output
+    args = [f"torch.ones_like({run.output})"] if run.grad_output == "ones" else []
+    if run.wrt is not None:
+        args.append("inputs=[" + ", ".join(run.wrt) + "]")
+    times = f" × {run.backward_passes}" if run.backward_passes > 1 else ""
+    return f"{target}.backward({', '.join(args)}){times}"
+
+
+def _run_info(plan: Plan) -> RunInfo:
+    run = plan.run
+    return RunInfo(
+        seed=run.seed,
+        device=str(plan.device),
+        dtype=dtype_name(plan.dtype),
+        output=run.output,
+        wrt=run.wrt,
+        grad_output=run.grad_output,
+        backward_passes=run.backward_passes,
+        backward=backward_call(run),
+    )
+
+
+def _grad_note(run: Run, nid: str, t: torch.Tensor, result: RunResult) -> str:
+    if not result.backward_passes:
+        return "no backward was run: set run.output to the node to differentiate."
+    if not t.requires_grad:
+        return "does not require grad, so backward gives it no gradient."
+    if run.wrt is not None and nid not in run.wrt:
+        return "not in run.wrt, so its gradient was not kept."
+    return f"not reached by backward from {run.output!r}: {run.output} does not depend on it."

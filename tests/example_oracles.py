@@ -1,0 +1,341 @@
+"""The chapter's code, by hand, as oracles of the shipped examples (tests/test_examples.py): each
+runs after torch.manual_seed(run.seed) and returns the values and gradients it computes."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+@dataclass
+class Expected:
+    """What the chapter's code computes: values and gradients by node id."""
+
+    values: dict[str, torch.Tensor]
+    grads: dict[str, torch.Tensor] = field(default_factory=dict)
+    no_grad: tuple[str, ...] = ()  # nodes that must get no gradient
+
+
+ORACLES: dict[str, Callable[[int], Expected]] = {}
+
+
+def oracle(name: str) -> Callable[[Callable[[int], Expected]], Callable[[int], Expected]]:
+    def register(fn: Callable[[int], Expected]) -> Callable[[int], Expected]:
+        def run(seed: int) -> Expected:
+            with torch.random.fork_rng(devices=[]):
+                torch.manual_seed(seed)
+                return fn(seed)
+
+        ORACLES[name] = run
+        return fn
+
+    return register
+
+
+def d(t: torch.Tensor) -> torch.Tensor:
+    return t.detach().clone()
+
+
+def g(t: torch.Tensor) -> torch.Tensor:
+    assert t.grad is not None
+    return t.grad.detach().clone()
+
+
+# --------------------------------------------------------------------------------------------
+# Oracles: the chapter's code, by hand. Each runs after torch.manual_seed(run.seed).
+
+
+@oracle("dag_4_1")
+def _dag_4_1(seed: int) -> Expected:
+    w1 = torch.rand(5, 5).requires_grad_()
+    w2 = torch.rand(5, 5).requires_grad_()
+    x = torch.empty(5).normal_()
+    x0 = x
+    x1 = w1 @ x0
+    x2 = x0 + w2 @ x1
+    s = x1 + x2
+    x3 = w1 @ s
+    q = x3.norm()
+    for t in (x1, x2, s, x3):
+        t.retain_grad()
+    q.backward()
+    return Expected(
+        values={
+            "w1": d(w1),
+            "w2": d(w2),
+            "x": d(x),
+            "x1": d(x1),
+            "x2": d(x2),
+            "x1_plus_x2": d(s),
+            "x3": d(x3),
+            "q": d(q),
+        },
+        grads={"w1": g(w1), "w2": g(w2), "x1": g(x1), "x2": g(x2), "x1_plus_x2": g(s), "x3": g(x3)},
+        no_grad=("x",),
+    )
+
+
+@oracle("autograd_grad")
+def _autograd_grad(seed: int) -> Expected:
+    t = torch.tensor([1.0, 2.0, 4.0]).requires_grad_()
+    u = torch.tensor([10.0, 20.0]).requires_grad_()
+    a = t.pow(2).sum() + u.log().sum()
+    gt, gu = torch.autograd.grad(a, (t, u), retain_graph=True)
+    a.backward()
+    return Expected(values={"t": d(t), "u": d(u), "a": d(a), "grad_t": gt, "grad_u": gu}, grads={"t": g(t), "u": g(u)})
+
+
+@oracle("pow3_backward")
+def _pow3_backward(seed: int) -> Expected:
+    x = torch.tensor([-3.0, 2.0, 5.0]).requires_grad_()
+    u = x.pow(3).sum()
+    assert x.grad is None
+    u.backward()
+    return Expected(values={"x": d(x), "u": d(u)}, grads={"x": g(x)})
+
+
+@oracle("requires_grad_propagation")
+def _requires_grad(seed: int) -> Expected:
+    x = torch.tensor([1.0, 2.0])
+    y = torch.tensor([4.0, 5.0])
+    z = torch.tensor([7.0, 3.0])
+    z.requires_grad = True
+    xz = x + z
+    xz.backward(torch.ones_like(xz))
+    return Expected(
+        values={"x": x, "y": y, "z": d(z), "x_plus_y": x + y, "x_plus_z": d(xz)},
+        grads={"z": g(z)},
+        no_grad=("x", "y", "x_plus_y"),
+    )
+
+
+@oracle("tanh_net")
+def _tanh_net(seed: int) -> Expected:
+    w1 = torch.rand(20, 10).requires_grad_()
+    b1 = torch.rand(20).requires_grad_()
+    w2 = torch.rand(5, 20).requires_grad_()
+    b2 = torch.rand(5).requires_grad_()
+    x = torch.rand(10)
+    h = torch.tanh(w1 @ x + b1)
+    y = torch.tanh(w2 @ h + b2)
+    target = torch.rand(5)
+    loss = (y - target).pow(2).mean()
+    h.retain_grad()
+    y.retain_grad()
+    loss.backward()
+    return Expected(
+        values={
+            "w1": d(w1),
+            "b1": d(b1),
+            "w2": d(w2),
+            "b2": d(b2),
+            "x": x,
+            "h": d(h),
+            "y": d(y),
+            "target": target,
+            "loss": d(loss),
+        },
+        grads={"w1": g(w1), "b1": g(b1), "w2": g(w2), "b2": g(b2), "h": g(h), "y": g(y)},
+        no_grad=("x", "target"),
+    )
+
+
+@oracle("weight_sharing_blah")
+def _blah(seed: int) -> Expected:
+    w = torch.rand(3, 10, 10).requires_grad_()
+
+    def blah(k: int, x: torch.Tensor) -> torch.Tensor:
+        for i in range(k):
+            x = torch.tanh(w[i] @ x)
+        return x
+
+    x_u = torch.rand(10)
+    u = blah(1, x_u)
+    x_v = torch.rand(10)
+    v = blah(3, x_v)
+    q = u.dot(v)
+    q.backward()
+    wg = g(w)
+    return Expected(
+        values={"w": d(w), "x_u": x_u, "x_v": x_v, "u": d(u), "v": d(v), "q": d(q), "w0": d(w[0]), "w2": d(w[2])},
+        # w[i] is one index node each in the graph; its gradient is slice i of w's.
+        grads={"w": wg, "w0": wg[0], "w1": wg[1], "w2": wg[2]},
+        no_grad=("x_u", "x_v"),
+    )
+
+
+@oracle("relu")
+def _relu(seed: int) -> Expected:
+    x = torch.tensor([0.8008, -0.2586, 0.5019, -0.2002, -0.7416]).requires_grad_()
+    y = F.relu(x)
+    y.sum().backward()
+    return Expected(values={"x": d(x), "relu": d(y)}, grads={"x": g(x)})
+
+
+@oracle("mse_loss")
+def _mse(seed: int) -> Expected:
+    f = nn.MSELoss()
+    xa = torch.tensor([[3.0]]).requires_grad_()
+    ya = torch.tensor([[0.0]])
+    la = f(xa, ya)
+    xb = torch.tensor([[3.0, 0.0, 0.0, 0.0]]).requires_grad_()
+    yb = torch.tensor([[0.0, 0.0, 0.0, 0.0]])
+    lb = f(xb, yb)
+    total = la + lb
+    total.backward()
+    return Expected(
+        values={"x_a": d(xa), "y_a": ya, "loss_a": d(la), "x_b": d(xb), "y_b": yb, "loss_b": d(lb), "total": d(total)},
+        grads={"x_a": g(xa), "x_b": g(xb)},
+        no_grad=("y_a", "y_b"),
+    )
+
+
+@oracle("conv2d_shapes")
+def _conv2d_shapes(seed: int) -> Expected:
+    weight = torch.empty(5, 4, 2, 3).normal_()
+    bias = torch.empty(5).normal_()
+    input1 = torch.empty(117, 4, 10, 13).normal_()
+    weight.requires_grad_()  # the graph makes them parameters to show their gradients
+    bias.requires_grad_()
+    output = F.conv2d(input1, weight, bias)
+    output.sum().backward()
+    return Expected(
+        values={"weight": d(weight), "bias": d(bias), "input1": input1, "output": d(output)},
+        grads={"weight": g(weight), "bias": g(bias)},
+        no_grad=("input1",),
+    )
+
+
+@oracle("conv2d_dilation")
+def _conv2d_dilation(seed: int) -> Expected:
+    x = torch.empty(1, 1, 20, 30).normal_()
+    layer = nn.Conv2d(1, 1, kernel_size=3, dilation=4)
+    y = layer(x)
+    y.sum().backward()
+    return Expected(
+        values={"x": x, "weight": d(layer.weight), "bias": d(layer.bias), "output": d(y)},
+        grads={"weight": g(layer.weight), "bias": g(layer.bias)},
+        no_grad=("x",),
+    )
+
+
+POOL_X = [
+    [
+        [[1.0, 1.0, 0.0, 2.0, 1.0, 1.0], [2.0, 2.0, 2.0, 0.0, 2.0, 1.0]],
+        [[1.0, 1.0, 0.0, 0.0, 2.0, 1.0], [0.0, 2.0, 0.0, 2.0, 1.0, 0.0]],
+    ]
+]
+
+
+@oracle("max_pool2d")
+def _max_pool2d(seed: int) -> Expected:
+    x = torch.tensor(POOL_X).requires_grad_()  # the chapter's x = torch.empty(1,2,2,6).random_(3), as printed
+    y = F.max_pool2d(x, (1, 2))
+    y.backward(torch.ones_like(y))
+    return Expected(values={"x": d(x), "pooled": d(y)}, grads={"x": g(x)})
+
+
+class Net(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(1, 32, kernel_size=5)
+        self.conv2 = nn.Conv2d(32, 64, kernel_size=5)
+        self.fc1 = nn.Linear(256, 200)
+        self.fc2 = nn.Linear(200, 10)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = F.relu(F.max_pool2d(self.conv1(x), kernel_size=3, stride=3))
+        x = F.relu(F.max_pool2d(self.conv2(x), kernel_size=2, stride=2))
+        x = x.view(-1, 256)
+        x = F.relu(self.fc1(x))
+        x = self.fc2(x)
+        return x  # noqa: RET504  (the chapter's code, as written)
+
+
+NET_TARGETS = [3, 1, 4, 1, 5, 9, 2, 6, 5, 3, 5, 8]
+
+
+@oracle("conv_net")
+def _conv_net(seed: int) -> Expected:
+    model = Net()
+    input1 = torch.empty(12, 1, 28, 28).normal_()
+    output = model(input1)
+    target = torch.tensor(NET_TARGETS)
+    loss = F.cross_entropy(output, target)
+    output.retain_grad()
+    loss.backward()
+    params = {name.replace(".", "_"): p for name, p in model.named_parameters()}
+    return Expected(
+        values={
+            **{k: d(p) for k, p in params.items()},
+            "input1": input1,
+            "output": d(output),
+            "target": target,
+            "loss": d(loss),
+        },
+        grads={**{k: g(p) for k, p in params.items()}, "output": g(output)},
+        no_grad=("input1", "target"),
+    )
+
+
+@oracle("sequential_mlp")
+def _sequential_mlp(seed: int) -> Expected:
+    model = nn.Sequential(nn.Linear(10, 100), nn.ReLU(), nn.Linear(100, 50), nn.ReLU(), nn.Linear(50, 2))
+    x = torch.empty(4, 10).normal_()
+    target = torch.empty(4, 2).normal_()
+    y = model(x)
+    loss = F.mse_loss(y, target)
+    loss.backward()
+    params: dict[str, torch.Tensor] = {}
+    for i, layer in enumerate((model[0], model[2], model[4]), start=1):
+        assert isinstance(layer, nn.Linear)
+        params[f"fc{i}_weight"], params[f"fc{i}_bias"] = layer.weight, layer.bias
+    return Expected(
+        values={**{k: d(p) for k, p in params.items()}, "x": x, "target": target, "y": d(y), "loss": d(loss)},
+        grads={k: g(p) for k, p in params.items()},
+        no_grad=("x", "target"),
+    )
+
+
+@oracle("conv1d")
+def _conv1d(seed: int) -> Expected:
+    x = torch.tensor([[[1.0, 2.0, 3.0, 4.0]]]).requires_grad_()
+    u = torch.tensor([[[3.0, 2.0]]]).requires_grad_()
+    y = F.conv1d(x, u)
+    y.backward(torch.ones_like(y))
+    return Expected(values={"x": d(x), "u": d(u), "y": d(y)}, grads={"x": g(x), "u": g(u)})
+
+
+@oracle("detach")
+def _detach(seed: int) -> Expected:
+    a = torch.tensor(0.5).requires_grad_()
+    b = torch.tensor(-0.5).requires_grad_()
+    l = (a - 1) ** 2 + (b + 1) ** 2 + (a.detach() - b) ** 2  # noqa: E741  (the chapter's name)
+    ga, gb = torch.autograd.grad(l, (a, b))
+    return Expected(values={"a": d(a), "b": d(b), "l": d(l)}, grads={"a": ga, "b": gb}, no_grad=("one", "a_detached"))
+
+
+@oracle("second_derivative")
+def _second_derivative(seed: int) -> Expected:
+    x = torch.tensor([1.0, 2.0, 3.0]).requires_grad_()
+    y = x.pow(3).sum()
+    (gx,) = torch.autograd.grad(y, x, create_graph=True)
+    gx.sum().backward()
+    return Expected(values={"x": d(x), "y": d(y), "g": d(gx)}, grads={"x": g(x)})
+
+
+@oracle("linear_batch")
+def _linear_batch(seed: int) -> Expected:
+    f = nn.Linear(in_features=10, out_features=4)
+    x = torch.empty(523, 10).normal_()
+    y = f(x)
+    y.sum().backward()
+    return Expected(
+        values={"weight": d(f.weight), "bias": d(f.bias), "x": x, "y": d(y)},
+        grads={"weight": g(f.weight), "bias": g(f.bias)},
+        no_grad=("x",),
+    )

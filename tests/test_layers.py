@@ -1,0 +1,61 @@
+"""The backend's layers import only downward: graph format -> compiler (plan) -> interpreter ->
+report -> engine -> API and CLI. Read from each module's own import statements."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parents[1] / "backend" / "dagrad"
+
+# What each part of dagrad may import of dagrad (a part: a top-level module or package).
+ALLOWED: dict[str, set[str]] = {
+    "errors": set(),
+    "settings": set(),
+    "graph_format": set(),
+    "ops": {"errors"},
+    "plan": {"graph_format", "ops"},
+    "compiler": {"errors", "graph_format", "ops", "plan", "settings"},
+    "interpreter": {"errors", "ops", "plan"},
+    "results": {"errors"},
+    "report": {"errors", "graph_format", "interpreter", "plan", "results", "settings"},
+    "admission": {"errors"},
+    "engine": {"admission", "compiler", "graph_format", "interpreter", "plan", "report", "results", "settings"},
+    "examples": {"graph_format"},
+}
+TOP = {"api", "cli", "cli_table", "__init__", "__main__"}  # may import anything
+
+
+def part_of(path: Path) -> str:
+    rel = path.relative_to(PACKAGE)
+    return rel.parts[0].removesuffix(".py")
+
+
+def imported_parts(path: Path) -> set[str]:
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("dagrad"):
+            names = node.module.split(".")
+            found.add(names[1] if len(names) > 1 else next(iter(a.name for a in node.names)))
+        elif isinstance(node, ast.Import):
+            found |= {a.name.split(".")[1] for a in node.names if a.name.startswith("dagrad.")}
+    return found - {"__version__"}
+
+
+MODULES = sorted(PACKAGE.rglob("*.py"))
+
+
+def test_every_part_has_a_rule() -> None:
+    parts = {part_of(p) for p in MODULES}
+    assert parts - TOP == set(ALLOWED), "add the new part of dagrad to ALLOWED (and keep imports downward)"
+
+
+@pytest.mark.parametrize(
+    "path", [p for p in MODULES if part_of(p) not in TOP], ids=lambda p: str(p.relative_to(PACKAGE))
+)
+def test_imports_go_only_downward(path: Path) -> None:
+    part = part_of(path)
+    wrong = imported_parts(path) - ALLOWED[part] - {part}
+    assert not wrong, f"{path.relative_to(PACKAGE)} ({part}) imports {sorted(wrong)}, which lie above it"
