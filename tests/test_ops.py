@@ -353,10 +353,10 @@ def test_non_scalar_output_without_grad_output_is_a_located_error() -> None:
     assert any(e.node == "y" and e.code == "run" and "grad_output" in e.message for e in info.value.errors)
 
 
-def test_list_encoding_decodes_like_base64() -> None:
-    b = _two_layer(GraphBuilder()).run(output="loss")
-    as_b64 = b.evaluate().nodes
-    as_list = b.evaluate(PayloadOptions(encoding="list", full=["*"])).nodes
-    for nid in ("w1", "h", "y", "loss"):
-        torch.testing.assert_close(decode(as_list[nid].value), decode(as_b64[nid].value))
-    torch.testing.assert_close(decode(as_list["w1"].grad), decode(as_b64["w1"].grad))
+@pytest.mark.parametrize("encoding", ["base64", "list"])
+def test_both_encodings_carry_pytorchs_numbers(encoding: str) -> None:
+    nodes = _two_layer(GraphBuilder()).run(output="loss").evaluate(PayloadOptions(encoding=encoding, full=["*"])).nodes
+    expected = _two_layer_torch()
+    torch.testing.assert_close(decode(nodes["y"].value), expected["y.value"])
+    for nid in ("w1", "w2", "h", "y"):
+        torch.testing.assert_close(decode(nodes[nid].grad), expected[nid])

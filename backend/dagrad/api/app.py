@@ -29,7 +29,7 @@ def static_dir() -> Path:
 
 def warm_up(engine: Engine) -> None:
     """Validate every example once: PyTorch loads its meta kernels lazily, and the first
-    student should not wait two seconds for it."""
+    student should not wait for it."""
     for graph in example_graphs.load_all().values():
         engine.validate(graph)
 

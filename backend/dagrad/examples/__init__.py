@@ -1,18 +1,17 @@
 """The course chapter's examples, shipped as graph documents (one JSON file each).
 
 Each file is a plain graph (the same format the API takes) whose `meta` holds
-the chapter section it comes from and what the chapter prints.
+the chapter section it comes from and what the chapter prints. They are read from the
+package at each call, which is cheap: every caller gets its own documents.
 """
 
 from __future__ import annotations
 
-from functools import lru_cache
 from importlib import resources
 
 from dagrad.graph_format import Graph
 
 
-@lru_cache
 def load_all() -> dict[str, Graph]:
     files = sorted((p for p in resources.files(__name__).iterdir() if p.name.endswith(".json")), key=lambda p: p.name)
     return {p.name.removesuffix(".json"): Graph.model_validate_json(p.read_text()) for p in files}
@@ -23,4 +22,5 @@ def names() -> list[str]:
 
 
 def load(name: str) -> Graph | None:
-    return load_all().get(name)
+    path = resources.files(__name__) / f"{name}.json"
+    return Graph.model_validate_json(path.read_text()) if name.isidentifier() and path.is_file() else None

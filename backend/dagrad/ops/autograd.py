@@ -119,7 +119,7 @@ register(
     torch="torch.autograd.grad(outputs, inputs, grad_outputs=None, retain_graph=True, create_graph=False)[0]",
     check=_check_grad,
     # outputs must be computed from inputs (autograd matches them by identity), which a literal
-    # source is not: the tests wire outputs = inputs ** 3 (tests/test_ops.py, COMPUTED_PORTS).
+    # source is not: the tests wire outputs = inputs ** 3 (tests/test_op_stats.py, COMPUTED_PORTS).
     examples=[
         Example({"inputs": T((150, 131)), "grad_outputs": T((150, 131))}, {"create_graph": True}, large=True),
     ],
