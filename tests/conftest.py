@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -35,12 +36,30 @@ def dag() -> dict[str, Any]:
 
 
 @pytest.fixture(scope="session")
-def client() -> TestClient:
-    return TestClient(create_app(Settings()))
+def client() -> Iterator[TestClient]:
+    """A server with the default settings, its worker processes started once for the session."""
+    with TestClient(create_app(Settings())) as c:
+        yield c
 
 
-def make_client(**limits: Any) -> TestClient:
-    return TestClient(create_app(Settings(**limits)))
+MakeClient = Callable[..., TestClient]
+
+
+@pytest.fixture
+def make_client() -> Iterator[MakeClient]:
+    """make_client(**settings): a server of its own, stopped (its workers with it) after the test.
+    One worker process unless the settings ask for more: each takes seconds to start."""
+    opened: list[TestClient] = []
+
+    def make(**limits: Any) -> TestClient:
+        c = TestClient(create_app(Settings(**{"max_concurrent_runs": 1, "spare_workers": 0, **limits})))
+        c.__enter__()
+        opened.append(c)
+        return c
+
+    yield make
+    for c in opened:
+        c.__exit__(None, None, None)
 
 
 def node(graph: dict[str, Any], node_id: str) -> dict[str, Any]:

@@ -10,7 +10,7 @@ import pytest
 import torch
 from fastapi.testclient import TestClient
 
-from conftest import DAG_4_1, errors_of, make_client, node
+from conftest import DAG_4_1, MakeClient, errors_of, node
 
 # --- bad input: each a 4xx naming the node, the port and the fix -----------------------------
 
@@ -128,7 +128,7 @@ def test_huge_result_of_an_op_is_refused(client: TestClient) -> None:
     assert (error["node"], error["code"]) == ("outer", "limit")
 
 
-def test_run_memory_estimate_is_limited() -> None:
+def test_run_memory_estimate_is_limited(make_client: MakeClient) -> None:
     small = make_client(max_run_bytes=1000)
     response = small.post("/api/evaluate", json=DAG_4_1)
     assert response.status_code == 200
@@ -138,7 +138,7 @@ def test_run_memory_estimate_is_limited() -> None:
     assert "MiB" in errors_of(response)[0]["message"]
 
 
-def test_too_many_nodes() -> None:
+def test_too_many_nodes(make_client: MakeClient) -> None:
     graph = {"nodes": [{"id": f"n{i}", "op": "input", "attrs": {"shape": [1]}} for i in range(11)]}
     response = make_client(max_nodes=10).post("/api/validate", json=graph)
     assert response.status_code == 422
@@ -162,7 +162,7 @@ def test_structurally_wrong_json_names_the_node(client: TestClient, dag: dict[st
     assert "op" in error["message"]
 
 
-def test_oversized_body_is_a_413() -> None:
+def test_oversized_body_is_a_413(make_client: MakeClient) -> None:
     small = make_client(max_body_bytes=2000)
     graph = {"nodes": [{"id": "v", "op": "constant", "attrs": {"init": "values", "values": [0.5] * 2000}}]}
     response = small.post(
@@ -270,8 +270,8 @@ def test_class_targets_out_of_range_are_refused_before_the_kernel(client: TestCl
     assert client.post("/api/evaluate", json=graph).status_code == 200
 
 
-def test_run_time_limit_stops_the_run_at_a_node() -> None:
-    response = make_client(max_run_seconds=0).post("/api/evaluate", json=DAG_4_1)
+def test_run_time_limit_stops_the_run_at_a_node(make_client: MakeClient) -> None:
+    response = make_client(max_run_seconds=1e-9).post("/api/evaluate", json=DAG_4_1)
     assert response.status_code == 422
     [error] = errors_of(response)
     assert error["code"] == "limit"
@@ -279,7 +279,7 @@ def test_run_time_limit_stops_the_run_at_a_node() -> None:
     assert "time limit" in error["message"]
 
 
-def test_work_estimate_is_limited() -> None:
+def test_work_estimate_is_limited(make_client: MakeClient) -> None:
     response = make_client(max_flops=10).post("/api/validate", json=DAG_4_1)
     assert response.status_code == 422
     assert "floating point operations" in errors_of(response)[0]["message"]

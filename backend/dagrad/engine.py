@@ -2,9 +2,8 @@
 
 One `Engine` is made per app (on `app.state`) and per CLI call, from the Settings. It holds all
 state that outlives a request: the run slots that bound the memory of simultaneous runs, and the
-shape memo (compiler/shape_memo.py), the one cache, whose size is a Settings field. A request is
-compiled once; the compiled plan then says whether it is cheap enough to run on the caller's
-thread (the server's event loop) or goes to a worker thread.
+shape memo (compiler/shape_memo.py), the one cache, whose size is a Settings field. Each worker
+process of the server holds one (api/worker_main.py); the CLI and scripts call it in-process.
 
     engine.validate(graph)           -> shapes and errors, nothing allocated
     engine.evaluate(graph, options)  -> every node's value and gradient
@@ -20,7 +19,7 @@ from dagrad.compiler import ShapeMemo, compile_graph
 from dagrad.graph_format import Graph
 from dagrad.interpreter import Interpreter, Observer
 from dagrad.plan import Plan
-from dagrad.report.response import evaluate_response, validate_response
+from dagrad.report.response import check_response_size, evaluate_response, validate_response
 from dagrad.results import EvaluateResponse, PayloadOptions, ValidateResponse
 from dagrad.settings import Settings
 
@@ -51,28 +50,11 @@ class Engine:
         return self.run(self.compile(graph), options or PayloadOptions(), observer)
 
     def run(self, compiled: Compiled, options: PayloadOptions, observer: Observer | None = None) -> EvaluateResponse:
-        """Run a compiled graph, waiting for a run slot (tensors exist only while it is held)."""
+        """Run a compiled graph, waiting for a run slot (tensors exist only while it is held),
+        unless its answer would be larger than the server sends."""
+        check_response_size(compiled.plan, options, self.settings)
         with self.slots.wait():
             return self._run(compiled, options, observer)
-
-    def run_if_free(self, compiled: Compiled, options: PayloadOptions) -> EvaluateResponse | None:
-        """run(), when a slot is free now; else None at once, and nothing run."""
-        with self.slots.if_free() as got:
-            return self._run(compiled, options) if got else None
-
-    def compiles_inline(self, graph: Graph) -> bool:
-        """Whether a graph is small enough to compile on a server's event loop."""
-        return len(graph.nodes) <= self.settings.inline_max_nodes
-
-    def runs_inline(self, plan: Plan) -> bool:
-        """Whether a plan is cheap enough to run on a server's event loop: for a graph like the
-        course's 4.1 DAG, the hop to a worker thread and back costs more than the run."""
-        s = self.settings
-        return (
-            len(plan.order) <= s.inline_max_nodes
-            and plan.estimated_flops <= s.inline_max_flops
-            and plan.estimated_bytes <= s.inline_max_bytes
-        )
 
     def _run(self, compiled: Compiled, options: PayloadOptions, observer: Observer | None = None) -> EvaluateResponse:
         result = Interpreter(compiled.plan, self.settings.max_run_seconds, observer).run()

@@ -41,12 +41,14 @@ class GraphError(BaseModel):
 
 
 class GraphErrors(Exception):
-    """Raised with every error found; `status` is the HTTP status it maps to."""
+    """Raised with every error found; `status` is the HTTP status it maps to, `headers` any
+    HTTP headers the answer carries (Retry-After on a 503)."""
 
-    def __init__(self, errors: list[GraphError], status: int = 422) -> None:
+    def __init__(self, errors: list[GraphError], status: int = 422, headers: dict[str, str] | None = None) -> None:
         super().__init__("; ".join(describe(e) for e in errors))
         self.errors = errors
         self.status = status
+        self.headers = headers
 
 
 class OpError(Exception):

@@ -6,7 +6,8 @@ node, storing its value; a failure is re-raised naming the node it happened in. 
 for whoever extends it (override a method, or pass an `Observer`):
 
     run()
-      ├─ run_node(node)       for each node in topological order; then observer.value(node, value)
+      ├─ run_node(node)       for each node in topological order, between observer.starting(node)
+      │                       and observer.value(node, value)
       │    ├─ make_source()   input / parameter / constant: drawn on the CPU, then moved
       │    └─ node.op.call()  everything else, its arguments from fetch(edge)
       └─ backward()           from run.output, run.backward_passes times; observer.backward_pass
@@ -30,6 +31,9 @@ from dagrad.plan import Edge, Plan, PlannedNode
 class Observer:
     """Sees a run as it happens. Every method does nothing here; override the ones you need.
     An observer must not change the tensors it is shown."""
+
+    def starting(self, node: PlannedNode) -> None:
+        """`node` is about to run."""
 
     def value(self, node: PlannedNode, value: torch.Tensor) -> None:
         """`node`'s value, just made (a later in-place op may still change it)."""
@@ -73,6 +77,7 @@ class Interpreter:
         start = time.perf_counter()
         for node in self.plan.order:
             self.check_deadline(node.id)
+            self.observer.starting(node)
             try:
                 value = self.values[node.id] = self.run_node(node)
             except GraphErrors:

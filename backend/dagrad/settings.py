@@ -16,25 +16,33 @@ class Settings(BaseSettings):
     max_run_bytes: int = Field(2 * 2**30, description="Estimated bytes of all values and gradients of one run.")
     max_flops: float = Field(2e11, description="Estimated floating point operations of one forward pass.")
     max_body_bytes: int = Field(16 * 2**20, description="Largest accepted request body.")
-    max_run_seconds: float = Field(30.0, description="Wall time after which a run is stopped.")
+    max_run_seconds: float = Field(
+        30.0, gt=0, description="Wall time after which a run is stopped: its worker process is ended and replaced."
+    )
     default_payload_elements: int = Field(
         65536, description="Tensors up to this many elements carry their data by default."
     )
     max_payload_elements: int = Field(2**24, description="Most elements of one tensor's data a client may ask for.")
+    max_response_bytes: int = Field(
+        128 * 2**20,
+        ge=0,
+        description="Largest answer of /api/evaluate, as bounded from the plan before the run (every value and "
+        "gradient with the data asked for): a request over it is refused with how to ask for less.",
+    )
     max_backward_passes: int = Field(8, description="Most backward passes of one run.")
     max_concurrent_runs: int = Field(
-        2, ge=1, description="Runs holding tensors at once, per server process (uvicorn worker)."
+        2,
+        ge=1,
+        description="Runs holding tensors at once, per server process (uvicorn worker); each runs in a worker "
+        "process of its own.",
     )
     queue_seconds: float = Field(30.0, ge=0, description="How long a run waits for a free slot before a 503.")
-    inline_max_nodes: int = Field(
-        32,
+    spare_workers: int = Field(
+        1,
         ge=0,
-        description="Graphs up to this many nodes are compiled on the server's event loop, and run there when "
-        "they are also under inline_max_flops and inline_max_bytes: handing them to a worker thread would cost "
-        "more than running them. 0 sends every graph to a thread.",
+        description="Worker processes kept beyond max_concurrent_runs, per server process: one is ready when "
+        "another is being replaced (after a time-out), and validation can run while every run slot is taken.",
     )
-    inline_max_flops: float = Field(1e6, ge=0, description="See inline_max_nodes.")
-    inline_max_bytes: int = Field(2**20, ge=0, description="See inline_max_nodes.")
     shape_memo_entries: int = Field(
         4096,
         ge=0,

@@ -1,4 +1,4 @@
-"""The FastAPI application: API routers, error handlers, limits and the editor's files."""
+"""The FastAPI application: API routers, error handlers, limits, the worker pool and the editor's files."""
 
 from __future__ import annotations
 
@@ -12,11 +12,10 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
 from dagrad import __version__
-from dagrad import examples as example_graphs
 from dagrad.api import error_handlers
 from dagrad.api.body_limit import BodyLimitMiddleware
 from dagrad.api.routes import examples, graphs, health, ops
-from dagrad.engine import Engine
+from dagrad.api.workers import WorkerPool
 from dagrad.settings import Settings
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent.parent / "templates"))
@@ -27,21 +26,15 @@ def static_dir() -> Path:
     return Path(__file__).resolve().parent.parent / "static"
 
 
-def warm_up(engine: Engine) -> None:
-    """Validate every example once: PyTorch loads its meta kernels lazily, and the first
-    student should not wait for it."""
-    for graph in example_graphs.load_all().values():
-        engine.validate(graph)
-
-
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
-    engine = Engine(settings)
+    pool = WorkerPool(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        warm_up(engine)
+        await pool.started()  # the workers import PyTorch and warm up before the first request
         yield
+        pool.close()
 
     app = FastAPI(
         lifespan=lifespan,
@@ -50,7 +43,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description="Compile a graph of PyTorch ops, run forward and backward, see every value and gradient.",
     )
     app.state.settings = settings
-    app.state.engine = engine
+    app.state.pool = pool
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     error_handlers.install(app)
     for router in (ops.router, graphs.router, examples.router, health.router):

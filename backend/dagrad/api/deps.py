@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from dagrad.engine import Engine
+from dagrad.api.workers import WorkerPool
 from dagrad.settings import Settings
 
 # Both async on purpose: FastAPI runs a plain `def` dependency in its thread pool, a thread hop
@@ -16,10 +16,10 @@ async def app_settings(request: Request) -> Settings:
     return settings
 
 
-async def app_engine(request: Request) -> Engine:
-    engine: Engine = request.app.state.engine
-    return engine
+async def app_pool(request: Request) -> WorkerPool:
+    pool: WorkerPool = request.app.state.pool
+    return pool
 
 
 SettingsDep = Annotated[Settings, Depends(app_settings)]
-EngineDep = Annotated[Engine, Depends(app_engine)]
+PoolDep = Annotated[WorkerPool, Depends(app_pool)]

@@ -20,6 +20,7 @@ from dagrad.report.stats import stats_of
 from dagrad.results import PayloadOptions, TensorData, TensorPayload
 
 _WIRE_DTYPES = {torch.float32: "float32", torch.float64: "float64", torch.int64: "int64", torch.bool: "uint8"}
+_WIRE_ITEMSIZE = {torch.float32: 4, torch.float64: 8, torch.int64: 8, torch.bool: 1}
 
 
 def payloads(
@@ -29,9 +30,8 @@ def payloads(
     (`default_max` unless the options say otherwise, never past `hard_max`)."""
     detached = [t.detach() for t, _ in tensors]
     all_stats = stats_of(detached)
-    asked = default_max if options.max_elements is None else options.max_elements
-    wants_full = [node in options.full or "*" in options.full for _, node in tensors]
-    limits = [hard_max if full else min(asked, hard_max) for full in wants_full]
+    wants_full = [_wants_full(node, options) for _, node in tensors]
+    limits = [data_limit(node, options, default_max, hard_max) for _, node in tensors]
     sent = [i for i, t in enumerate(detached) if t.numel() <= limits[i]]
     host = dict(zip(sent, _to_host([detached[i] for i in sent]), strict=True))
     result = []
@@ -49,6 +49,35 @@ def payloads(
             )
         )
     return result
+
+
+def _wants_full(node: str, options: PayloadOptions) -> bool:
+    return node in options.full or "*" in options.full
+
+
+def data_limit(node: str, options: PayloadOptions, default_max: int, hard_max: int) -> int:
+    """How many elements a tensor of `node` may have and still carry its data."""
+    if _wants_full(node, options):
+        return hard_max
+    asked = default_max if options.max_elements is None else options.max_elements
+    return min(asked, hard_max)
+
+
+# The most bytes one payload takes in JSON besides its data (shape, statistics, note), and one
+# element of data takes in each encoding: base64 is 4 characters per 3 bytes; a list element is at
+# most a float's 24 characters ("-1.2345678901234567e-308") and its separator.
+PAYLOAD_OVERHEAD_BYTES = 600
+LIST_BYTES_PER_ELEMENT = 26
+
+
+def payload_bytes(numel: int, dtype: torch.dtype, sends_data: bool, encoding: str) -> int:
+    """An upper bound on the size of a tensor's payload in the response, known before it exists."""
+    if not sends_data:
+        return PAYLOAD_OVERHEAD_BYTES
+    if encoding == "list":
+        return PAYLOAD_OVERHEAD_BYTES + numel * LIST_BYTES_PER_ELEMENT
+    itemsize = _WIRE_ITEMSIZE.get(dtype, 8)  # other dtypes travel as float64
+    return PAYLOAD_OVERHEAD_BYTES + 4 * math.ceil(numel * itemsize / 3)
 
 
 def encode(t: torch.Tensor, encoding: str) -> TensorData:

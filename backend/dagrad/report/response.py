@@ -3,15 +3,16 @@ value and gradient, and the run as it was executed."""
 
 from __future__ import annotations
 
+import math
 import time
 
 import torch
 
-from dagrad.errors import dtype_name
+from dagrad.errors import GraphError, GraphErrors, dtype_name
 from dagrad.graph_format import Run
 from dagrad.interpreter import RunResult
 from dagrad.plan import Plan, TensorMeta
-from dagrad.report.payload import payloads
+from dagrad.report.payload import data_limit, payload_bytes, payloads
 from dagrad.results import (
     EvaluateResponse,
     GradContribution,
@@ -25,6 +26,8 @@ from dagrad.results import (
     ValidateResponse,
 )
 from dagrad.settings import Settings
+
+NODE_OVERHEAD_BYTES = 400  # a node's fields besides its payloads: id, op, shape, grad_fn, note
 
 
 def node_meta(meta: TensorMeta) -> NodeMeta:
@@ -43,6 +46,42 @@ def validate_response(plan: Plan) -> ValidateResponse:
         ],
         estimated_bytes=plan.estimated_bytes,
         estimated_flops=plan.estimated_flops,
+    )
+
+
+def response_bytes(plan: Plan, options: PayloadOptions, settings: Settings) -> int:
+    """An upper bound on the size of evaluate's answer, from the plan alone: every value, a
+    gradient for every node that may get one, and one per use of a shared node."""
+    run = plan.run
+    limits = (settings.default_payload_elements, settings.max_payload_elements)
+    total = 0
+    for node in plan.order:
+        meta = node.meta
+        numel = math.prod(meta.shape)
+        one = payload_bytes(numel, meta.dtype, numel <= data_limit(node.id, options, *limits), options.encoding)
+        grads = 0
+        if run.output is not None and meta.requires_grad and (run.wrt is None or node.id in run.wrt):
+            grads = 1 + len(plan.shared.get(node.id, ()))
+        total += one * (1 + grads) + NODE_OVERHEAD_BYTES
+    return total
+
+
+def check_response_size(plan: Plan, options: PayloadOptions, settings: Settings) -> None:
+    """Refuse, before anything runs, an answer larger than settings.max_response_bytes."""
+    size = response_bytes(plan, options, settings)
+    if size <= settings.max_response_bytes:
+        return
+    hint = "ask for fewer nodes in ?full=, or a smaller ?max_elements="
+    if options.encoding == "list":
+        hint += ", or use ?encoding=base64 (several times smaller than lists)"
+    raise GraphErrors(
+        [
+            GraphError(
+                code="limit",
+                message=f"the answer would be up to {size / 2**20:,.1f} MiB with these options; this server sends "
+                f"at most {settings.max_response_bytes / 2**20:,.1f} MiB. To get less, {hint}.",
+            )
+        ]
     )
 
 

@@ -502,24 +502,6 @@ export interface components {
              */
             default_payload_elements: number;
             /**
-             * Inline Max Bytes
-             * @description See inline_max_nodes.
-             * @default 1048576
-             */
-            inline_max_bytes: number;
-            /**
-             * Inline Max Flops
-             * @description See inline_max_nodes.
-             * @default 1000000
-             */
-            inline_max_flops: number;
-            /**
-             * Inline Max Nodes
-             * @description Graphs up to this many nodes are compiled on the server's event loop, and run there when they are also under inline_max_flops and inline_max_bytes: handing them to a worker thread would cost more than running them. 0 sends every graph to a thread.
-             * @default 32
-             */
-            inline_max_nodes: number;
-            /**
              * Max Backward Passes
              * @description Most backward passes of one run.
              * @default 8
@@ -533,7 +515,7 @@ export interface components {
             max_body_bytes: number;
             /**
              * Max Concurrent Runs
-             * @description Runs holding tensors at once, per server process (uvicorn worker).
+             * @description Runs holding tensors at once, per server process (uvicorn worker); each runs in a worker process of its own.
              * @default 2
              */
             max_concurrent_runs: number;
@@ -556,6 +538,12 @@ export interface components {
              */
             max_payload_elements: number;
             /**
+             * Max Response Bytes
+             * @description Largest answer of /api/evaluate, as bounded from the plan before the run (every value and gradient with the data asked for): a request over it is refused with how to ask for less.
+             * @default 134217728
+             */
+            max_response_bytes: number;
+            /**
              * Max Run Bytes
              * @description Estimated bytes of all values and gradients of one run.
              * @default 2147483648
@@ -563,7 +551,7 @@ export interface components {
             max_run_bytes: number;
             /**
              * Max Run Seconds
-             * @description Wall time after which a run is stopped.
+             * @description Wall time after which a run is stopped: its worker process is ended and replaced.
              * @default 30
              */
             max_run_seconds: number;
@@ -585,6 +573,12 @@ export interface components {
              * @default 4096
              */
             shape_memo_entries: number;
+            /**
+             * Spare Workers
+             * @description Worker processes kept beyond max_concurrent_runs, per server process: one is ready when another is being replaced (after a time-out), and validation can run while every run slot is taken.
+             * @default 1
+             */
+            spare_workers: number;
         };
         /**
          * SharedNode
@@ -813,9 +807,11 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Every run slot stayed busy; try again. */
+            /** @description Every run slot stayed busy; try again after Retry-After seconds. */
             503: {
                 headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -986,9 +982,11 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Every run slot stayed busy; try again. */
+            /** @description Every run slot stayed busy; try again after Retry-After seconds. */
             503: {
                 headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {

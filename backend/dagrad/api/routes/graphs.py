@@ -1,14 +1,22 @@
-"""POST /api/validate and /api/evaluate, and the graph format's JSON Schema."""
+"""POST /api/validate and /api/evaluate, and the graph format's JSON Schema.
+
+Both hand the request's raw body to a worker process (api/workers.py), which parses, compiles
+and runs the graph and builds the whole answer; this process only relays it. The body is
+documented as a Graph in the OpenAPI schema, but not parsed here: parsing a large literal would
+hold the event loop.
+"""
 
 from __future__ import annotations
 
+import time
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
-from starlette.concurrency import run_in_threadpool
+from starlette.types import Receive, Scope, Send
 
-from dagrad.api.deps import EngineDep
+from dagrad.api.deps import PoolDep
+from dagrad.api.workers import ClientGone, Slot
 from dagrad.graph_format import Graph
 from dagrad.results import ErrorResponse, EvaluateResponse, PayloadOptions, ValidateResponse
 
@@ -18,27 +26,79 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"model": ErrorResponse, "description": "Malformed JSON."},
     413: {"model": ErrorResponse, "description": "Request body too large."},
     422: {"model": ErrorResponse, "description": "The graph has errors, each on its node and port."},
-    503: {"model": ErrorResponse, "description": "Every run slot stayed busy; try again."},
+    503: {
+        "model": ErrorResponse,
+        "description": "Every run slot stayed busy; try again after Retry-After seconds.",
+        "headers": {
+            "Retry-After": {"description": "Seconds to wait before trying again.", "schema": {"type": "integer"}}
+        },
+    },
+}
+# The body, as the schema shows it: a graph document (parsed by the worker).
+GRAPH_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Graph"}}},
+    }
 }
 
 
-# Both routes are async: a graph small enough is compiled on the event loop (Engine.compiles_inline),
-# and run there when its plan is cheap and a run slot is free (Engine.runs_inline); anything else
-# goes to a worker thread, which keeps the loop free. Each request is compiled once.
+class RelayedResponse(Response):
+    """A worker's JSON answer; the run slot is released once it has been written (or failed to)."""
+
+    def __init__(self, content: bytes, status_code: int, slot: Slot) -> None:
+        super().__init__(content=content, status_code=status_code, media_type="application/json")
+        self.slot = slot
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            self.slot.release()
 
 
-@router.post("/validate", operation_id="graphs-validate", responses=ERRORS)
-async def validate(graph: Graph, engine: EngineDep) -> ValidateResponse:
+async def _relay(request: Request, pool: Any, kind: str, options: dict[str, Any] | None) -> Response:
+    deadline = time.monotonic() + pool.settings.queue_seconds
+    body = await request.body()
+
+    async def hung_up() -> None:  # returns when the client goes away before its answer
+        while (await request.receive())["type"] != "http.disconnect":
+            pass
+
+    slot = await pool.slot(kind, deadline)
+    try:
+        status, content = await pool.run(kind, body, options, deadline, hung_up)
+    except ClientGone:
+        slot.release()
+        return Response(status_code=499)  # nobody reads it
+    except BaseException:
+        slot.release()
+        raise
+    return RelayedResponse(content, status, slot)
+
+
+@router.post(
+    "/validate",
+    operation_id="graphs-validate",
+    response_model=ValidateResponse,
+    responses=ERRORS,
+    openapi_extra=GRAPH_BODY,
+)
+async def validate(request: Request, pool: PoolDep) -> Response:
     """Check a graph and infer every node's shape, without allocating or running anything."""
-    if engine.compiles_inline(graph):
-        return engine.validate(graph)
-    return await run_in_threadpool(engine.validate, graph)
+    return await _relay(request, pool, "validate", None)
 
 
-@router.post("/evaluate", operation_id="graphs-evaluate", response_model=EvaluateResponse, responses=ERRORS)
+@router.post(
+    "/evaluate",
+    operation_id="graphs-evaluate",
+    response_model=EvaluateResponse,
+    responses=ERRORS,
+    openapi_extra=GRAPH_BODY,
+)
 async def evaluate(
-    graph: Graph,
-    engine: EngineDep,
+    request: Request,
+    pool: PoolDep,
     encoding: Annotated[
         Literal["base64", "list"], Query(description="Tensor data as base64 or JSON lists.")
     ] = "base64",
@@ -53,16 +113,7 @@ async def evaluate(
         max_elements=max_elements,
         full=[s.strip() for s in full.split(",") if s.strip()] if full else [],
     )
-    # Serialised directly: the model was built by the engine, re-validating it would only cost time.
-    if not engine.compiles_inline(graph):
-        body = await run_in_threadpool(lambda: engine.evaluate(graph, options).model_dump_json())
-        return Response(content=body, media_type="application/json")
-    compiled = engine.compile(graph)
-    result = engine.run_if_free(compiled, options) if engine.runs_inline(compiled.plan) else None
-    if result is not None:
-        return Response(content=result.model_dump_json(), media_type="application/json")
-    body = await run_in_threadpool(lambda: engine.run(compiled, options).model_dump_json())
-    return Response(content=body, media_type="application/json")
+    return await _relay(request, pool, "evaluate", options.model_dump())
 
 
 @router.get("/schema/graph", operation_id="graphs-schema")

@@ -1,0 +1,281 @@
+"""The worker processes that run graphs, seen from the server process (docs/workers.md).
+
+The server process only parses HTTP, routes and relays: each validate or evaluate request is
+handed, as its raw body, to one of `max_concurrent_runs + spare_workers` processes
+(api/worker_main.py), which answers with the whole JSON body. At most `max_concurrent_runs`
+evaluations hold tensors at once (the memory bound); the spare keeps a worker ready when one is
+being replaced, so that nobody waits for PyTorch to import. When a job passes
+`max_run_seconds`, or its client hangs up, its process is killed and a new one started.
+
+Blocking waits (a free run slot, an idle worker, a new worker's "ready") use threading
+primitives, waited on in a thread only when they cannot be had at once: one pool may serve
+several event loops (a test client opens one per request). A job's answer is awaited on the
+calling event loop, through `add_reader` on the worker's pipe.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import mmap
+import pickle
+import queue
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Awaitable, Callable
+from multiprocessing.connection import Connection
+from typing import Any
+
+from dagrad.api import worker_main
+from dagrad.errors import GraphError, GraphErrors
+from dagrad.settings import Settings
+
+# A job is stopped this long after max_run_seconds, so that the worker's own check between nodes
+# (which names the node) answers first when it can.
+GRACE_SECONDS = 0.25
+# How long a request may wait for the server's first workers to import PyTorch and warm up.
+STARTUP_SECONDS = 120.0
+
+
+class ClientGone(Exception):
+    """The client hung up before its answer was ready; its job was stopped."""
+
+
+class Worker:
+    """One worker process: `python -m dagrad.api.worker_main`, with a socket for its jobs and a
+    small shared file mapping (`where`) for what it is running. A plain subprocess, not
+    multiprocessing's spawn, which would import the server's __main__ module again."""
+
+    def __init__(self, settings_json: str) -> None:
+        parent, child = socket.socketpair()
+        self._where_file = tempfile.TemporaryFile()  # noqa: SIM115  (lives as long as the worker: closed in kill)
+        self._where_file.truncate(worker_main.WHERE_BYTES)
+        self.where = mmap.mmap(self._where_file.fileno(), worker_main.WHERE_BYTES)
+        fds = (child.fileno(), self._where_file.fileno())
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "dagrad.api.worker_main", *map(str, fds), settings_json],
+            pass_fds=fds,
+            stdin=subprocess.DEVNULL,
+        )
+        child.close()
+        self.conn = Connection(parent.detach())
+
+    def kill(self) -> None:
+        self.process.kill()
+        self.process.wait(timeout=5)
+        self.conn.close()
+        self.where.close()
+        self._where_file.close()
+
+    def whereabouts(self) -> str:
+        return self.where[:].split(b"\0", 1)[0].decode(errors="replace")
+
+
+class Slot:
+    """A run slot, released once (when the answer has been written, or on an error)."""
+
+    def __init__(self, semaphore: threading.BoundedSemaphore | None) -> None:
+        self._semaphore = semaphore
+
+    def release(self) -> None:
+        semaphore, self._semaphore = self._semaphore, None
+        if semaphore is not None:
+            semaphore.release()
+
+
+class WorkerPool:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.size = settings.max_concurrent_runs + settings.spare_workers
+        self._settings_json = settings.model_dump_json()
+        self._runs = threading.BoundedSemaphore(settings.max_concurrent_runs)
+        self._idle: queue.SimpleQueue[Worker] = queue.SimpleQueue()
+        self._workers: set[Worker] = set()
+        self._lock = threading.Lock()
+        self._started = False
+        self._closed = False
+        self._starting = self.size  # workers of the first start not yet ready (or failed)
+        self._up = threading.Event()  # set once they all are: a request never waits for the start
+
+    # --- life cycle ---------------------------------------------------------------------------
+    def start(self) -> None:
+        """Start the workers, once; they become ready in the background."""
+        with self._lock:
+            if self._started or self._closed:
+                return
+            self._started = True
+        for _ in range(self.size):
+            self._spawn()
+
+    async def started(self) -> None:
+        """start(), and wait until its workers are up: the server takes no request before, so
+        that the first students do not wait out their queue time while PyTorch imports."""
+        self.start()
+        if not self._up.is_set():
+            await asyncio.get_running_loop().run_in_executor(None, self._up.wait, STARTUP_SECONDS)
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            workers, self._workers = list(self._workers), set()
+        for w in workers:
+            w.kill()
+
+    def _spawn(self) -> None:
+        worker = Worker(self._settings_json)
+        with self._lock:
+            self._workers.add(worker)
+        threading.Thread(target=self._await_ready, args=(worker,), daemon=True, name="dagrad-worker-ready").start()
+
+    def _await_ready(self, worker: Worker) -> None:
+        try:
+            ready = worker.conn.recv_bytes() == worker_main.READY
+        except (EOFError, OSError):
+            ready = False
+        if ready and not self._closed:
+            self._idle.put(worker)
+        elif not self._closed:
+            print(f"dagrad: a worker process failed to start (exit code {worker.process.poll()})", file=sys.stderr)
+            self._discard(worker)
+        with self._lock:
+            self._starting -= 1
+            if self._starting <= 0:
+                self._up.set()
+
+    def _discard(self, worker: Worker) -> None:
+        with self._lock:
+            self._workers.discard(worker)
+        worker.kill()
+
+    def _replace(self, worker: Worker) -> None:
+        self._discard(worker)
+        if not self._closed:
+            self._spawn()
+
+    # --- jobs ---------------------------------------------------------------------------------
+    async def slot(self, kind: str, deadline: float) -> Slot:
+        """A run slot for an evaluation (validation needs none: it allocates nothing), waiting
+        until `deadline` (time.monotonic()) at most; else a 503 with Retry-After."""
+        if kind != "evaluate":
+            return Slot(None)
+        if not await _wait(lambda t: self._runs.acquire(timeout=t), deadline, lambda _: self._runs.release()):
+            raise self._busy(f"{self.settings.max_concurrent_runs} runs are in progress")
+        return Slot(self._runs)
+
+    async def run(
+        self,
+        kind: str,
+        body: bytes,
+        options: dict[str, Any] | None,
+        deadline: float,
+        gone: Callable[[], Awaitable[None]],
+    ) -> tuple[int, bytes]:
+        """The job's answer (HTTP status, JSON body), from the first idle worker that takes it."""
+        await self.started()
+        while True:
+            worker = await _wait(lambda t: _get(self._idle, t), deadline, self._idle.put)
+            if worker is None:
+                raise self._busy("every worker process stayed busy")
+            try:
+                worker.conn.send_bytes(pickle.dumps((kind, body, options)))
+            except OSError:  # it died while idle (killed from outside): take another
+                self._replace(worker)
+                continue
+            return await self._answer(worker, gone)
+
+    async def _answer(self, worker: Worker, gone: Callable[[], Awaitable[None]]) -> tuple[int, bytes]:
+        loop = asyncio.get_running_loop()
+        readable: asyncio.Future[None] = loop.create_future()
+        fd = worker.conn.fileno()
+        loop.add_reader(fd, _settle, readable)
+        hung_up = asyncio.ensure_future(gone())
+        try:
+            limit = self.settings.max_run_seconds + GRACE_SECONDS
+            done, _ = await asyncio.wait({readable, hung_up}, timeout=limit, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            loop.remove_reader(fd)
+            hung_up.cancel()
+        if readable in done:
+            try:
+                status, content = pickle.loads(worker.conn.recv_bytes())
+            except (EOFError, OSError):  # the process ended mid-job: out of memory, or killed
+                code = worker.process.poll()
+                self._replace(worker)
+                raise _ended(code) from None
+            self._idle.put(worker)
+            return status, content
+        where = worker.whereabouts()
+        self._replace(worker)
+        if hung_up in done:
+            raise ClientGone
+        raise self._timed_out(where)
+
+    def _busy(self, why: str) -> GraphErrors:
+        s = self.settings
+        message = f"the server is busy: {why}, and none finished within {s.queue_seconds:g} s. Try again in a moment."
+        retry = str(max(1, math.ceil(s.max_run_seconds)))  # a run ends within max_run_seconds
+        return GraphErrors([GraphError(code="limit", message=message)], status=503, headers={"Retry-After": retry})
+
+    def _timed_out(self, where: str) -> GraphErrors:
+        limit = f"the run passed its time limit of {self.settings.max_run_seconds:g} s"
+        kind, _, what = where.partition(":")
+        if kind == "node":
+            return GraphErrors(
+                [
+                    GraphError(
+                        node=what,
+                        code="limit",
+                        message=f"{limit} while running this node, and was stopped. Use smaller tensors or fewer, cheaper ops.",
+                    )
+                ]
+            )
+        during = f" during backward pass {what}" if kind == "pass" else ""
+        return GraphErrors(
+            [
+                GraphError(
+                    code="limit",
+                    message=f"{limit}{during}, and was stopped. Use smaller tensors or fewer, cheaper ops.",
+                )
+            ]
+        )
+
+
+def _settle(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
+
+
+def _ended(exitcode: int | None) -> GraphErrors:
+    how = f"was killed by signal {-exitcode}" if exitcode is not None and exitcode < 0 else f"exited ({exitcode})"
+    message = (
+        f"the process running this graph {how} before it answered, most likely for lack of memory. Use smaller tensors."
+    )
+    return GraphErrors([GraphError(code="limit", message=message)])
+
+
+def _get(q: queue.SimpleQueue[Worker], timeout: float) -> Worker | None:
+    try:
+        return q.get(timeout=timeout)
+    except queue.Empty:
+        return None
+
+
+async def _wait(take: Callable[[float], Any], deadline: float, give_back: Callable[[Any], Any]) -> Any:
+    """take(0) at once when it succeeds (no thread hop), else take(the time left) in a thread. A
+    caller cancelled while the thread waits gives back what the thread then takes."""
+    got = take(0)
+    if got:
+        return got
+    left = deadline - time.monotonic()
+    if left <= 0:
+        return got
+    future = asyncio.get_running_loop().run_in_executor(None, take, left)
+    try:
+        return await asyncio.shield(future)
+    except asyncio.CancelledError:
+        future.add_done_callback(lambda f: f.result() and give_back(f.result()))
+        raise

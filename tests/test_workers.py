@@ -1,0 +1,139 @@
+"""Runs in worker processes: a time limit that really stops a run, a client that hangs up stops
+its run too, a busy server answers 503 with Retry-After, and the server answers others while a
+run goes on. The slow graph is one max-pooling with a 512 window over a 1024x1024 input: about
+45 s of a core, while each limit here is a second or a few; the margins below are wide, to say
+that the run was stopped rather than waited for."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import torch
+
+from conftest import DAG_4_1, MakeClient, errors_of, torch_dag_4_1
+from graph_builder import decode
+
+SLOW: dict[str, Any] = {
+    "nodes": [
+        {"id": "x", "op": "input", "attrs": {"shape": [1, 1, 1024, 1024]}},
+        {"id": "p", "op": "max_pool2d", "attrs": {"kernel_size": 512, "stride": 1}, "inputs": {"input": "x"}},
+    ]
+}
+ALLOW_SLOW = {"max_flops": 1e15}  # the pooling's real work, so that only the time limit stops it
+WELL_BEFORE_IT_ENDS = 20.0  # seconds: the pooling alone takes about 45
+
+
+def check_dag_4_1(response: httpx.Response) -> None:
+    assert response.status_code == 200, response.text
+    body, expected = response.json(), torch_dag_4_1()
+    torch.testing.assert_close(decode(body["nodes"]["q"]["value"]), expected["q"])
+    torch.testing.assert_close(decode(body["nodes"]["w1"]["grad"]), expected["w1.grad"])
+
+
+def test_a_run_past_its_time_limit_is_stopped_and_named(make_client: MakeClient) -> None:
+    c = make_client(max_run_seconds=1, spare_workers=1, **ALLOW_SLOW)
+    check_dag_4_1(c.post("/api/evaluate", json=DAG_4_1))  # the workers are up
+    start = time.monotonic()
+    response = c.post("/api/evaluate", json=SLOW)
+    assert time.monotonic() - start < WELL_BEFORE_IT_ENDS
+    assert response.status_code == 422
+    [error] = errors_of(response)
+    assert (error["node"], error["code"]) == ("p", "limit")
+    assert "time limit of 1 s" in error["message"]
+    # Its worker was ended; the spare answers the next run at once, with PyTorch's numbers.
+    check_dag_4_1(c.post("/api/evaluate", json=DAG_4_1))
+
+
+def test_the_server_answers_others_while_a_run_goes_on(make_client: MakeClient) -> None:
+    c = make_client(max_run_seconds=8, spare_workers=1, **ALLOW_SLOW)
+    check_dag_4_1(c.post("/api/evaluate", json=DAG_4_1))
+    with ThreadPoolExecutor(2) as pool:
+        slow = pool.submit(c.post, "/api/evaluate", json=SLOW)
+        time.sleep(0.5)
+        assert c.get("/api/health").status_code == 200
+        assert c.post("/api/validate", json=DAG_4_1).status_code == 200  # the spare worker
+        assert not slow.done(), "health and validation were answered while the run went on"
+        assert slow.result().status_code == 422
+
+
+def test_a_busy_server_answers_503_with_retry_after(make_client: MakeClient) -> None:
+    c = make_client(max_run_seconds=3, queue_seconds=0.3, spare_workers=1, **ALLOW_SLOW)
+    check_dag_4_1(c.post("/api/evaluate", json=DAG_4_1))
+    with ThreadPoolExecutor(1) as pool:
+        slow = pool.submit(c.post, "/api/evaluate", json=SLOW)  # another student's run holds the only slot
+        time.sleep(0.5)
+        busy = c.post("/api/evaluate", json=DAG_4_1)
+        assert busy.status_code == 503
+        assert busy.headers["retry-after"] == "3"
+        assert "busy" in errors_of(busy)[0]["message"]
+        assert c.post("/api/validate", json=DAG_4_1).status_code == 200, "validation allocates nothing"
+        assert slow.result().status_code == 422
+    check_dag_4_1(c.post("/api/evaluate", json=DAG_4_1))
+
+
+# --- a client that hangs up, against a real server ------------------------------------------------
+
+
+def children(pid: int) -> set[int]:
+    found = set()
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == pid:
+                found.add(int(entry.name))
+    return found
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads child processes from /proc")
+def test_a_client_that_hangs_up_stops_its_run() -> None:
+    port = free_port()
+    env = {**os.environ, "DAGRAD_MAX_RUN_SECONDS": "60", "DAGRAD_MAX_FLOPS": "1e15", "DAGRAD_MAX_CONCURRENT_RUNS": "1"}
+    cmd = [sys.executable, "-m", "uvicorn", "dagrad.api.main:app", "--port", str(port), "--log-level", "warning"]
+    server = subprocess.Popen(cmd, env=env)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                check_dag_4_1(httpx.post(f"{url}/api/evaluate", json=DAG_4_1, timeout=30))
+                break
+            except httpx.TransportError:
+                assert time.monotonic() < deadline, "the server did not start"
+                time.sleep(0.3)
+        workers = children(server.pid)
+        assert len(workers) == 2  # one run slot and one spare
+        body = httpx.Request("POST", f"{url}/api/evaluate", json=SLOW).read()
+        with socket.create_connection(("127.0.0.1", port)) as s:
+            head = f"POST /api/evaluate HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+            s.sendall(head.encode() + body)
+            time.sleep(1.0)  # the run is under way; then the student closes the tab
+        hung_up = time.monotonic()
+        while workers <= children(server.pid):
+            assert time.monotonic() - hung_up < WELL_BEFORE_IT_ENDS, "the run went on after its client left"
+            time.sleep(0.1)
+        check_dag_4_1(httpx.post(f"{url}/api/evaluate", json=DAG_4_1, timeout=30))
+    finally:
+        server.send_signal(signal.SIGINT)
+        try:
+            server.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            server.kill()
