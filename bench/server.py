@@ -27,10 +27,18 @@ def free_port() -> int:
 @contextlib.contextmanager
 def server() -> Iterator[str]:
     """uvicorn serving dagrad.api.main:app on a free loopback port, in a subprocess."""
+    with uvicorn_process() as (url, _pid):
+        yield url
+
+
+@contextlib.contextmanager
+def uvicorn_process(workers: int = 1) -> Iterator[tuple[str, int]]:
+    """The server's URL and the pid of the uvicorn process (which, with workers > 1, is the parent
+    of the worker processes)."""
     port = free_port()
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(BACKEND), os.environ.get("PYTHONPATH")])))
     cmd = [sys.executable, "-m", "uvicorn", "dagrad.api.main:app", "--host", "127.0.0.1", "--port", str(port)]
-    cmd += ["--log-level", "warning", "--no-access-log"]
+    cmd += ["--log-level", "warning", "--no-access-log"] + (["--workers", str(workers)] if workers > 1 else [])
     with tempfile.TemporaryFile() as log:
         proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
         url = f"http://127.0.0.1:{port}"
@@ -46,7 +54,7 @@ def server() -> Iterator[str]:
                 if time.monotonic() > deadline:
                     raise SystemExit("uvicorn did not answer /api/health within 120 s")
                 time.sleep(0.2)
-            yield url
+            yield url, proc.pid
         finally:
             proc.terminate()
             try:

@@ -15,7 +15,7 @@ from typing import NamedTuple, TypeVar
 import torch
 
 from dagrad.graph_format import Run
-from dagrad.ops.registry import Attrs, OpDef
+from dagrad.ops.registry import Attrs, Cost, OpDef
 
 T = TypeVar("T")
 
@@ -81,4 +81,5 @@ class Plan:
     # with those uses; the node's gradient is the sum of theirs.
     shared: Mapping[str, tuple[Edge, ...]]
     estimated_bytes: int
-    estimated_flops: float
+    estimated_flops: float  # forward, and backward × run.backward_passes (compiler/totals.py)
+    costs: Mapping[str, Cost]  # each node's estimate, by id

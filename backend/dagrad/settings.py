@@ -14,7 +14,9 @@ class Settings(BaseSettings):
     max_nodes: int = Field(500, description="Most nodes one graph may hold.")
     max_tensor_elements: int = Field(2**26, description="Most elements of any one tensor (value or gradient).")
     max_run_bytes: int = Field(2 * 2**30, description="Estimated bytes of all values and gradients of one run.")
-    max_flops: float = Field(2e11, description="Estimated floating point operations of one forward pass.")
+    max_flops: float = Field(
+        2e11, description="Estimated floating point operations of one run: its forward pass and every backward pass."
+    )
     max_body_bytes: int = Field(16 * 2**20, description="Largest accepted request body.")
     max_run_seconds: float = Field(
         30.0, gt=0, description="Wall time after which a run is stopped: its worker process is ended and replaced."

@@ -20,7 +20,7 @@ from dagrad.compiler.order import topological_order
 from dagrad.compiler.shape_memo import ShapeMemo
 from dagrad.compiler.shapes import ShapeInference
 from dagrad.compiler.structure import check_structure
-from dagrad.compiler.totals import check_backward, check_totals, estimate_bytes
+from dagrad.compiler.totals import check_backward, check_totals, estimate_bytes, estimate_flops, node_costs
 from dagrad.graph_format import Graph
 from dagrad.plan import Edge, Plan, PlannedNode
 from dagrad.settings import Settings
@@ -53,8 +53,10 @@ def compile_graph(graph: Graph, settings: Settings, memo: ShapeMemo | None = Non
     shapes = ShapeInference(graph.run.dtype, settings, found, memo)
     inferred = shapes.infer(order, checked)
     check_backward(graph.run, shapes.metas, found)
-    total = estimate_bytes(graph.run, shapes.metas)
-    check_totals(shapes.metas, total, shapes.flops, settings, found)
+    costs = node_costs(inferred, checked.ops, checked.edges, shapes.costs, shapes.metas)
+    total = estimate_bytes(graph.run, shapes.metas, costs)
+    flops = estimate_flops(graph.run, checked.edges, costs, shapes.metas)
+    check_totals(shapes.metas, total, flops, settings, found)
     if found.errors:
         raise CompileErrors(found.errors, shapes.metas)
     assert device is not None
@@ -74,7 +76,8 @@ def compile_graph(graph: Graph, settings: Settings, memo: ShapeMemo | None = Non
         order=nodes,
         shared=MappingProxyType(_shared(nodes)),
         estimated_bytes=total,
-        estimated_flops=shapes.flops,
+        estimated_flops=flops,
+        costs=MappingProxyType(costs),
     )
 
 

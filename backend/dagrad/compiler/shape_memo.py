@@ -24,9 +24,9 @@ from typing import Any
 import torch
 from pydantic import BaseModel
 
-from dagrad.ops.registry import Attrs, OpDef
+from dagrad.ops.registry import Attrs, Cost, OpDef
 
-_Result = tuple[tuple[int, ...], tuple[int, ...], torch.dtype, bool, float]  # shape, stride, dtype, rg, flops
+_Result = tuple[tuple[int, ...], tuple[int, ...], torch.dtype, bool, Cost]  # shape, stride, dtype, rg, cost
 
 
 def exact_key(value: Any) -> Hashable:
@@ -75,25 +75,25 @@ class ShapeMemo:
     def key(op: OpDef, attrs: Attrs, inputs: dict[str, Any]) -> Hashable:
         return (op.name, exact_key(attrs), tuple((port, _tensor_key(v)) for port, v in sorted(inputs.items())))
 
-    def recall(self, key: Hashable) -> tuple[torch.Tensor, float] | None:
-        """A meta tensor like the one the op made, and its estimated flops; None if unknown."""
+    def recall(self, key: Hashable) -> tuple[torch.Tensor, Cost] | None:
+        """A meta tensor like the one the op made, and its estimated cost; None if unknown."""
         with self._lock:
             found = self._results.get(key)
         if found is None:
             return None
-        shape, stride, dtype, requires_grad, flops = found
+        shape, stride, dtype, requires_grad, cost = found
         out = torch.empty_strided(shape, stride, dtype=dtype, device="meta", requires_grad=requires_grad)
         if requires_grad:
             out = out.clone()  # a non-leaf, as the op's own result was (in-place checks depend on it)
             if out.stride() != stride:
                 return None
-        return out, flops
+        return out, cost
 
-    def remember(self, key: Hashable, out: torch.Tensor, inputs: dict[str, Any], flops: float) -> None:
+    def remember(self, key: Hashable, out: torch.Tensor, inputs: dict[str, Any], cost: Cost) -> None:
         given = [t for v in inputs.values() for t in (v if isinstance(v, list) else [v])]
         if out._is_view() or any(out is t for t in given) or (out.requires_grad and out.is_leaf):
             return
         with self._lock:
             if len(self._results) >= self.max_entries:
                 self._results.clear()
-            self._results[key] = (tuple(out.shape), out.stride(), out.dtype, out.requires_grad, flops)
+            self._results[key] = (tuple(out.shape), out.stride(), out.dtype, out.requires_grad, cost)

@@ -13,7 +13,7 @@ from dagrad.compiler.found import Found
 from dagrad.compiler.shape_memo import ShapeMemo
 from dagrad.compiler.structure import Checked
 from dagrad.errors import OpError, dtype_name, fmt_shape
-from dagrad.ops.registry import Attrs, OpDef
+from dagrad.ops.registry import Attrs, Cost, OpDef
 from dagrad.ops.sources import SourceAttrs
 from dagrad.plan import TensorMeta, gather
 from dagrad.settings import Settings
@@ -27,7 +27,7 @@ class ShapeInference:
         self.memo = memo
         self.metas: dict[str, TensorMeta] = {}
         self.meta_values: dict[str, torch.Tensor] = {}  # meta-device tensors: shapes without memory
-        self.flops = 0.0
+        self.costs: dict[str, Cost] = {}  # each node's own estimate (compiler/totals.py adds them up)
 
     def infer(self, order: list[str], checked: Checked) -> list[str]:
         """Infer each node in `order`; return those inferred, in order. A node whose input failed
@@ -41,7 +41,7 @@ class ShapeInference:
                 self.found.broken.add(nid)
                 continue
             op, attrs = checked.ops[nid], checked.attrs[nid]
-            meta = self.source(nid, attrs) if op.source else self.op(nid, op, attrs, checked)
+            meta = self.source(nid, op, attrs) if op.source else self.op(nid, op, attrs, checked)
             if meta is None:
                 self.found.broken.add(nid)
                 continue
@@ -50,7 +50,7 @@ class ShapeInference:
             inferred.append(nid)
         return inferred
 
-    def source(self, nid: str, attrs: Attrs) -> torch.Tensor | None:
+    def source(self, nid: str, op: OpDef, attrs: Attrs) -> torch.Tensor | None:
         assert isinstance(attrs, SourceAttrs)
         shape = list(attrs.shape or [])
         dtype = attrs.resolved_dtype(self.run_dtype)
@@ -65,7 +65,9 @@ class ShapeInference:
                 attribute="requires_grad",
             )
             return None
-        return torch.empty(shape, dtype=dtype, device="meta", requires_grad=attrs.requires_grad)
+        meta = torch.empty(shape, dtype=dtype, device="meta", requires_grad=attrs.requires_grad)
+        self.costs[nid] = op.estimate({}, meta, attrs)
+        return meta
 
     def within_elements(self, nid: str, shape: list[int] | tuple[int, ...], what: str = "this tensor") -> bool:
         numel = math.prod(shape)
@@ -90,10 +92,10 @@ class ShapeInference:
         key = memo.key(op, attrs, inputs) if memo is not None else None
         remembered = memo.recall(key) if memo is not None else None
         if remembered is not None:
-            out, flops = remembered
+            out, cost = remembered
             if not self.within_elements(nid, out.shape, "its result"):
                 return None
-            self.flops += flops
+            self.costs[nid] = cost
             return out
         try:
             with torch.enable_grad():
@@ -111,10 +113,10 @@ class ShapeInference:
             return None
         if not self.within_elements(nid, out.shape, "its result"):
             return None
-        flops = op.estimate_flops(inputs, out, attrs)
-        self.flops += flops
+        cost = op.estimate(inputs, out, attrs)
+        self.costs[nid] = cost
         if memo is not None:
-            memo.remember(key, out, inputs, flops)
+            memo.remember(key, out, inputs, cost)
         return out
 
 

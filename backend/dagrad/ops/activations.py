@@ -7,7 +7,7 @@ import torch.nn.functional as F
 from pydantic import Field
 
 from dagrad.ops import checks
-from dagrad.ops.registry import Attrs, Example, TensorExample, register
+from dagrad.ops.registry import Attrs, Example, Inputs, TensorExample, register
 
 T = TensorExample
 
@@ -22,6 +22,12 @@ class ReluAttrs(Attrs):
 
 class DimAttrs(Attrs):
     dim: int = Field(-1, description="Dimension along which the values sum to 1.")
+
+
+def _softmax_cost(inputs: Inputs, out: torch.Tensor, attrs: object) -> float:
+    """Five passes over the input: the maximum along dim, x - max, exp, the sum, and the division
+    (log_softmax: a log of each sum and a subtraction instead)."""
+    return 5.0 * out.numel()
 
 
 register(
@@ -65,6 +71,7 @@ for name, fn, doc in (
         doc=doc,
         torch=f"F.{name}(input, dim)",
         check=checks.dim_in_range("input", "dim"),
+        cost=_softmax_cost,
         examples=[
             Example({"input": T((3, 4))}, {"dim": -1}),
             Example({"input": T((3, 4))}, {"dim": 0}),

@@ -24,9 +24,17 @@ class PowAttrs(Attrs):
 
 
 def _matmul_cost(inputs: Inputs, out: torch.Tensor, attrs: object) -> float:
+    """A multiply-add per output element and inner index: the output holds every broadcast batch
+    (and a vector·vector product one element)."""
     x = inputs["input"]
     assert isinstance(x, torch.Tensor)
     return 2.0 * out.numel() * (x.shape[-1] if x.dim() else 1)
+
+
+def _dot_cost(inputs: Inputs, out: torch.Tensor, attrs: object) -> float:
+    x = inputs["input"]
+    assert isinstance(x, torch.Tensor)
+    return 2.0 * x.numel()
 
 
 _BINARY: list[tuple[str, Callable[..., torch.Tensor], type[Attrs] | None, str, str, tuple[float, float]]] = [
@@ -133,6 +141,7 @@ register(
     doc="Dot product of two 1-D tensors of the same length: u.dot(v).",
     torch="torch.dot(input, tensor)",
     check=checks.dot,
+    cost=_dot_cost,
     examples=[
         Example({"input": T((10,)), "tensor": T((10,))}),
         Example({"input": T((40_001,)), "tensor": T((40_001,))}, large=True),

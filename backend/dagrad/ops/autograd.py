@@ -118,6 +118,9 @@ register(
     ),
     torch="torch.autograd.grad(outputs, inputs, grad_outputs=None, retain_graph=True, create_graph=False)[0]",
     check=_check_grad,
+    # Its own cost is the default (elements read and written); the compiler adds the backward it
+    # runs, through every node between inputs and outputs (compiler/totals.py).
+    differentiates=("outputs", "inputs"),
     # outputs must be computed from inputs (autograd matches them by identity), which a literal
     # source is not: the tests wire outputs = inputs ** 3 (tests/test_op_stats.py, COMPUTED_PORTS).
     examples=[

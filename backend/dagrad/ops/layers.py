@@ -46,16 +46,64 @@ class AvgPoolAttrs(Attrs):
     divisor_override: int | None = Field(None, description="Divide by this instead of the window size.")
 
 
+def _bias_adds(inputs: Inputs, out: torch.Tensor) -> int:
+    return out.numel() if inputs.get("bias") is not None else 0
+
+
 def _conv_cost(inputs: Inputs, out: torch.Tensor, attrs: Any) -> float:
+    """A multiply-add per output element, input channel of its group and kernel tap: the weight
+    is out_channels × (in_channels / groups) × kernel."""
     w = inputs["weight"]
     assert isinstance(w, torch.Tensor)
-    return 2.0 * out.numel() * math.prod(w.shape[1:])
+    return 2.0 * out.numel() * math.prod(w.shape[1:]) + _bias_adds(inputs, out)
 
 
 def _linear_cost(inputs: Inputs, out: torch.Tensor, attrs: Any) -> float:
+    """A multiply-add per output element and input feature, for every row of a batch."""
     w = inputs["weight"]
     assert isinstance(w, torch.Tensor)
-    return 2.0 * out.numel() * w.shape[-1]
+    return 2.0 * out.numel() * w.shape[-1] + _bias_adds(inputs, out)
+
+
+def _window(attrs: Any, spatial: int) -> int:
+    """Elements of one pooling window; one size given for a 2-D window stands for both sides."""
+    k = attrs.kernel_size if isinstance(attrs.kernel_size, list) else [attrs.kernel_size]
+    return math.prod(k) if len(k) == spatial else k[0] ** spatial
+
+
+def _max_pool_cost(spatial: int) -> Any:
+    """A comparison per window element of every output, wherever stride, padding, dilation and
+    ceil_mode put the windows (they decide the output's size, which the meta device gives)."""
+
+    def cost(inputs: Inputs, out: torch.Tensor, attrs: Any) -> float:
+        return float(out.numel() * _window(attrs, spatial))
+
+    return cost
+
+
+def _max_pool_backward(inputs: Inputs, out: torch.Tensor, attrs: Any) -> float:
+    """The input's gradient zero-filled, then one element added per window (at its argmax): far
+    less than the forward, which the backward rule would charge twice."""
+    x = inputs["input"]
+    assert isinstance(x, torch.Tensor)
+    return float(x.numel() + out.numel())
+
+
+def _max_pool_indices(inputs: Inputs, out: torch.Tensor, attrs: Any) -> int:
+    """Where each window's maximum was, saved for backward as int64."""
+    return out.numel() * 8 if out.requires_grad else 0
+
+
+def _avg_pool_cost(inputs: Inputs, out: torch.Tensor, attrs: Any) -> float:
+    """An addition per window element of every output, and a division."""
+    return float(out.numel() * (_window(attrs, 2) + 1))
+
+
+def _avg_pool_backward(inputs: Inputs, out: torch.Tensor, attrs: Any) -> float:
+    """The input's gradient zero-filled, then each output's share added over its window."""
+    x = inputs["input"]
+    assert isinstance(x, torch.Tensor)
+    return float(x.numel() + out.numel() * _window(attrs, 2))
 
 
 def _pool_check(spatial: int) -> Any:
@@ -132,6 +180,9 @@ register(
     doc="Maximum over windows along the last dimension.",
     torch="F.max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False)",
     check=_pool_check(1),
+    cost=_max_pool_cost(1),
+    backward_cost=_max_pool_backward,
+    extra_bytes=_max_pool_indices,
     examples=[
         Example({"input": T((2, 3, 8))}, {"kernel_size": 2}),
         Example({"input": T((1, 2, 9))}, {"kernel_size": 3, "stride": 2, "padding": 1, "ceil_mode": True}),
@@ -148,6 +199,9 @@ register(
     doc="Maximum over h×w windows of each channel; by default over non-overlapping blocks.",
     torch="F.max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False)",
     check=_pool_check(2),
+    cost=_max_pool_cost(2),
+    backward_cost=_max_pool_backward,
+    extra_bytes=_max_pool_indices,
     examples=[
         Example({"input": T((1, 2, 2, 6))}, {"kernel_size": [1, 2]}),
         Example({"input": T((2, 2, 7, 7))}, {"kernel_size": 3, "stride": 2, "padding": 1, "dilation": 2}),
@@ -164,6 +218,8 @@ register(
     doc="Average over h×w windows of each channel.",
     torch="F.avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True)",
     check=_pool_check(2),
+    cost=_avg_pool_cost,
+    backward_cost=_avg_pool_backward,
     examples=[
         Example({"input": T((2, 2, 4, 6))}, {"kernel_size": 2}),
         Example({"input": T((1, 2, 5, 5))}, {"kernel_size": 3, "stride": 2, "padding": 1, "ceil_mode": True}),

@@ -63,6 +63,46 @@ def nll_loss(input: torch.Tensor, target: torch.Tensor, **kwargs: Any) -> torch.
     return F.nll_loss(input, target, **kwargs)
 
 
+def _numel(inputs: Inputs, port: str) -> int:
+    t = inputs.get(port)
+    return t.numel() if isinstance(t, torch.Tensor) else 0
+
+
+def _mse_cost(inputs: Inputs, out: torch.Tensor, attrs: Any) -> float:
+    """A subtraction, a square and a sum per element."""
+    return 3.0 * _numel(inputs, "input") + out.numel()
+
+
+def _cross_entropy_cost(inputs: Inputs, out: torch.Tensor, attrs: Any) -> float:
+    """log_softmax's five passes over the scores, then with probability targets a product and a
+    sum per element (and the uniform mix of label smoothing): three more, plus the target read."""
+    return 8.0 * _numel(inputs, "input") + _numel(inputs, "target") + out.numel()
+
+
+def _log_probabilities(inputs: Inputs, out: torch.Tensor, attrs: Any) -> int:
+    """log_softmax's result, saved for backward and held by no node."""
+    x = inputs["input"]
+    assert isinstance(x, torch.Tensor)
+    return x.numel() * x.dtype.itemsize
+
+
+def _nll_cost(inputs: Inputs, out: torch.Tensor, attrs: Any) -> float:
+    """Per target: pick its log-probability, weigh it, add it up; the other classes are not read."""
+    return 3.0 * _numel(inputs, "target") + out.numel()
+
+
+def _nll_backward(inputs: Inputs, out: torch.Tensor, attrs: Any) -> float:
+    """The input's gradient zero-filled (every class), then one weighted element per target."""
+    return float(_numel(inputs, "input") + 2 * _numel(inputs, "target"))
+
+
+def _bce_cost(inputs: Inputs, out: torch.Tensor, attrs: Any) -> float:
+    """Per element: log x, 1 - x, log(1 - x), both clamped at -100, 1 - y, two products, their
+    sum and its negation (and the weight's product), then the reduction's sum."""
+    per_element = 11 if inputs.get("weight") is not None else 10
+    return float(per_element * _numel(inputs, "input") + out.numel())
+
+
 def _class_target(inputs: Inputs, attrs: Any) -> list[PortProblem]:
     x, y = inputs.get("input"), inputs.get("target")
     if not isinstance(x, torch.Tensor) or not isinstance(y, torch.Tensor):
@@ -98,6 +138,7 @@ register(
     doc="Mean squared error: ((input - target) ** 2).mean(). nn.MSELoss()([[3.]], [[0.]]) is 9.",
     torch="F.mse_loss(input, target, reduction='mean')",
     check=checks.same_shape("input", "target", "mse_loss compares them element by element; give them one shape."),
+    cost=_mse_cost,
     examples=[
         Example({"input": T((3, 4)), "target": T((3, 4))}),
         Example({"input": T((2, 5)), "target": T((2, 5))}, {"reduction": "sum"}),
@@ -114,6 +155,8 @@ register(
     doc="Cross entropy of raw scores (logits) N×C against class indices N (int64) or probabilities N×C.",
     torch="F.cross_entropy(input, target, weight=None, ignore_index=-100, reduction='mean', label_smoothing=0.0)",
     check=_class_target,
+    cost=_cross_entropy_cost,
+    extra_bytes=_log_probabilities,
     examples=[
         Example({"input": T((4, 3)), "target": T((4,), dtype="int64", low=0, high=3)}),
         Example({"input": T((4, 3)), "target": T((4, 3), low=0.1, high=1.0)}, {"label_smoothing": 0.1}),
@@ -134,6 +177,8 @@ register(
     doc="Negative log likelihood of log-probabilities N×C (from log_softmax) against class indices N.",
     torch="F.nll_loss(input, target, weight=None, ignore_index=-100, reduction='mean')",
     check=_class_target,
+    cost=_nll_cost,
+    backward_cost=_nll_backward,
     examples=[
         Example(
             {
@@ -167,6 +212,7 @@ register(
     doc="Binary cross entropy of probabilities in (0, 1) (e.g. from sigmoid) against targets in [0, 1].",
     torch="F.binary_cross_entropy(input, target, weight=None, reduction='mean')",
     check=checks.same_shape("input", "target", "binary_cross_entropy needs one target per probability."),
+    cost=_bce_cost,
     examples=[
         Example({"input": T((3, 4), low=0.1, high=0.9), "target": T((3, 4), low=0.0, high=1.0, requires_grad=False)}),
         Example(

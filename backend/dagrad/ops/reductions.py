@@ -6,7 +6,7 @@ import torch
 from pydantic import Field
 
 from dagrad.ops import checks
-from dagrad.ops.registry import Attrs, Example, TensorExample, register
+from dagrad.ops.registry import Attrs, Example, Inputs, TensorExample, register
 
 T = TensorExample
 
@@ -41,6 +41,14 @@ def _max(input: torch.Tensor, dim: int | None, keepdim: bool) -> torch.Tensor:
 def _norm(input: torch.Tensor, p: float, dim: int | list[int] | None, keepdim: bool) -> torch.Tensor:
     out: torch.Tensor = torch.norm(input, p=p, dim=dim, keepdim=keepdim)
     return out
+
+
+def _norm_cost(inputs: Inputs, out: torch.Tensor, attrs: NormAttrs) -> float:
+    """|x| or x² and a sum per element (a general p takes a power too), and a root per result."""
+    x = inputs["input"]
+    assert isinstance(x, torch.Tensor)
+    per_element = 2 if attrs.p in (1.0, 2.0, float("inf"), float("-inf"), 0.0) else 3
+    return float(per_element * x.numel() + out.numel())
 
 
 _in_range = checks.dim_in_range("input", "dim")
@@ -102,6 +110,7 @@ register(
     doc="p-norm of the elements (x.norm() is the 2-norm of all of them).",
     torch="torch.norm(input, p=2, dim=None, keepdim=False)",
     check=_in_range,
+    cost=_norm_cost,
     examples=[
         Example({"input": T((5,))}),
         Example({"input": T((3, 4))}, {"p": 1.0, "dim": 1}),

@@ -2,9 +2,11 @@
 
 An op is one `OpDef`: its input ports, its attributes (a pydantic model whose
 field names are the torch function's own argument names), its docstring and
-the torch function that runs it. Validation, execution, `GET /api/ops` (the
-editor's palette), the docs and the generated tests all read this registry;
-adding an op is one `register(...)` call in the module of its category.
+the torch function that runs it, and what a call costs (`cost`, `backward_cost`,
+`extra_bytes`: the estimates the server's limits read before anything is allocated).
+Validation, execution, `GET /api/ops` (the editor's palette), the docs and the
+generated tests all read this registry; adding an op is one `register(...)` call
+in the module of its category.
 """
 
 from __future__ import annotations
@@ -86,8 +88,42 @@ class PortProblem:
 # check(inputs as meta tensors, attrs) -> problems; runs before the meta call so that
 # the user reads "expected 3 input channels, got 4" instead of PyTorch's terse messages.
 CheckFn = Callable[[Inputs, Any], list[PortProblem]]
-# cost(inputs, output, attrs) -> estimated floating point operations of one call.
+# cost(inputs, output, attrs) -> estimated floating point operations of one call (or of one
+# backward through it, for OpDef.backward_cost).
 CostFn = Callable[[Inputs, torch.Tensor, Any], float]
+# extra_bytes(inputs, output, attrs) -> bytes the op holds beyond its value while the run lasts.
+BytesFn = Callable[[Inputs, torch.Tensor, Any], int]
+
+# The backward rule, the one place it is written: one backward through an op costs this many times
+# its forward estimate, unless the op declares its own `backward_cost`. A matmul-like op's backward
+# is two products of its forward's size (the gradient of each operand); an elementwise op's is one
+# or two elementwise passes over a forward of (inputs + output) elements; a reduction's is an
+# expand. 2 covers all of them; an op whose backward is far cheaper (max pooling scatters one
+# gradient per window) or dearer than that (index zero-fills its whole input) declares its own.
+BACKWARD_FACTOR = 2.0
+
+
+@dataclass(frozen=True)
+class Cost:
+    """One node's estimated work and memory, from shapes alone (compiler/totals.py adds them up)."""
+
+    forward: float  # floating point operations of one call, an element moved counting as one
+    own_backward: float | None = None  # of one backward through it; None: the backward rule
+    extra_bytes: int = 0  # tensors saved for backward that no node holds (max pooling's indices)
+
+    @property
+    def backward(self) -> float:
+        return BACKWARD_FACTOR * self.forward if self.own_backward is None else self.own_backward
+
+
+def touched(inputs: Inputs, out: torch.Tensor) -> float:
+    """Elements read and written: an elementwise op's or a data movement's work."""
+    total = float(out.numel())
+    for value in inputs.values():
+        for t in value if isinstance(value, list) else [value]:
+            if t is not None:
+                total += t.numel()
+    return total
 
 
 @dataclass(frozen=True)
@@ -101,7 +137,12 @@ class OpDef:
     torch_code: str  # how PyTorch spells it, e.g. "torch.matmul(input, other)"
     examples: tuple[Example, ...] = ()
     check: CheckFn | None = None
-    cost: CostFn | None = None
+    cost: CostFn | None = None  # None: `touched`, right for elementwise ops and data movement
+    backward_cost: CostFn | None = None  # None: the backward rule (BACKWARD_FACTOR)
+    extra_bytes: BytesFn | None = None
+    # (outputs port, inputs port) of an op that runs the backward of the graph between them when
+    # it is called (torch.autograd.grad): the compiler adds that backward to its forward cost.
+    differentiates: tuple[str, str] | None = None
     differentiable: bool = True
     source: bool = False  # tensor sources: input, parameter, constant
 
@@ -127,14 +168,17 @@ class OpDef:
         return out
 
     def estimate_flops(self, inputs: Inputs, out: torch.Tensor, attrs: Attrs) -> float:
-        if self.cost is not None:
-            return self.cost(inputs, out, attrs)
-        total = float(out.numel())
-        for value in inputs.values():
-            for t in value if isinstance(value, list) else [value]:
-                if t is not None:
-                    total += t.numel()
-        return total
+        """The forward work of one call."""
+        return self.cost(inputs, out, attrs) if self.cost is not None else touched(inputs, out)
+
+    def estimate(self, inputs: Inputs, out: torch.Tensor, attrs: Attrs) -> Cost:
+        """The forward work, one backward's work and the extra memory of one call, from shapes."""
+        if not self.differentiable:
+            backward: float | None = 0.0
+        else:
+            backward = self.backward_cost(inputs, out, attrs) if self.backward_cost is not None else None
+        extra = self.extra_bytes(inputs, out, attrs) if self.extra_bytes is not None else 0
+        return Cost(self.estimate_flops(inputs, out, attrs), backward, extra)
 
 
 REGISTRY: dict[str, OpDef] = {}
@@ -152,6 +196,9 @@ def register(
     examples: Sequence[Example] = (),
     check: CheckFn | None = None,
     cost: CostFn | None = None,
+    backward_cost: CostFn | None = None,
+    extra_bytes: BytesFn | None = None,
+    differentiates: tuple[str, str] | None = None,
     differentiable: bool = True,
     source: bool = False,
 ) -> OpDef:
@@ -169,6 +216,9 @@ def register(
         examples=tuple(examples),
         check=check,
         cost=cost,
+        backward_cost=backward_cost,
+        extra_bytes=extra_bytes,
+        differentiates=differentiates,
         differentiable=differentiable,
         source=source,
     )

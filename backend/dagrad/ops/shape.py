@@ -138,6 +138,19 @@ def _check_cat(inputs: Inputs, attrs: Any) -> list[PortProblem]:
     return []
 
 
+def _index_cost(inputs: Inputs, out: torch.Tensor, attrs: Any) -> float:
+    """A view: at most the slice read and written, as a copy would."""
+    return 2.0 * out.numel()
+
+
+def _index_backward(inputs: Inputs, out: torch.Tensor, attrs: Any) -> float:
+    """The input's whole gradient zero-filled, then the slice's copied in: far more than the
+    forward when the slice is thin, which the backward rule would miss."""
+    x = inputs["input"]
+    assert isinstance(x, torch.Tensor)
+    return float(x.numel() + out.numel())
+
+
 register(
     "reshape",
     "shape",
@@ -220,6 +233,8 @@ register(
     doc="One slice along dim: w[i] is index with dim 0 and index i. The result has one dimension less.",
     torch="torch.select(input, dim, index)  # input[i] for dim 0",
     check=checks.dim_in_range("input", "dim"),
+    cost=_index_cost,
+    backward_cost=_index_backward,
     examples=[
         Example({"input": T((3, 4, 4))}, {"index": 1}),
         Example({"input": T((3, 4))}, {"dim": 1, "index": -1}),

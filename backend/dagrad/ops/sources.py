@@ -16,7 +16,7 @@ from typing import Any, Literal
 import torch
 from pydantic import Field, model_validator
 
-from dagrad.ops.registry import Attrs, register
+from dagrad.ops.registry import Attrs, Inputs, register
 
 SourceDtype = Literal["float32", "float64", "int64", "bool"]
 Init = Literal["zeros", "ones", "full", "arange", "normal", "uniform", "values"]
@@ -130,6 +130,25 @@ def create(attrs: SourceAttrs, dtype: torch.dtype, generator: torch.Generator) -
     return t
 
 
+# Operations per element of each init. A Mersenne Twister draw is about 16 integer operations (the
+# twist amortised, the tempering, the conversion to a float); a normal takes two draws, a log, a
+# root and a sine (Box-Muller); arange is computed in float64, scaled, shifted and cast; a literal
+# is unboxed from a Python object, number by number (bench/op_costs.py measures them).
+_INIT_COST: dict[str, float] = {
+    "zeros": 1,
+    "ones": 1,
+    "full": 1,
+    "arange": 4,
+    "uniform": 16,
+    "normal": 32,
+    "values": 64,
+}
+
+
+def _source_cost(inputs: Inputs, out: torch.Tensor, attrs: SourceAttrs) -> float:
+    return _INIT_COST[attrs.init] * out.numel()
+
+
 def _doc(kind: str, default_grad: bool, what: str) -> str:
     return f"""{what}
 
@@ -158,6 +177,7 @@ for _name, _attrs, _grad, _what in (
         attrs=_attrs,
         doc=_doc(_name, _grad, _what),
         torch="torch.tensor(values, requires_grad=...) / torch.randn(shape) / torch.rand(shape) / ...",
+        cost=_source_cost,
         source=True,
         differentiable=False,
     )

@@ -521,7 +521,7 @@ export interface components {
             max_concurrent_runs: number;
             /**
              * Max Flops
-             * @description Estimated floating point operations of one forward pass.
+             * @description Estimated floating point operations of one run: its forward pass and every backward pass.
              * @default 200000000000
              */
             max_flops: number;
