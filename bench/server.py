@@ -32,11 +32,12 @@ def server() -> Iterator[str]:
 
 
 @contextlib.contextmanager
-def uvicorn_process(workers: int = 1) -> Iterator[tuple[str, int]]:
+def uvicorn_process(workers: int = 1, settings: dict[str, str] | None = None) -> Iterator[tuple[str, int]]:
     """The server's URL and the pid of the uvicorn process (which, with workers > 1, is the parent
-    of the worker processes)."""
+    of the worker processes); `settings` as environment variables (DAGRAD_...)."""
     port = free_port()
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(BACKEND), os.environ.get("PYTHONPATH")])))
+    env.update(settings or {})
     cmd = [sys.executable, "-m", "uvicorn", "dagrad.api.main:app", "--host", "127.0.0.1", "--port", str(port)]
     cmd += ["--log-level", "warning", "--no-access-log"] + (["--workers", str(workers)] if workers > 1 else [])
     with tempfile.TemporaryFile() as log:

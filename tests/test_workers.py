@@ -84,16 +84,18 @@ def test_a_busy_server_answers_503_with_retry_after(make_client: MakeClient) -> 
 # --- a client that hangs up, against a real server ------------------------------------------------
 
 
-def children(pid: int) -> set[int]:
-    found = set()
+def descendants(pid: int) -> set[int]:
+    parents: dict[int, int] = {}
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             try:
-                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
+                parents[int(entry.name)] = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
                 continue
-            if int(fields[1]) == pid:
-                found.add(int(entry.name))
+    found, frontier = set(), {pid}
+    while frontier:
+        frontier = {p for p, parent in parents.items() if parent in frontier} - found
+        found |= frontier
     return found
 
 
@@ -119,15 +121,15 @@ def test_a_client_that_hangs_up_stops_its_run() -> None:
             except httpx.TransportError:
                 assert time.monotonic() < deadline, "the server did not start"
                 time.sleep(0.3)
-        workers = children(server.pid)
-        assert len(workers) == 2  # one run slot and one spare
+        workers = descendants(server.pid)
+        assert len(workers) == 3  # the template the workers are forked from, one run slot, one spare
         body = httpx.Request("POST", f"{url}/api/evaluate", json=SLOW).read()
         with socket.create_connection(("127.0.0.1", port)) as s:
             head = f"POST /api/evaluate HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
             s.sendall(head.encode() + body)
             time.sleep(1.0)  # the run is under way; then the student closes the tab
         hung_up = time.monotonic()
-        while workers <= children(server.pid):
+        while workers <= descendants(server.pid):
             assert time.monotonic() - hung_up < WELL_BEFORE_IT_ENDS, "the run went on after its client left"
             time.sleep(0.1)
         check_dag_4_1(httpx.post(f"{url}/api/evaluate", json=DAG_4_1, timeout=30))

@@ -1,22 +1,29 @@
-"""A worker process: parses, compiles and runs graphs away from the server's event loop.
+"""The worker processes: they parse, compile and run graphs away from the server's event loop.
 
-The server (api/workers.py) starts it as `python -m dagrad.api.worker_main SOCKET_FD WHERE_FD
-SETTINGS_JSON` and talks to it over that socket.
-It answers "ready" once PyTorch is imported and every example has been validated (PyTorch loads
-its meta kernels lazily), then takes one job at a time: a pickled (kind, body, options), where
-body is the request's raw JSON, and answers a pickled (status, JSON bytes): the whole HTTP
-answer, built here, so that the server only relays it. Before each node it writes the node's id
-into `where`, a file mapping shared with the server, which reads it when it has to stop the
-process at the time limit.
-It exits when the server closes the pipe.
+The server (api/workers.py) starts one *template* process, `python -m dagrad.api.worker_main
+CONTROL_FD SETTINGS_JSON`, which imports PyTorch and validates every example once (PyTorch loads
+its meta kernels lazily), then forks a worker each time the server writes b"f" on its control
+socket, and sends back the worker's pid and two file descriptors (SCM_RIGHTS): its socket and a
+small shared file, `where`. A forked worker starts warm in milliseconds, where a new Python takes
+seconds of a core to import PyTorch (docs/workers.md).
+
+A worker takes one job at a time on its socket: a pickled (kind, body, options), where body is
+the request's raw JSON, and answers a pickled (status, JSON bytes): the whole HTTP answer, built
+here, so that the server only relays it. Before each node it writes the node's id into `where`,
+which the server reads when it has to stop the worker at the time limit. A worker exits when
+the server closes its socket, the template when the server closes the control socket.
 """
 
 from __future__ import annotations
 
 import contextlib
 import mmap
+import os
 import pickle
+import signal
+import socket
 import sys
+import tempfile
 import traceback
 from multiprocessing.connection import Connection
 from typing import Any
@@ -33,7 +40,6 @@ from dagrad.plan import PlannedNode
 from dagrad.results import ErrorResponse, PayloadOptions
 from dagrad.settings import Settings
 
-READY = b"ready"
 # `where` (WHERE_BYTES of shared memory, NUL-terminated): "node:<id>" while a node runs (ids are
 # at most 100 characters: 400 bytes of UTF-8), "pass:<n>" during backward pass n.
 WHERE_BYTES = 512
@@ -83,13 +89,8 @@ def internal_error(exc: BaseException) -> tuple[int, bytes]:
     return 500, ErrorResponse(detail="internal error", errors=[error]).model_dump_json().encode()
 
 
-def main(conn: Connection, settings_json: str, where: mmap.mmap) -> None:
-    settings = Settings.model_validate_json(settings_json)
-    engine = Engine(settings)
-    for graph in examples.load_all().values():
-        with contextlib.suppress(GraphErrors):  # a server's limits may refuse an example: still warm
-            engine.validate(graph)
-    conn.send_bytes(READY)
+def serve(conn: Connection, engine: Engine, where: mmap.mmap) -> None:
+    """A worker's life: jobs until the server closes the socket."""
     while True:
         try:
             kind, body, options = pickle.loads(conn.recv_bytes())
@@ -103,6 +104,39 @@ def main(conn: Connection, settings_json: str, where: mmap.mmap) -> None:
         conn.send_bytes(pickle.dumps(answer))
 
 
+def fork_worker(control: socket.socket, engine: Engine) -> None:
+    """Fork one worker; send its pid, socket and `where` to the server."""
+    ours, theirs = socket.socketpair()
+    with tempfile.TemporaryFile() as where_file:
+        where_file.truncate(WHERE_BYTES)
+        pid = os.fork()
+        if pid == 0:  # the worker
+            code = 0
+            try:
+                control.close()
+                theirs.close()
+                signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+                serve(Connection(ours.detach()), engine, mmap.mmap(where_file.fileno(), WHERE_BYTES))
+            except BaseException:
+                traceback.print_exc()
+                code = 1
+            finally:
+                os._exit(code)
+        socket.send_fds(control, [str(pid).encode()], [theirs.fileno(), where_file.fileno()])
+    ours.close()
+    theirs.close()
+
+
+def template(control: socket.socket, settings_json: str) -> None:
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # the kernel reaps the workers as they end
+    engine = Engine(Settings.model_validate_json(settings_json))
+    for graph in examples.load_all().values():
+        with contextlib.suppress(GraphErrors):  # a server's limits may refuse an example: still warm
+            engine.validate(graph)
+    while control.recv(1):  # b"f": one more worker; b"": the server is gone
+        fork_worker(control, engine)
+
+
 if __name__ == "__main__":
-    socket_fd, where_fd, settings_arg = sys.argv[1:4]
-    main(Connection(int(socket_fd)), settings_arg, mmap.mmap(int(where_fd), WHERE_BYTES))
+    control_fd, settings_arg = sys.argv[1:3]
+    template(socket.socket(fileno=int(control_fd)), settings_arg)

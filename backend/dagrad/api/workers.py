@@ -16,14 +16,16 @@ calling event loop, through `add_reader` on the worker's pipe.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import math
 import mmap
+import os
 import pickle
 import queue
+import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Awaitable, Callable
@@ -45,31 +47,53 @@ class ClientGone(Exception):
     """The client hung up before its answer was ready; its job was stopped."""
 
 
-class Worker:
-    """One worker process: `python -m dagrad.api.worker_main`, with a socket for its jobs and a
-    small shared file mapping (`where`) for what it is running. A plain subprocess, not
-    multiprocessing's spawn, which would import the server's __main__ module again."""
+class Template:
+    """The process workers are forked from (api/worker_main.py): imported and warmed up once.
+    A plain subprocess, not multiprocessing's spawn, which would import the server's __main__
+    module again."""
 
     def __init__(self, settings_json: str) -> None:
-        parent, child = socket.socketpair()
-        self._where_file = tempfile.TemporaryFile()  # noqa: SIM115  (lives as long as the worker: closed in kill)
-        self._where_file.truncate(worker_main.WHERE_BYTES)
-        self.where = mmap.mmap(self._where_file.fileno(), worker_main.WHERE_BYTES)
-        fds = (child.fileno(), self._where_file.fileno())
+        self.control, child = socket.socketpair()
+        # numpy's BLAS threads would only compete with PyTorch's, and a thread does not survive fork
+        env = {"OPENBLAS_NUM_THREADS": "1", **os.environ}
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "dagrad.api.worker_main", *map(str, fds), settings_json],
-            pass_fds=fds,
+            [sys.executable, "-m", "dagrad.api.worker_main", str(child.fileno()), settings_json],
+            pass_fds=(child.fileno(),),
             stdin=subprocess.DEVNULL,
+            env=env,
         )
         child.close()
-        self.conn = Connection(parent.detach())
+        self._lock = threading.Lock()
 
-    def kill(self) -> None:
+    def fork(self) -> Worker:
+        """A new worker; blocks until the template has warmed up (seconds, the first time)."""
+        with self._lock:
+            self.control.sendall(b"f")
+            message, fds, _, _ = socket.recv_fds(self.control, 32, 2)
+        if not message or len(fds) != 2:
+            raise OSError(f"the template process ended ({self.process.poll()})")
+        return Worker(int(message), fds[0], fds[1])
+
+    def close(self) -> None:
+        self.control.close()
         self.process.kill()
         self.process.wait(timeout=5)
+
+
+class Worker:
+    """A forked worker: its pid, its socket for jobs, and `where` (what it is running)."""
+
+    def __init__(self, pid: int, conn_fd: int, where_fd: int) -> None:
+        self.pid = pid
+        self.conn = Connection(conn_fd)
+        self.where = mmap.mmap(where_fd, worker_main.WHERE_BYTES)
+        os.close(where_fd)
+
+    def kill(self) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(self.pid, signal.SIGKILL)
         self.conn.close()
         self.where.close()
-        self._where_file.close()
 
     def whereabouts(self) -> str:
         return self.where[:].split(b"\0", 1)[0].decode(errors="replace")
@@ -96,24 +120,22 @@ class WorkerPool:
         self._idle: queue.SimpleQueue[Worker] = queue.SimpleQueue()
         self._workers: set[Worker] = set()
         self._lock = threading.Lock()
-        self._started = False
+        self._template: Template | None = None
         self._closed = False
-        self._starting = self.size  # workers of the first start not yet ready (or failed)
-        self._up = threading.Event()  # set once they all are: a request never waits for the start
+        self._up = threading.Event()  # set once the first workers are forked (or failed to be)
 
     # --- life cycle ---------------------------------------------------------------------------
     def start(self) -> None:
-        """Start the workers, once; they become ready in the background."""
+        """Start the template and fork the workers from it, once, in the background."""
         with self._lock:
-            if self._started or self._closed:
+            if self._template is not None or self._closed:
                 return
-            self._started = True
-        for _ in range(self.size):
-            self._spawn()
+            self._template = Template(self._settings_json)
+        threading.Thread(target=self._fork, args=(self.size, self._up), daemon=True, name="dagrad-fork").start()
 
     async def started(self) -> None:
-        """start(), and wait until its workers are up: the server takes no request before, so
-        that the first students do not wait out their queue time while PyTorch imports."""
+        """start(), and wait until the first workers are up: the server takes no request before,
+        so that the first students do not wait out their queue time while PyTorch imports."""
         self.start()
         if not self._up.is_set():
             await asyncio.get_running_loop().run_in_executor(None, self._up.wait, STARTUP_SECONDS)
@@ -122,29 +144,42 @@ class WorkerPool:
         with self._lock:
             self._closed = True
             workers, self._workers = list(self._workers), set()
+            template, self._template = self._template, None
         for w in workers:
             w.kill()
+        if template is not None:
+            template.close()
 
-    def _spawn(self) -> None:
-        worker = Worker(self._settings_json)
-        with self._lock:
-            self._workers.add(worker)
-        threading.Thread(target=self._await_ready, args=(worker,), daemon=True, name="dagrad-worker-ready").start()
-
-    def _await_ready(self, worker: Worker) -> None:
+    def _fork(self, count: int, done: threading.Event | None = None) -> None:
+        """Fork `count` workers into the idle queue (in a thread: the template may still be warming
+        up). A template that died is started again, once."""
         try:
-            ready = worker.conn.recv_bytes() == worker_main.READY
-        except (EOFError, OSError):
-            ready = False
-        if ready and not self._closed:
-            self._idle.put(worker)
-        elif not self._closed:
-            print(f"dagrad: a worker process failed to start (exit code {worker.process.poll()})", file=sys.stderr)
-            self._discard(worker)
-        with self._lock:
-            self._starting -= 1
-            if self._starting <= 0:
-                self._up.set()
+            for _ in range(count):
+                worker = self._forked()
+                with self._lock:
+                    if self._closed:
+                        worker.kill()
+                        return
+                    self._workers.add(worker)
+                self._idle.put(worker)
+        except OSError as exc:
+            print(f"dagrad: no worker process could be started: {exc}", file=sys.stderr)
+        finally:
+            if done is not None:
+                done.set()
+
+    def _forked(self) -> Worker:
+        template = self._template
+        assert template is not None
+        try:
+            return template.fork()
+        except OSError:
+            if self._closed:
+                raise
+            with self._lock:
+                self._template = Template(self._settings_json)
+            template.close()
+            return self._template.fork()
 
     def _discard(self, worker: Worker) -> None:
         with self._lock:
@@ -154,7 +189,7 @@ class WorkerPool:
     def _replace(self, worker: Worker) -> None:
         self._discard(worker)
         if not self._closed:
-            self._spawn()
+            threading.Thread(target=self._fork, args=(1,), daemon=True, name="dagrad-fork").start()
 
     # --- jobs ---------------------------------------------------------------------------------
     async def slot(self, kind: str, deadline: float) -> Slot:
@@ -179,6 +214,16 @@ class WorkerPool:
         while True:
             worker = await _wait(lambda t: _get(self._idle, t), deadline, self._idle.put)
             if worker is None:
+                if not self._workers:
+                    raise GraphErrors(
+                        [
+                            GraphError(
+                                code="runtime", message="the server could not start its worker processes: see its log."
+                            )
+                        ],
+                        status=503,
+                        headers={"Retry-After": "10"},
+                    )
                 raise self._busy("every worker process stayed busy")
             try:
                 worker.conn.send_bytes(pickle.dumps((kind, body, options)))
@@ -203,9 +248,8 @@ class WorkerPool:
             try:
                 status, content = pickle.loads(worker.conn.recv_bytes())
             except (EOFError, OSError):  # the process ended mid-job: out of memory, or killed
-                code = worker.process.poll()
                 self._replace(worker)
-                raise _ended(code) from None
+                raise _ended() from None
             self._idle.put(worker)
             return status, content
         where = worker.whereabouts()
@@ -249,10 +293,9 @@ def _settle(future: asyncio.Future[None]) -> None:
         future.set_result(None)
 
 
-def _ended(exitcode: int | None) -> GraphErrors:
-    how = f"was killed by signal {-exitcode}" if exitcode is not None and exitcode < 0 else f"exited ({exitcode})"
+def _ended() -> GraphErrors:
     message = (
-        f"the process running this graph {how} before it answered, most likely for lack of memory. Use smaller tensors."
+        "the process running this graph ended before it answered, most likely for lack of memory. Use smaller tensors."
     )
     return GraphErrors([GraphError(code="limit", message=message)])
 
