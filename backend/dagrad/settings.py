@@ -45,6 +45,12 @@ class Settings(BaseSettings):
         description="Worker processes kept beyond max_concurrent_runs, per server process: one is ready when "
         "another is being replaced (after a time-out), and validation can run while every run slot is taken.",
     )
+    worker_threads: int = Field(
+        0,
+        ge=0,
+        description="PyTorch's threads in each worker process; 0: the machine's cores shared among the "
+        "max_concurrent_runs runs that may go at once (at least one each).",
+    )
     shape_memo_entries: int = Field(
         4096,
         ge=0,

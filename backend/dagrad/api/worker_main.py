@@ -28,6 +28,7 @@ import traceback
 from multiprocessing.connection import Connection
 from typing import Any
 
+import torch
 from pydantic import ValidationError
 
 from dagrad import examples
@@ -104,6 +105,11 @@ def serve(conn: Connection, engine: Engine, where: mmap.mmap) -> None:
         conn.send_bytes(pickle.dumps(answer))
 
 
+def _threads_each(settings: Settings) -> int:
+    """The cores shared among the runs that may go at once."""
+    return max(1, (os.cpu_count() or 1) // settings.max_concurrent_runs)
+
+
 def fork_worker(control: socket.socket, engine: Engine) -> None:
     """Fork one worker; send its pid, socket and `where` to the server."""
     ours, theirs = socket.socketpair()
@@ -116,6 +122,7 @@ def fork_worker(control: socket.socket, engine: Engine) -> None:
                 control.close()
                 theirs.close()
                 signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+                torch.set_num_threads(engine.settings.worker_threads or _threads_each(engine.settings))
                 serve(Connection(ours.detach()), engine, mmap.mmap(where_file.fileno(), WHERE_BYTES))
             except BaseException:
                 traceback.print_exc()

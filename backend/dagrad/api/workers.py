@@ -7,10 +7,9 @@ evaluations hold tensors at once (the memory bound); the spare keeps a worker re
 being replaced, so that nobody waits for PyTorch to import. When a job passes
 `max_run_seconds`, or its client hangs up, its process is killed and a new one started.
 
-Blocking waits (a free run slot, an idle worker, a new worker's "ready") use threading
-primitives, waited on in a thread only when they cannot be had at once: one pool may serve
-several event loops (a test client opens one per request). A job's answer is awaited on the
-calling event loop, through `add_reader` on the worker's pipe.
+A free run slot and an idle worker are waited for through `Handoff`s (api/handoff.py), which
+serve any event loop without a thread; a job's answer is awaited on the calling event loop,
+through `add_reader` on the worker's socket.
 """
 
 from __future__ import annotations
@@ -21,18 +20,17 @@ import math
 import mmap
 import os
 import pickle
-import queue
 import signal
 import socket
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Awaitable, Callable
 from multiprocessing.connection import Connection
 from typing import Any
 
 from dagrad.api import worker_main
+from dagrad.api.handoff import Handoff
 from dagrad.errors import GraphError, GraphErrors
 from dagrad.settings import Settings
 
@@ -102,13 +100,14 @@ class Worker:
 class Slot:
     """A run slot, released once (when the answer has been written, or on an error)."""
 
-    def __init__(self, semaphore: threading.BoundedSemaphore | None) -> None:
-        self._semaphore = semaphore
+    def __init__(self, slots: Handoff[int] | None, token: int = 0) -> None:
+        self._slots = slots
+        self._token = token
 
     def release(self) -> None:
-        semaphore, self._semaphore = self._semaphore, None
-        if semaphore is not None:
-            semaphore.release()
+        slots, self._slots = self._slots, None
+        if slots is not None:
+            slots.put(self._token)
 
 
 class WorkerPool:
@@ -116,8 +115,8 @@ class WorkerPool:
         self.settings = settings
         self.size = settings.max_concurrent_runs + settings.spare_workers
         self._settings_json = settings.model_dump_json()
-        self._runs = threading.BoundedSemaphore(settings.max_concurrent_runs)
-        self._idle: queue.SimpleQueue[Worker] = queue.SimpleQueue()
+        self._runs: Handoff[int] = Handoff(range(settings.max_concurrent_runs))
+        self._idle: Handoff[Worker] = Handoff()
         self._workers: set[Worker] = set()
         self._lock = threading.Lock()
         self._template: Template | None = None
@@ -197,9 +196,10 @@ class WorkerPool:
         until `deadline` (time.monotonic()) at most; else a 503 with Retry-After."""
         if kind != "evaluate":
             return Slot(None)
-        if not await _wait(lambda t: self._runs.acquire(timeout=t), deadline, lambda _: self._runs.release()):
+        token = await self._runs.take(deadline)
+        if token is None:
             raise self._busy(f"{self.settings.max_concurrent_runs} runs are in progress")
-        return Slot(self._runs)
+        return Slot(self._runs, token)
 
     async def run(
         self,
@@ -212,7 +212,7 @@ class WorkerPool:
         """The job's answer (HTTP status, JSON body), from the first idle worker that takes it."""
         await self.started()
         while True:
-            worker = await _wait(lambda t: _get(self._idle, t), deadline, self._idle.put)
+            worker = await self._idle.take(deadline)
             if worker is None:
                 if not self._workers:
                     raise GraphErrors(
@@ -298,27 +298,3 @@ def _ended() -> GraphErrors:
         "the process running this graph ended before it answered, most likely for lack of memory. Use smaller tensors."
     )
     return GraphErrors([GraphError(code="limit", message=message)])
-
-
-def _get(q: queue.SimpleQueue[Worker], timeout: float) -> Worker | None:
-    try:
-        return q.get(timeout=timeout)
-    except queue.Empty:
-        return None
-
-
-async def _wait(take: Callable[[float], Any], deadline: float, give_back: Callable[[Any], Any]) -> Any:
-    """take(0) at once when it succeeds (no thread hop), else take(the time left) in a thread. A
-    caller cancelled while the thread waits gives back what the thread then takes."""
-    got = take(0)
-    if got:
-        return got
-    left = deadline - time.monotonic()
-    if left <= 0:
-        return got
-    future = asyncio.get_running_loop().run_in_executor(None, take, left)
-    try:
-        return await asyncio.shield(future)
-    except asyncio.CancelledError:
-        future.add_done_callback(lambda f: f.result() and give_back(f.result()))
-        raise
