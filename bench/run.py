@@ -243,7 +243,7 @@ def ours_once(graph: Graph) -> float | None:
 def case_validate(budget: Budget) -> list[Row]:
     graph = graphs.generated(200)
     assert len(ENGINE.validate(graph).order) == 200
-    unmemoised = Engine(Settings(shape_memo_entries=0))
+    unmemoised = Engine(Settings(shape_memo_bytes=0))
     count = budget.validate + budget.warmup
     fresh = fresh_graphs(graph, count)
     texts = iter([new_graph(graph, k).model_dump_json() for k in range(5000, 5000 + count)])

@@ -24,7 +24,7 @@ SPECIAL = [math.inf, -math.inf, math.nan, 0.0, -0.0, 2.0]
 @pytest.fixture(params=["memo", "no memo"], scope="module")
 def engine(request: pytest.FixtureRequest) -> Engine:
     """The same engine for every test of the module, as a server keeps it between students."""
-    return Engine(Settings(shape_memo_entries=4096 if request.param == "memo" else 0))
+    return Engine(Settings(shape_memo_bytes=8 * 2**20 if request.param == "memo" else 0))
 
 
 def chain(
@@ -129,3 +129,23 @@ def test_the_course_dag_with_w1_renamed(engine: Engine) -> None:
         nodes = engine.evaluate(graph, PayloadOptions(full=["*"])).nodes
         torch.testing.assert_close(decode(nodes["q"].value), expected["q"])
         torch.testing.assert_close(decode(nodes[w1].grad), expected["w1.grad"])
+
+
+def test_the_memo_stays_within_its_bytes() -> None:
+    # exp of inputs with more and more dimensions: every key different, and longer each time.
+    engine = Engine(Settings(shape_memo_bytes=16 * 1024))
+    assert engine.memo is not None
+    for k in range(1, 60):
+        shape = [1] * k + [3]
+        graph = Graph.model_validate(
+            {
+                "nodes": [
+                    {"id": "x", "op": "input", "attrs": {"shape": shape}},
+                    {"id": "e", "op": "exp", "inputs": {"input": "x"}},
+                    {"id": "s", "op": "sum", "attrs": {"dim": -1}, "inputs": {"input": "e"}},
+                ]
+            }
+        )
+        nodes = engine.validate(graph).nodes
+        assert nodes["s"].shape == list(torch.empty(shape).exp().sum(dim=-1).shape)
+        assert 0 < engine.memo.bytes <= 16 * 1024

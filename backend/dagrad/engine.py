@@ -34,7 +34,7 @@ class Engine:
     def __init__(self, settings: Settings | None = None) -> None:
         self.settings = settings or Settings()
         self.slots = RunSlots(self.settings.max_concurrent_runs, self.settings.queue_seconds)
-        self.memo = ShapeMemo(self.settings.shape_memo_entries) if self.settings.shape_memo_entries else None
+        self.memo = ShapeMemo(self.settings.shape_memo_bytes) if self.settings.shape_memo_bytes else None
 
     def compile(self, graph: Graph) -> Compiled:
         start = time.perf_counter()

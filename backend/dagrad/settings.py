@@ -51,10 +51,10 @@ class Settings(BaseSettings):
         description="PyTorch's threads in each worker process; 0: the machine's cores shared among the "
         "max_concurrent_runs runs that may go at once (at least one each).",
     )
-    shape_memo_entries: int = Field(
-        4096,
+    shape_memo_bytes: int = Field(
+        8 * 2**20,
         ge=0,
-        description="Shape inference results the engine remembers, by exactly what determines them (op, "
-        "attributes, input shapes and dtypes): about 0.5 KiB each and no tensor data, so the server's memory stays "
-        "within max_concurrent_runs * max_run_bytes plus about 2 MiB. 0 turns the memo off.",
+        description="Memory each worker's shape memo may take: shape inference results it remembers by exactly "
+        "what determines them (op, attributes, input shapes and dtypes), about 1.5 KiB each and no tensor data. "
+        "0 turns the memo off.",
     )

@@ -63,11 +63,18 @@ def _tensor_key(value: Any) -> Hashable:
     )
 
 
-class ShapeMemo:
-    """Shape inference results by exact signature; at most `max_entries`, emptied when full."""
+# What an entry takes besides its key's text: the dict slot, the result tuple, the key's objects.
+ENTRY_OVERHEAD_BYTES = 1024
 
-    def __init__(self, max_entries: int) -> None:
-        self.max_entries = max_entries
+
+class ShapeMemo:
+    """Shape inference results by exact signature, in at most `max_bytes` (each entry counted as
+    its key's repr plus ENTRY_OVERHEAD_BYTES: an attribute such as a reshape's shape can be long);
+    emptied when full."""
+
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes = max_bytes
+        self.bytes = 0
         self._results: dict[Hashable, _Result] = {}
         self._lock = threading.Lock()
 
@@ -93,7 +100,14 @@ class ShapeMemo:
         given = [t for v in inputs.values() for t in (v if isinstance(v, list) else [v])]
         if out._is_view() or any(out is t for t in given) or (out.requires_grad and out.is_leaf):
             return
+        size = len(repr(key)) + ENTRY_OVERHEAD_BYTES
+        if size > self.max_bytes:
+            return
         with self._lock:
-            if len(self._results) >= self.max_entries:
+            if key in self._results:
+                return
+            if self.bytes + size > self.max_bytes:
                 self._results.clear()
+                self.bytes = 0
             self._results[key] = (tuple(out.shape), out.stride(), out.dtype, out.requires_grad, cost)
+            self.bytes += size

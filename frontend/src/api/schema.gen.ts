@@ -568,17 +568,23 @@ export interface components {
              */
             queue_seconds: number;
             /**
-             * Shape Memo Entries
-             * @description Shape inference results the engine remembers, by exactly what determines them (op, attributes, input shapes and dtypes): about 0.5 KiB each and no tensor data, so the server's memory stays within max_concurrent_runs * max_run_bytes plus about 2 MiB. 0 turns the memo off.
-             * @default 4096
+             * Shape Memo Bytes
+             * @description Memory each worker's shape memo may take: shape inference results it remembers by exactly what determines them (op, attributes, input shapes and dtypes), about 1.5 KiB each and no tensor data. 0 turns the memo off.
+             * @default 8388608
              */
-            shape_memo_entries: number;
+            shape_memo_bytes: number;
             /**
              * Spare Workers
              * @description Worker processes kept beyond max_concurrent_runs, per server process: one is ready when another is being replaced (after a time-out), and validation can run while every run slot is taken.
              * @default 1
              */
             spare_workers: number;
+            /**
+             * Worker Threads
+             * @description PyTorch's threads in each worker process; 0: the machine's cores shared among the max_concurrent_runs runs that may go at once (at least one each).
+             * @default 0
+             */
+            worker_threads: number;
         };
         /**
          * SharedNode
