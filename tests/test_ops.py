@@ -360,3 +360,28 @@ def test_both_encodings_carry_pytorchs_numbers(encoding: str) -> None:
     torch.testing.assert_close(decode(nodes["y"].value), expected["y.value"])
     for nid in ("w1", "w2", "h", "y"):
         torch.testing.assert_close(decode(nodes[nid].grad), expected[nid])
+
+
+def test_an_op_that_hands_back_its_input_gives_that_very_tensor() -> None:
+    # torch.flatten of a 1-D tensor returns the tensor itself: f is x, a leaf, with x's gradient;
+    # x's uses through f are uses of x, and the shares still add up to x.grad.
+    b = GraphBuilder()
+    b.parameter("x", values=[1.0, -2.0, 3.0])
+    b.op("flatten", "f", input="x")
+    b.op("mul", "a", input="f", other="f")
+    b.op("tanh", "t", input="x")
+    b.op("add", "c", input="a", other="t")
+    b.op("sum", "s", input="c")
+    nodes = b.run(output="s").evaluate().nodes
+
+    x = torch.tensor([1.0, -2.0, 3.0], dtype=DTYPE, requires_grad=True)
+    f = torch.flatten(x)
+    assert f is x
+    (f * f + torch.tanh(x)).sum().backward()
+    assert (nodes["f"].is_leaf, nodes["f"].grad_fn) == (True, None)
+    torch.testing.assert_close(decode(nodes["f"].grad), x.grad)
+    torch.testing.assert_close(decode(nodes["x"].grad), x.grad)
+    shares = nodes["x"].contributions
+    assert shares is not None
+    assert {(c.consumer, c.port) for c in shares} == {("a", "input"), ("a", "other"), ("t", "input")}
+    torch.testing.assert_close(sum(decode(c.grad) for c in shares), x.grad)

@@ -139,3 +139,37 @@ def test_a_client_that_hangs_up_stops_its_run() -> None:
             server.wait(timeout=15)
         except subprocess.TimeoutExpired:
             server.kill()
+
+
+def test_a_forked_worker_runs_parallel_kernels(make_client: MakeClient) -> None:
+    # Workers are forked from a template that has validated graphs: if it had started a thread pool
+    # (OpenMP), a worker's first multi-threaded op would wait forever for threads it does not have.
+    c = make_client(max_run_seconds=20, worker_threads=2)
+    graph = {
+        "nodes": [
+            {"id": "w", "op": "parameter", "attrs": {"shape": [1024, 1024]}},
+            {"id": "t", "op": "tanh", "inputs": {"input": "w"}},
+            {"id": "m", "op": "matmul", "inputs": {"input": "t", "other": "w"}},
+            {"id": "s", "op": "sum", "inputs": {"input": "m"}},
+        ],
+        "run": {"output": "s"},
+    }
+    response = c.post("/api/evaluate", json=graph)
+    assert response.status_code == 200, response.text
+    w = torch.empty(1024, 1024).normal_(generator=torch.Generator().manual_seed(0)).requires_grad_()
+    s = (torch.tanh(w) @ w).sum()
+    s.backward()
+    assert response.json()["nodes"]["s"]["value"]["stats"]["mean"] == pytest.approx(s.item(), rel=1e-4)
+
+
+def test_a_server_stopped_can_start_again() -> None:
+    # A test harness (schemathesis) may end an app's lifespan and start it again.
+    from fastapi.testclient import TestClient
+
+    from dagrad.api.app import create_app
+    from dagrad.settings import Settings
+
+    app = create_app(Settings(max_concurrent_runs=1, spare_workers=0))
+    for _ in range(2):
+        with TestClient(app) as c:
+            check_dag_4_1(c.post("/api/evaluate", json=DAG_4_1))

@@ -7,6 +7,7 @@ list of them, so a client learns every problem of a graph at once.
 
 from __future__ import annotations
 
+import re
 from typing import Literal
 
 import torch
@@ -23,10 +24,12 @@ ErrorCode = Literal[
     "cycle",
     "shape",
     "dtype",
+    "value",
     "limit",
     "run",
     "runtime",
     "device",
+    "not_found",
 ]
 
 
@@ -73,6 +76,24 @@ def describe(error: GraphError) -> str:
     return f"{prefix}: {error.message}" if prefix else error.message
 
 
+def is_text(value: str) -> bool:
+    """False for a str holding an unpaired UTF-16 surrogate ("\\ud800", which JSON can carry):
+    Python keeps it, but it is no character and cannot be encoded as UTF-8."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def not_text(what: str, value: str) -> str:
+    shown = value.encode("ascii", "backslashreplace").decode()
+    return (
+        f"{what} '{shown}' holds an unpaired UTF-16 surrogate, which is not a character: every name in a "
+        "graph must be valid Unicode text. Remove it, or write the character it was meant to be."
+    )
+
+
 def fmt_shape(shape: tuple[int, ...] | list[int]) -> str:
     """Shapes are shown as PyTorch users write them: [117, 4, 10, 13]."""
     return "[" + ", ".join(str(d) for d in shape) + "]"
@@ -81,3 +102,18 @@ def fmt_shape(shape: tuple[int, ...] | list[int]) -> str:
 def dtype_name(dtype: torch.dtype) -> str:
     """Dtypes as PyTorch users write them: float32, int64."""
     return str(dtype).removeprefix("torch.")
+
+
+def creator_names(value: torch.Tensor) -> set[str]:
+    """The names autograd's messages give the op that made `value` ('ExpBackward0' and 'Exp')."""
+    if value.grad_fn is None:
+        return set()
+    name = type(value.grad_fn).__name__
+    return {name, re.sub(r"Backward\d*$", "", name)}
+
+
+def overwritten(message: str, creators: dict[str, list[str]]) -> list[str]:
+    """The nodes that could have made the value a backward error says was overwritten in place
+    ("... output 0 of ExpBackward0 ..."), from `creators`: creator name -> node ids."""
+    named = re.search(r"output \d+ of (\w+)", message)
+    return creators.get(named.group(1), []) if named else []

@@ -39,7 +39,8 @@ class Run(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)  # a plan holds it
 
-    seed: int = Field(0, ge=0, le=2**63 - 1, description="Seed of the random sources.")
+    # Numbers are strict (no "5" or true for 5): the document means what its schema says.
+    seed: int = Field(0, ge=0, le=2**63 - 1, strict=True, description="Seed of the random sources.")
     device: Literal["cpu", "cuda", "auto"] = Field("cpu", description="'auto' takes cuda where the server has a GPU.")
     dtype: Literal["float32", "float64"] = Field(
         "float32", description="Dtype of floating point sources that name none."
@@ -59,13 +60,14 @@ class Run(BaseModel):
     backward_passes: int = Field(
         1,
         ge=1,
+        strict=True,
         description="Call backward this many times (retain_graph between them): gradients accumulate.",
     )
 
 
 class Position(BaseModel):
-    x: float
-    y: float
+    x: float = Field(strict=True)
+    y: float = Field(strict=True)
 
 
 class Graph(BaseModel):

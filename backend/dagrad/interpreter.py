@@ -16,14 +16,13 @@ for whoever extends it (override a method, or pass an `Observer`):
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import torch
 
-from dagrad.errors import GraphError, GraphErrors, OpError
+from dagrad.errors import GraphError, GraphErrors, OpError, creator_names, overwritten
 from dagrad.ops.sources import SourceAttrs, create
 from dagrad.plan import Edge, Plan, PlannedNode
 
@@ -71,7 +70,7 @@ class Interpreter:
         self.deadline = time.perf_counter() + max_seconds
         self.max_seconds = max_seconds
         # Per-use aliases cost a view and a gradient copy each: only when backward will run.
-        self.track_uses = plan.run.output is not None and bool(plan.shared)
+        self.tracked = {e for uses in plan.shared.values() for e in uses} if plan.run.output is not None else set()
 
     def run(self) -> RunResult:
         start = time.perf_counter()
@@ -84,10 +83,8 @@ class Interpreter:
                 raise
             except Exception as exc:
                 raise _located(node, exc) from exc
-            if value.grad_fn is not None:  # kept: an in-place op may later replace the tensor's grad_fn
-                name = type(value.grad_fn).__name__
-                for key in {name, re.sub(r"Backward\d*$", "", name)}:
-                    self.creators.setdefault(key, []).append(node.id)
+            for name in creator_names(value):  # kept: an in-place op may later replace the tensor's grad_fn
+                self.creators.setdefault(name, []).append(node.id)
             self.observer.value(node, value)
         result = RunResult(self.values, forward_s=time.perf_counter() - start)
         if self.plan.run.output is not None:
@@ -111,10 +108,10 @@ class Interpreter:
         return t.to(self.plan.device).requires_grad_(attrs.requires_grad)
 
     def fetch(self, edge: Edge) -> torch.Tensor:
-        """The value `edge` carries: its source's, or for a shared source an identity view of it
-        per use, whose .grad is what this use sends back."""
+        """The value `edge` carries: its source's, or for a use of a shared tensor an identity view
+        of it, whose .grad is what this use sends back (Plan.shared)."""
         value = self.values[edge.source]
-        if not self.track_uses or edge not in self.plan.shared.get(edge.source, ()):
+        if edge not in self.tracked:
             return value
         alias = value.view_as(value)
         alias.retain_grad()
@@ -151,8 +148,7 @@ class Interpreter:
         """Blame the node whose saved value was overwritten when PyTorch names it, else the output."""
         message = str(exc).strip().splitlines()[0]
         node = self.plan.run.output
-        found = re.search(r"output \d+ of (\w+)", message)
-        suspects = self.creators.get(found.group(1), []) if found else []
+        suspects = overwritten(message, self.creators)
         if suspects:
             node = suspects[0]
             if len(suspects) > 1:

@@ -52,6 +52,9 @@ class PlannedNode:
     meta: TensorMeta
     inputs: tuple[Edge, ...]  # by port, a list port's edges in its order
     users: tuple[Edge, ...]  # every edge out of this node, in plan order
+    # The input edge whose very tensor the op hands back, unchanged (flatten of a 1-D tensor): the
+    # node's value is that tensor, as in PyTorch, and its uses are uses of it (Plan.shared).
+    same_as: Edge | None = None
 
     def gather(self, value_of: Callable[[Edge], T]) -> dict[str, T | list[T]]:
         return gather(self.inputs, value_of)
@@ -78,7 +81,8 @@ class Plan:
     dtype: torch.dtype
     order: tuple[PlannedNode, ...]  # topological; sources come in document order within it
     # Weight sharing: nodes that require grad and feed several uses that send a gradient back,
-    # with those uses; the node's gradient is the sum of theirs.
+    # with those uses; the node's gradient is the sum of theirs. A use through a node that is the
+    # same tensor (PlannedNode.same_as) is a use of the shared node: its edge's source is that node.
     shared: Mapping[str, tuple[Edge, ...]]
     estimated_bytes: int
     estimated_flops: float  # forward, and backward × run.backward_passes (compiler/totals.py)

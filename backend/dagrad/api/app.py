@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.responses import HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
@@ -15,6 +15,7 @@ from dagrad import __version__
 from dagrad.api import error_handlers
 from dagrad.api.body_limit import BodyLimitMiddleware
 from dagrad.api.routes import examples, graphs, health, ops
+from dagrad.api.strict_query import strict_query
 from dagrad.api.workers import WorkerPool
 from dagrad.settings import Settings
 
@@ -41,6 +42,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         title="dagrad",
         version=__version__,
         description="Compile a graph of PyTorch ops, run forward and backward, see every value and gradient.",
+        # Any route can answer these (a body over the limit is refused before routing; a bug is a 500),
+        # each as an ErrorResponse; routes add their own (error_handlers.STATUSES).
+        responses=error_handlers.documented(413, 500),
+        dependencies=[Depends(strict_query)],
     )
     app.state.settings = settings
     app.state.pool = pool

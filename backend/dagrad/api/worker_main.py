@@ -32,7 +32,7 @@ import torch
 from pydantic import ValidationError
 
 from dagrad import examples
-from dagrad.api.error_handlers import graph_errors_body, parsed_json, validation_body
+from dagrad.api.error_handlers import error_json, graph_errors_body, parse_failure, validation_body
 from dagrad.engine import Engine
 from dagrad.errors import GraphError, GraphErrors
 from dagrad.graph_format import Graph
@@ -63,22 +63,40 @@ class Whereabouts(Observer):
         _write(self.where, f"pass:{index + 1}".encode())
 
 
+def parse(body: bytes) -> Graph | tuple[int, bytes]:
+    """The graph, or the answer that says why the body is not one."""
+    try:
+        return Graph.model_validate_json(body)
+    except ValidationError as exc:
+        errors = exc.errors(include_url=False)
+    parsed, failure = parse_failure(body)
+    if failure is not None:
+        return 400, error_json(failure)
+    if parsed is not None and any(e["type"] == "json_invalid" for e in errors):
+        # JSON that pydantic's parser refuses and Python's reads (an unpaired surrogate's \u
+        # escape): checked as objects, so that the error is located where the surrogate is.
+        try:
+            return Graph.model_validate(parsed)
+        except ValidationError as exc:
+            errors = exc.errors(include_url=False)
+    status, error = validation_body(errors, parsed)
+    return status, error_json(error)
+
+
 def handle(
     engine: Engine, kind: str, body: bytes, options: dict[str, Any] | None, where: mmap.mmap
 ) -> tuple[int, bytes]:
     """One job: the HTTP status and JSON body of the answer."""
-    try:
-        graph = Graph.model_validate_json(body)
-    except ValidationError as exc:
-        status, error = validation_body(exc.errors(include_url=False), parsed_json(body))
-        return status, error.model_dump_json().encode()
+    graph = parse(body)
+    if not isinstance(graph, Graph):
+        return graph
     try:
         if kind == "validate":
             return 200, engine.validate(graph).model_dump_json().encode()
         opts = PayloadOptions.model_validate(options or {})
         return 200, engine.evaluate(graph, opts, Whereabouts(where)).model_dump_json().encode()
     except GraphErrors as exc:
-        return exc.status, graph_errors_body(exc).model_dump_json().encode()
+        return exc.status, error_json(graph_errors_body(exc))
 
 
 def internal_error(exc: BaseException) -> tuple[int, bytes]:
@@ -87,7 +105,7 @@ def internal_error(exc: BaseException) -> tuple[int, bytes]:
     error = GraphError(
         code="runtime", message=f"dagrad failed unexpectedly ({type(exc).__name__}: {exc}); please report it."
     )
-    return 500, ErrorResponse(detail="internal error", errors=[error]).model_dump_json().encode()
+    return 500, error_json(ErrorResponse(detail="internal error", errors=[error]))
 
 
 def serve(conn: Connection, engine: Engine, where: mmap.mmap) -> None:
@@ -136,6 +154,9 @@ def fork_worker(control: socket.socket, engine: Engine) -> None:
 
 def template(control: socket.socket, settings_json: str) -> None:
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # the kernel reaps the workers as they end
+    # Validation runs small kernels (compiler/kernels.py): on one thread, so that no OpenMP thread
+    # pool exists to be lost across fork (a child's first parallel op would wait for it forever).
+    torch.set_num_threads(1)
     engine = Engine(Settings.model_validate_json(settings_json))
     for graph in examples.load_all().values():
         with contextlib.suppress(GraphErrors):  # a server's limits may refuse an example: still warm

@@ -111,6 +111,9 @@ class Slot:
 
 
 class WorkerPool:
+    """Started by the app's lifespan (or the first job), closed by its end; a pool closed can be
+    started again (a test harness may end and restart an app's lifespan)."""
+
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.size = settings.max_concurrent_runs + settings.spare_workers
@@ -120,65 +123,68 @@ class WorkerPool:
         self._workers: set[Worker] = set()
         self._lock = threading.Lock()
         self._template: Template | None = None
-        self._closed = False
         self._up = threading.Event()  # set once the first workers are forked (or failed to be)
 
     # --- life cycle ---------------------------------------------------------------------------
     def start(self) -> None:
         """Start the template and fork the workers from it, once, in the background."""
         with self._lock:
-            if self._template is not None or self._closed:
+            if self._template is not None:
                 return
-            self._template = Template(self._settings_json)
-        threading.Thread(target=self._fork, args=(self.size, self._up), daemon=True, name="dagrad-fork").start()
+            template = self._template = Template(self._settings_json)
+            up = self._up = threading.Event()
+        threading.Thread(target=self._fork, args=(template, self.size, up), daemon=True, name="dagrad-fork").start()
 
     async def started(self) -> None:
         """start(), and wait until the first workers are up: the server takes no request before,
         so that the first students do not wait out their queue time while PyTorch imports."""
         self.start()
-        if not self._up.is_set():
-            await asyncio.get_running_loop().run_in_executor(None, self._up.wait, STARTUP_SECONDS)
+        up = self._up
+        if not up.is_set():
+            await asyncio.get_running_loop().run_in_executor(None, up.wait, STARTUP_SECONDS)
 
     def close(self) -> None:
         with self._lock:
-            self._closed = True
             workers, self._workers = list(self._workers), set()
             template, self._template = self._template, None
+            self._idle = Handoff()
         for w in workers:
             w.kill()
         if template is not None:
             template.close()
 
-    def _fork(self, count: int, done: threading.Event | None = None) -> None:
-        """Fork `count` workers into the idle queue (in a thread: the template may still be warming
-        up). A template that died is started again, once."""
+    def _fork(self, template: Template, count: int, done: threading.Event | None = None) -> None:
+        """Fork `count` workers from `template` into the idle queue (in a thread: the template may
+        still be warming up). A template that died is started again, once; one that the pool has
+        closed since forks nothing more."""
         try:
             for _ in range(count):
-                worker = self._forked()
+                worker, template = self._forked(template)
                 with self._lock:
-                    if self._closed:
+                    if self._template is not template:
                         worker.kill()
                         return
                     self._workers.add(worker)
-                self._idle.put(worker)
+                    idle = self._idle
+                idle.put(worker)
         except OSError as exc:
-            print(f"dagrad: no worker process could be started: {exc}", file=sys.stderr)
+            if self._template is template:
+                print(f"dagrad: no worker process could be started: {exc}", file=sys.stderr)
         finally:
             if done is not None:
                 done.set()
 
-    def _forked(self) -> Worker:
-        template = self._template
-        assert template is not None
+    def _forked(self, template: Template) -> tuple[Worker, Template]:
+        """A worker, and the template it came from: `template`, or its successor if it had died."""
         try:
-            return template.fork()
+            return template.fork(), template
         except OSError:
-            if self._closed:
-                raise
             with self._lock:
-                self._template = Template(self._settings_json)
+                if self._template is not template:
+                    raise
+                new = self._template = Template(self._settings_json)
             template.close()
-            return self._template.fork()
+            return new.fork(), new
 
     def _discard(self, worker: Worker) -> None:
         with self._lock:
@@ -187,8 +193,9 @@ class WorkerPool:
 
     def _replace(self, worker: Worker) -> None:
         self._discard(worker)
-        if not self._closed:
-            threading.Thread(target=self._fork, args=(1,), daemon=True, name="dagrad-fork").start()
+        template = self._template
+        if template is not None:
+            threading.Thread(target=self._fork, args=(template, 1), daemon=True, name="dagrad-fork").start()
 
     # --- jobs ---------------------------------------------------------------------------------
     async def slot(self, kind: str, deadline: float) -> Slot:
@@ -238,12 +245,18 @@ class WorkerPool:
         fd = worker.conn.fileno()
         loop.add_reader(fd, _settle, readable)
         hung_up = asyncio.ensure_future(gone())
+        given_up = False
         try:
             limit = self.settings.max_run_seconds + GRACE_SECONDS
             done, _ = await asyncio.wait({readable, hung_up}, timeout=limit, return_when=asyncio.FIRST_COMPLETED)
+        except asyncio.CancelledError:
+            given_up = True
+            raise
         finally:
             loop.remove_reader(fd)
             hung_up.cancel()
+            if given_up:  # the request was abandoned (a client's own deadline, a shutdown): so is its job
+                self._replace(worker)
         if readable in done:
             try:
                 status, content = pickle.loads(worker.conn.recv_bytes())

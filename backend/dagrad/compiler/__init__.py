@@ -6,7 +6,8 @@ The steps, each adding located errors to one list (`Found`) so a client sees the
   2. the order, every cycle named (order.py);
   3-4. the size of every tensor, then every shape, dtype and requires_grad, on PyTorch's meta
      device (shapes.py, with the engine's ShapeMemo when it has one: shape_memo.py);
-  5. the backward settings and the limits of the whole run (totals.py).
+  5. the backward settings and the limits of the whole run (totals.py); for a graph with an
+     in-place op, backward itself, on the meta device (backward.py).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from types import MappingProxyType
 
 import torch
 
+from dagrad.compiler.backward import mutates, rehearse_backward
 from dagrad.compiler.found import CompileErrors, Found
 from dagrad.compiler.order import topological_order
 from dagrad.compiler.shape_memo import ShapeMemo
@@ -47,12 +49,16 @@ def compile_graph(graph: Graph, settings: Settings, memo: ShapeMemo | None = Non
     if device is None:
         found.error(None, "device", "run.device is 'cuda' but this server has no GPU; use 'cpu' or 'auto'.")
     order = topological_order(checked.edges, found)
-    # An op that reads the autograd graph needs the real meta results of everything before it.
-    if any(op.needs_autograd_graph for op in checked.ops.values()):
+    # An op that reads the autograd graph needs the real meta results of everything before it;
+    # so does a backward rehearsed because an in-place op may overwrite what it needs (backward.py).
+    rehearse = graph.run.output is not None and any(mutates(a) for a in checked.attrs.values())
+    if rehearse or any(op.needs_autograd_graph for op in checked.ops.values()):
         memo = None
-    shapes = ShapeInference(graph.run.dtype, settings, found, memo)
+    shapes = ShapeInference(graph.run.dtype, settings, found, memo, device)
     inferred = shapes.infer(order, checked)
     check_backward(graph.run, shapes.metas, found)
+    if rehearse and not found.errors:
+        rehearse_backward(graph.run, shapes.meta_values, shapes.creators, found)
     costs = node_costs(inferred, checked.ops, checked.edges, shapes.costs, shapes.metas)
     total = estimate_bytes(graph.run, shapes.metas, costs)
     flops = estimate_flops(graph.run, checked.edges, costs, shapes.metas)
@@ -66,7 +72,15 @@ def compile_graph(graph: Graph, settings: Settings, memo: ShapeMemo | None = Non
         for edge in checked.edges[nid]:
             users[edge.source].append(edge)
     nodes = tuple(
-        PlannedNode(nid, checked.ops[nid], checked.attrs[nid], shapes.metas[nid], checked.edges[nid], tuple(users[nid]))
+        PlannedNode(
+            nid,
+            checked.ops[nid],
+            checked.attrs[nid],
+            shapes.metas[nid],
+            checked.edges[nid],
+            tuple(users[nid]),
+            shapes.same_as.get(nid),
+        )
         for nid in inferred
     )
     return Plan(
@@ -83,11 +97,22 @@ def compile_graph(graph: Graph, settings: Settings, memo: ShapeMemo | None = Non
 
 def _shared(nodes: tuple[PlannedNode, ...]) -> dict[str, tuple[Edge, ...]]:
     """Weight sharing: nodes that require grad and feed two or more uses that send a gradient
-    back (OpDef.sends_grad)."""
-    ops = {n.id: n.op for n in nodes}
+    back (OpDef.sends_grad). A node that is the same tensor as its input (same_as) is no use of
+    its own: the uses of it are uses of that input."""
+    by_id = {n.id: n for n in nodes}
+
+    def uses(node: PlannedNode) -> list[Edge]:
+        found = []
+        for e in node.users:
+            consumer = by_id[e.consumer]
+            if consumer.same_as == e:
+                found += uses(consumer)
+            elif consumer.op.sends_grad(e.port):
+                found.append(e)
+        return found
+
     shared = {}
     for node in nodes:
-        uses = tuple(e for e in node.users if ops[e.consumer].sends_grad(e.port))
-        if len(uses) > 1 and node.meta.requires_grad:
-            shared[node.id] = uses
+        if node.same_as is None and node.meta.requires_grad and len(found := uses(node)) > 1:
+            shared[node.id] = tuple(found)
     return shared

@@ -9,25 +9,43 @@ from typing import Any
 
 import torch
 
+from dagrad.compiler.backward import mutates
 from dagrad.compiler.found import Found
+from dagrad.compiler.kernels import kernel_problem
 from dagrad.compiler.shape_memo import ShapeMemo
 from dagrad.compiler.structure import Checked
-from dagrad.errors import OpError, dtype_name, fmt_shape
-from dagrad.ops.registry import Attrs, Cost, OpDef
+from dagrad.errors import OpError, creator_names, dtype_name, fmt_shape
+from dagrad.ops.literals import MAX_DIMS
+from dagrad.ops.registry import Attrs, Cost, KnownValues, OpDef
+from dagrad.ops.source_checks import SourceCheck, check_source
 from dagrad.ops.sources import SourceAttrs
-from dagrad.plan import TensorMeta, gather
+from dagrad.plan import Edge, TensorMeta, gather
 from dagrad.settings import Settings
 
 
 class ShapeInference:
-    def __init__(self, run_dtype: str, settings: Settings, found: Found, memo: ShapeMemo | None) -> None:
+    def __init__(
+        self,
+        run_dtype: str,
+        settings: Settings,
+        found: Found,
+        memo: ShapeMemo | None,
+        device: torch.device | None = None,
+    ) -> None:
         self.run_dtype = run_dtype
+        self.device = device or torch.device("cpu")  # whose kernels must take each op's dtypes
         self.settings = settings
         self.found = found
         self.memo = memo
         self.metas: dict[str, TensorMeta] = {}
         self.meta_values: dict[str, torch.Tensor] = {}  # meta-device tensors: shapes without memory
         self.costs: dict[str, Cost] = {}  # each node's own estimate (compiler/totals.py adds them up)
+        # Nodes whose op hands back one of its inputs itself, unchanged (flatten of a 1-D tensor):
+        # the input edge. PyTorch's result is then that very tensor (a leaf stays a leaf).
+        self.same_as: dict[str, Edge] = {}
+        # Autograd's names for the op that made each value, as made (an in-place op changes it later).
+        self.creators: dict[str, list[str]] = {}
+        self.sources: dict[str, SourceCheck] = {}  # what is known of sources' values (ops/source_checks.py)
 
     def infer(self, order: list[str], checked: Checked) -> list[str]:
         """Infer each node in `order`; return those inferred, in order. A node whose input failed
@@ -47,6 +65,8 @@ class ShapeInference:
                 continue
             self.metas[nid] = TensorMeta(tuple(meta.shape), meta.dtype, meta.requires_grad, meta.is_leaf)
             self.meta_values[nid] = meta
+            for name in creator_names(meta):
+                self.creators.setdefault(name, []).append(nid)
             inferred.append(nid)
         return inferred
 
@@ -54,8 +74,11 @@ class ShapeInference:
         assert isinstance(attrs, SourceAttrs)
         shape = list(attrs.shape or [])
         dtype = attrs.resolved_dtype(self.run_dtype)
-        if not self.within_elements(nid, shape):
+        if not self.within_limits(nid, shape, attribute="shape"):
             return None
+        checked = check_source(attrs, dtype)
+        for attribute, message in checked.problems:
+            self.found.error(nid, "bad_attribute", message, attribute=attribute)
         if attrs.requires_grad and not dtype.is_floating_point:
             self.found.error(
                 nid,
@@ -65,18 +88,36 @@ class ShapeInference:
                 attribute="requires_grad",
             )
             return None
+        if checked.problems:
+            return None
+        self.sources[nid] = checked
         meta = torch.empty(shape, dtype=dtype, device="meta", requires_grad=attrs.requires_grad)
         self.costs[nid] = op.estimate({}, meta, attrs)
         return meta
 
-    def within_elements(self, nid: str, shape: list[int] | tuple[int, ...], what: str = "this tensor") -> bool:
-        numel = math.prod(shape)
-        if numel > self.settings.max_tensor_elements:
+    def within_limits(
+        self, nid: str, shape: list[int] | tuple[int, ...], what: str = "this tensor", attribute: str | None = None
+    ) -> bool:
+        """At most MAX_DIMS dimensions and max_tensor_elements elements; an empty tensor's other
+        sizes too (PyTorch lays out its strides as if each 0 were 1, and they overflow)."""
+        limit = self.settings.max_tensor_elements
+        if len(shape) > MAX_DIMS:
             self.found.error(
                 nid,
                 "limit",
-                f"{what} would have shape {fmt_shape(shape)} = {numel:,} elements; this server allows "
-                f"{self.settings.max_tensor_elements:,} per tensor. Use smaller sizes.",
+                f"{what} would have {len(shape)} dimensions; a tensor may have at most {MAX_DIMS}. Use fewer.",
+                attribute=attribute,
+            )
+            return False
+        numel, span = math.prod(shape), math.prod(max(d, 1) for d in shape)
+        if span > limit:
+            counted = f"= {numel:,} elements" if numel else f"(empty, but its other sizes multiply to {span:,})"
+            self.found.error(
+                nid,
+                "limit",
+                f"{what} would have shape {fmt_shape(shape)} {counted}; this server allows {limit:,} "
+                "per tensor. Use smaller sizes.",
+                attribute=attribute,
             )
             return False
         return True
@@ -89,11 +130,12 @@ class ShapeInference:
         if problems:
             return None
         memo = self.memo
-        key = memo.key(op, attrs, inputs) if memo is not None else None
+        # The device in the key too: a result is remembered once the device's kernel took it (runs()).
+        key = (self.device.type, memo.key(op, attrs, inputs)) if memo is not None else None
         remembered = memo.recall(key) if memo is not None else None
         if remembered is not None:
             out, cost = remembered
-            if not self.within_elements(nid, out.shape, "its result"):
+            if not self.within_limits(nid, out.shape, "its result") or not self.values_fit(nid, op, attrs, checked):
                 return None
             self.costs[nid] = cost
             return out
@@ -111,13 +153,43 @@ class ShapeInference:
         if not isinstance(out, torch.Tensor):
             self.found.error(nid, "runtime", f"{op.name} did not produce a tensor.")
             return None
-        if not self.within_elements(nid, out.shape, "its result"):
+        if not self.within_limits(nid, out.shape, "its result") or not self.runs(nid, op, attrs, inputs, checked):
             return None
         cost = op.estimate(inputs, out, attrs)
         self.costs[nid] = cost
+        if not mutates(attrs):  # an in-place op hands back its input too, but changed
+            same = [e for e in checked.edges[nid] if e.index is None and self.meta_values[e.source] is out]
+            if same:
+                self.same_as[nid] = same[0]
         if memo is not None:
             memo.remember(key, out, inputs, cost)
         return out
+
+    def runs(self, nid: str, op: OpDef, attrs: Attrs, inputs: dict[str, Any], checked: Checked) -> bool:
+        """What the meta kernel cannot tell: that the device's kernel takes these dtypes, and the
+        op's conditions on values known before the run."""
+        problem = kernel_problem(op, inputs, attrs, self.device)
+        if problem is not None:
+            self.found.error(nid, "dtype", problem)
+            return False
+        return self.values_fit(nid, op, attrs, checked)
+
+    def values_fit(self, nid: str, op: OpDef, attrs: Attrs, checked: Checked) -> bool:
+        """The op's conditions on values (once shapes are known good), on the ports fed by a
+        source, whose values are known before the run."""
+        if op.check_values is None:
+            return True
+        edges = checked.edges[nid]
+        inputs: dict[str, Any] = gather(edges, lambda e: self.meta_values[e.source])
+        known: dict[str, KnownValues] = {}
+        for e in edges:
+            values = self.sources[e.source].known() if e.index is None and e.source in self.sources else None
+            if values is not None:
+                known[e.port] = values
+        problems = op.check_values(inputs, known, attrs) if known else []
+        for p in problems:
+            self.found.error(nid, p.code, p.message, port=p.port, attribute=p.attribute)
+        return not problems
 
 
 def _shape_text(value: Any) -> str:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pydantic import ValidationError
 
 from dagrad.compiler.found import CompileErrors, Found
+from dagrad.errors import is_text, not_text
 from dagrad.graph_format import Graph, Node
 from dagrad.ops import REGISTRY
 from dagrad.ops.registry import Attrs, OpDef
@@ -40,11 +41,56 @@ def check_structure(graph: Graph, settings: Settings, found: Found) -> Checked:
             found.error(node.id, "duplicate_id", f"two nodes are named {node.id!r}; give each node its own id.")
             continue
         checked.nodes[node.id] = node
+    _check_graph_text(graph, found)
     for node in checked.nodes.values():
         checked.edges[node.id] = _edges(node, checked.nodes)
-        _check_node(node, checked, found)
+        if _check_node_text(node, found):
+            _check_node(node, checked, found)
     _check_run(graph, checked.nodes, settings, found)
     return checked
+
+
+def _check_node_text(node: Node, found: Found) -> bool:
+    """Whether every name in the node is text (errors.is_text); each one that is not is reported
+    where it is, and the node's other checks are skipped (they would quote it)."""
+    refs = [r for src in node.inputs.values() for r in (src if isinstance(src, list) else [src])]
+    strings = [v for v in node.attrs.values() if isinstance(v, str)]
+    if is_text("".join([node.id, node.op, node.label or "", *node.inputs, *refs, *node.attrs, *strings])):
+        return True  # the common case, in one encode
+    ok = True
+
+    def bad(what: str, value: str, port: str | None = None, attribute: str | None = None) -> None:
+        nonlocal ok
+        ok = False
+        found.error(node.id, "malformed", not_text(what, value), port=port, attribute=attribute)
+
+    for what, value in (("the node id", node.id), ("the op", node.op), ("the label", node.label or "")):
+        if not is_text(value):
+            bad(what, value)
+    for port, src in node.inputs.items():
+        if not is_text(port):
+            bad("the port name", port, port=port)
+        for ref in src if isinstance(src, list) else [src]:
+            if not is_text(ref):
+                bad(f"the node that port {port!r} refers to", ref, port=port)
+    for name, value in node.attrs.items():
+        if not is_text(name):
+            bad("the attribute name", name, attribute=name)
+        elif isinstance(value, str) and not is_text(value):
+            bad(f"the value of attribute {name!r}", value, attribute=name)
+    return ok
+
+
+def _check_graph_text(graph: Graph, found: Found) -> None:
+    named = [
+        ("title", graph.title or ""),
+        ("description", graph.description or ""),
+        ("run.output", graph.run.output or ""),
+    ]
+    named += [("run.wrt names", w) for w in graph.run.wrt or []] + [("layout names", k) for k in graph.layout]
+    for what, value in named:
+        if not is_text(value):
+            found.error(None, "malformed", not_text(what, value))
 
 
 def _edges(node: Node, nodes: dict[str, Node]) -> tuple[Edge, ...]:
@@ -74,8 +120,8 @@ def _check_node(node: Node, checked: Checked, found: Found) -> None:
             if err["type"] == "extra_forbidden":
                 known = ", ".join(op.attrs.model_fields) or "none"
                 msg = f"{op.name} has no attribute {name!r}; its attributes are: {known}."
-            else:
-                msg = f"{name}: {msg}" if name else msg
+            elif name and not msg.startswith(name):
+                msg = f"{name}: {msg}"
             found.error(node.id, "bad_attribute", msg, attribute=name)
     for port_name, src in node.inputs.items():
         port = op.port(port_name)
@@ -119,6 +165,13 @@ def _check_run(graph: Graph, nodes: dict[str, Node], settings: Settings, found: 
     for w in run.wrt or []:
         if w not in nodes:
             found.error(None, "run", f"run.wrt names {w!r}, which is not a node of this graph.")
+    if run.output is not None and run.wrt == []:  # torch.autograd.backward refuses empty inputs
+        found.error(
+            None,
+            "run",
+            "run.wrt is empty, so backward would keep no gradient: list the nodes to differentiate with "
+            "respect to, or set it to null for every tensor that requires grad.",
+        )
     if run.backward_passes > settings.max_backward_passes:
         found.error(
             None,

@@ -23,6 +23,20 @@ class PowAttrs(Attrs):
     exponent: float = Field(2.0, description="The power: input ** exponent.")
 
 
+def _integral_alpha(fn: Callable[..., torch.Tensor]) -> Callable[..., torch.Tensor]:
+    """torch.add(a, b, alpha=1.0) is refused for integer tensors ("alpha must not be a floating point
+    number"), and alpha is a float attribute: a whole alpha goes to integer tensors as the int it is."""
+
+    def call(input: torch.Tensor, other: torch.Tensor, alpha: float = 1.0) -> torch.Tensor:
+        whole = not (input.is_floating_point() or other.is_floating_point()) and float(alpha).is_integer()
+        return fn(input, other, alpha=int(alpha) if whole else alpha)
+
+    return call
+
+
+_add, _sub = _integral_alpha(torch.add), _integral_alpha(torch.sub)
+
+
 def _matmul_cost(inputs: Inputs, out: torch.Tensor, attrs: object) -> float:
     """A multiply-add per output element and inner index: the output holds every broadcast batch
     (and a vector·vector product one element)."""
@@ -38,8 +52,8 @@ def _dot_cost(inputs: Inputs, out: torch.Tensor, attrs: object) -> float:
 
 
 _BINARY: list[tuple[str, Callable[..., torch.Tensor], type[Attrs] | None, str, str, tuple[float, float]]] = [
-    ("add", torch.add, AlphaAttrs, "input + alpha * other, broadcasting.", "torch.add(input, other, alpha=1)", ANY),
-    ("sub", torch.sub, AlphaAttrs, "input - alpha * other, broadcasting.", "torch.sub(input, other, alpha=1)", ANY),
+    ("add", _add, AlphaAttrs, "input + alpha * other, broadcasting.", "torch.add(input, other, alpha=1)", ANY),
+    ("sub", _sub, AlphaAttrs, "input - alpha * other, broadcasting.", "torch.sub(input, other, alpha=1)", ANY),
     ("mul", torch.mul, None, "input * other, elementwise, broadcasting.", "torch.mul(input, other)", ANY),
     ("div", torch.div, None, "input / other, elementwise, broadcasting.", "torch.div(input, other)", POSITIVE),
 ]

@@ -100,6 +100,14 @@ def linear(inputs: Inputs, attrs: Any) -> list[PortProblem]:
                 f"{x.shape[-1]}] or reshape the input.",
             )
         )
+    if b is not None and w.dim() == 1 and b.dim() != 0:  # the meta kernel broadcasts it; the CPU's refuses
+        problems.append(
+            PortProblem(
+                "bias",
+                f"with a 1-D weight {fmt_shape(w.shape)}, linear gives a scalar, so bias must be a scalar (shape []); "
+                f"got {fmt_shape(b.shape)}. Or make weight [out_features, {w.shape[0]}].",
+            )
+        )
     if b is not None and w.dim() == 2 and tuple(b.shape) not in ((w.shape[0],), ()):
         problems.append(
             PortProblem(

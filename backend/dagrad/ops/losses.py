@@ -6,6 +6,7 @@ torch.nn.functional.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, Literal
 
 import torch
@@ -14,7 +15,7 @@ from pydantic import Field
 
 from dagrad.errors import OpError, fmt_shape
 from dagrad.ops import checks
-from dagrad.ops.registry import Attrs, Example, Inputs, Port, PortProblem, TensorExample, register
+from dagrad.ops.registry import Attrs, Example, Inputs, KnownValues, Port, PortProblem, TensorExample, register
 
 T = TensorExample
 Reduction = Literal["mean", "sum", "none"]
@@ -35,10 +36,11 @@ class CrossEntropyAttrs(ClassLossAttrs):
 
 def _check_class_values(input: torch.Tensor, target: torch.Tensor, ignore_index: int) -> None:
     """Class indices out of range are refused before the kernel sees them: on a GPU, PyTorch
-    would fail with a device-side assert that leaves the whole process unable to use CUDA."""
+    would fail with a device-side assert that leaves the whole process unable to use CUDA.
+    Validation calls it too, on a literal target (`_known_classes`)."""
     if target.dtype.is_floating_point or target.device.type == "meta" or target.numel() == 0:
         return
-    classes = input.shape[1] if input.dim() >= 2 else input.shape[0]
+    classes = _classes(input)
     lo, hi = torch.stack(torch.aminmax(target)).tolist()  # one read back: the common case ends here
     if lo >= 0 and hi < classes:
         return
@@ -49,8 +51,76 @@ def _check_class_values(input: torch.Tensor, target: torch.Tensor, ignore_index:
             f"target holds class {first}, but input has {classes} classes (0 to {classes - 1}). "
             "Give targets between 0 and classes - 1, or set ignore_index to skip one.",
             port="target",
-            code="dtype",
+            code="value",
         )
+
+
+def _classes(input: torch.Tensor) -> int:
+    return input.shape[1] if input.dim() >= 2 else input.shape[0]
+
+
+def _known_classes(inputs: Inputs, known: Mapping[str, KnownValues], attrs: Any) -> list[PortProblem]:
+    """A target of class indices from a source: its values are known before the run (a literal,
+    full...) or bounded (uniform draws), so validation refuses what the run would."""
+    x, y, values = inputs.get("input"), inputs.get("target"), known.get("target")
+    if not isinstance(x, torch.Tensor) or not isinstance(y, torch.Tensor) or values is None:
+        return []
+    if y.dtype.is_floating_point or y.numel() == 0:
+        return []
+    if values.exact is not None:
+        try:
+            _check_class_values(x, values.exact, attrs.ignore_index)
+        except OpError as exc:
+            return [PortProblem("target", str(exc), code="value")]
+        return []
+    classes = _classes(x)
+    lo, hi = int(values.low), int(values.high)
+    outside = [(lo, min(hi, -1)), (max(lo, classes), hi)]  # integer intervals outside [0, classes)
+    bad = sum(max(0, b - a + 1) for a, b in outside) - (1 if _ignore_in(outside, attrs.ignore_index) else 0)
+    if bad <= 0:
+        return []
+    return [
+        PortProblem(
+            "target",
+            f"target holds classes {lo} to {hi}, but input has {classes} classes (0 to {classes - 1}): keep its "
+            f"values between 0 and {classes - 1} (for init 'uniform': low 0 and high {classes}).",
+            code="value",
+        )
+    ]
+
+
+def _ignore_in(intervals: list[tuple[int, int]], index: int) -> bool:
+    return any(a <= index <= b for a, b in intervals)
+
+
+def _probabilities(*ports: str) -> Any:
+    """binary_cross_entropy's input and target must lie in [0, 1]: checked on sources at validation
+    (known values), and on every tensor at run time (`_bce`)."""
+
+    def check(inputs: Inputs, known: Mapping[str, KnownValues], attrs: Any) -> list[PortProblem]:
+        problems = []
+        for port in ports:
+            values = known.get(port)
+            if values is not None and not (values.low >= 0.0 and values.high <= 1.0):
+                problems.append(PortProblem(port, _outside_01(port, values.low, values.high), code="value"))
+        return problems
+
+    return check
+
+
+def _outside_01(port: str, low: float, high: float) -> str:
+    what = "may be NaN" if low != low or high != high else f"lie between {low:g} and {high:g}"
+    fix = " (e.g. from sigmoid)" if port == "input" else ""
+    return f"binary_cross_entropy needs {port} values in [0, 1]{fix}; this {port}'s values {what}."
+
+
+def _bce(input: torch.Tensor, target: torch.Tensor, **kwargs: Any) -> torch.Tensor:
+    for port, t in (("input", input), ("target", target)):
+        if t.device.type != "meta" and t.numel():
+            lo, hi = torch.stack(torch.aminmax(t.detach())).tolist()
+            if not (lo >= 0.0 and hi <= 1.0):
+                raise OpError(_outside_01(port, lo, hi), port=port, code="value")
+    return F.binary_cross_entropy(input, target, **kwargs)
 
 
 def cross_entropy(input: torch.Tensor, target: torch.Tensor, **kwargs: Any) -> torch.Tensor:
@@ -157,6 +227,7 @@ register(
     check=_class_target,
     cost=_cross_entropy_cost,
     extra_bytes=_log_probabilities,
+    check_values=_known_classes,
     examples=[
         Example({"input": T((4, 3)), "target": T((4,), dtype="int64", low=0, high=3)}),
         Example({"input": T((4, 3)), "target": T((4, 3), low=0.1, high=1.0)}, {"label_smoothing": 0.1}),
@@ -179,6 +250,7 @@ register(
     check=_class_target,
     cost=_nll_cost,
     backward_cost=_nll_backward,
+    check_values=_known_classes,
     examples=[
         Example(
             {
@@ -206,13 +278,14 @@ register(
 register(
     "binary_cross_entropy",
     "losses",
-    F.binary_cross_entropy,
+    _bce,
     ("input", "target", WEIGHT),
     attrs=ReductionAttrs,
     doc="Binary cross entropy of probabilities in (0, 1) (e.g. from sigmoid) against targets in [0, 1].",
     torch="F.binary_cross_entropy(input, target, weight=None, reduction='mean')",
     check=checks.same_shape("input", "target", "binary_cross_entropy needs one target per probability."),
     cost=_bce_cost,
+    check_values=_probabilities("input", "target"),
     examples=[
         Example({"input": T((3, 4), low=0.1, high=0.9), "target": T((3, 4), low=0.0, high=1.0, requires_grad=False)}),
         Example(

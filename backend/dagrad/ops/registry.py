@@ -82,12 +82,27 @@ class PortProblem:
     port: str | None
     message: str
     attribute: str | None = None
-    code: Literal["shape", "dtype", "bad_attribute"] = "shape"
+    code: Literal["shape", "dtype", "bad_attribute", "value"] = "shape"
+
+
+@dataclass(frozen=True)
+class KnownValues:
+    """What validation knows of a source's values before anything runs: each lies in [low, high]
+    (NaN when one may be NaN), and `exact` holds every value where they are known exactly (a
+    literal; the one value of zeros, ones and full). Unbounded draws (normal) span -inf to inf."""
+
+    low: float
+    high: float
+    exact: torch.Tensor | None = None
 
 
 # check(inputs as meta tensors, attrs) -> problems; runs before the meta call so that
 # the user reads "expected 3 input channels, got 4" instead of PyTorch's terse messages.
 CheckFn = Callable[[Inputs, Any], list[PortProblem]]
+# check_values(inputs as meta tensors, what is known of the values of the ports fed by a source,
+# attrs) -> problems: for ops whose kernels refuse some values (class indices, probabilities), so
+# that validation refuses what the run would, where the values are known before it.
+ValueCheckFn = Callable[[Inputs, Mapping[str, KnownValues], Any], list[PortProblem]]
 # cost(inputs, output, attrs) -> estimated floating point operations of one call (or of one
 # backward through it, for OpDef.backward_cost).
 CostFn = Callable[[Inputs, torch.Tensor, Any], float]
@@ -145,6 +160,7 @@ class OpDef:
     differentiates: tuple[str, str] | None = None
     differentiable: bool = True
     source: bool = False  # tensor sources: input, parameter, constant
+    check_values: ValueCheckFn | None = None
 
     def port(self, name: str) -> Port | None:
         return next((p for p in self.ports if p.name == name), None)
@@ -201,6 +217,7 @@ def register(
     differentiates: tuple[str, str] | None = None,
     differentiable: bool = True,
     source: bool = False,
+    check_values: ValueCheckFn | None = None,
 ) -> OpDef:
     """Declare an op. `ports` are torch argument names; a plain string is a required port."""
     if name in REGISTRY:
@@ -221,6 +238,7 @@ def register(
         differentiates=differentiates,
         differentiable=differentiable,
         source=source,
+        check_values=check_values,
     )
     REGISTRY[name] = op
     return op

@@ -14,8 +14,11 @@ import math
 from typing import Any, Literal
 
 import torch
-from pydantic import Field, model_validator
+from pydantic import Field, ValidationError, model_validator
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
+from dagrad.errors import fmt_shape
+from dagrad.ops.literals import MAX_DIMS, literal_shape, literal_tensor
 from dagrad.ops.registry import Attrs, Inputs, register
 
 SourceDtype = Literal["float32", "float64", "int64", "bool"]
@@ -29,18 +32,14 @@ TORCH_DTYPES: dict[str, torch.dtype] = {
 }
 
 
-def literal_shape(values: Any) -> list[int]:
-    """Shape of a nested list of numbers; raises ValueError on ragged lists."""
-    if not isinstance(values, list):
-        if isinstance(values, bool | int | float):
-            return []
-        raise ValueError(f"values must hold numbers, found {type(values).__name__}")
-    if not values:
-        return [0]
-    shapes = [literal_shape(v) for v in values]
-    if any(s != shapes[0] for s in shapes):
-        raise ValueError("values is ragged: every row must have the same length")
-    return [len(values), *shapes[0]]
+INT64_MAX = 2**63 - 1  # the largest size PyTorch takes
+
+
+def attribute_error(attribute: str, message: str) -> ValidationError:
+    """A validation error located on one attribute: the compiler reports it there (a model
+    validator's own errors would be located on no attribute)."""
+    error = InitErrorDetails(type=PydanticCustomError("value_error", message), loc=(attribute,), input=None)
+    return ValidationError.from_exception_data("attributes", [error])
 
 
 class SourceAttrs(Attrs):
@@ -59,31 +58,34 @@ class SourceAttrs(Attrs):
     start: float = Field(0.0, description="For init 'arange': start + step * torch.arange(numel), reshaped.")
     step: float = Field(1.0, description="For init 'arange'.")
 
-    @model_validator(mode="before")
-    @classmethod
-    def _shape_from_values(cls, data: Any) -> Any:
-        """init 'values' without a shape takes the literal's own (the model is frozen after)."""
-        if isinstance(data, dict) and data.get("init") == "values" and data.get("shape") is None:
-            return data if data.get("values") is None else {**data, "shape": literal_shape(data["values"])}
-        return data
-
     @model_validator(mode="after")
     def _shape_known(self) -> SourceAttrs:
+        """The shape checked, or taken from values when init is 'values' and none is given: each
+        check on its own attribute, the literal walked once (in C: ops/literals.py)."""
+        shape = self.shape
+        if shape is not None:
+            _check_sizes(shape)
         if self.init == "values":
             if self.values is None:
-                raise ValueError("init 'values' needs values, e.g. [1.0, 2.0, 4.0]")
-            inferred = literal_shape(self.values)
-            if self.shape is not None and math.prod(self.shape) != math.prod(inferred):
-                raise ValueError(
+                raise attribute_error("values", "init 'values' needs values, e.g. [1.0, 2.0, 4.0]")
+            try:
+                inferred = literal_shape(self.values)
+            except ValueError as exc:
+                raise attribute_error("values", str(exc)) from None
+            if shape is None:
+                shape = inferred
+            elif math.prod(shape) != math.prod(inferred):
+                raise attribute_error(
+                    "shape",
                     f"values hold {math.prod(inferred)} numbers (shape {inferred}) but shape "
-                    f"{self.shape} needs {math.prod(self.shape)}"
+                    f"{shape} needs {math.prod(shape)}; drop shape to take the literal's own",
                 )
-        if self.shape is None:
-            raise ValueError("shape is required (e.g. [5, 5]) unless init is 'values'")
-        if any(d < 0 for d in self.shape):
-            raise ValueError(f"shape {self.shape} has a negative size")
+        if shape is None:
+            raise attribute_error("shape", "shape is required (e.g. [5, 5]) unless init is 'values'")
         if self.init == "uniform" and self.high < self.low:
-            raise ValueError(f"uniform needs low <= high; got low={self.low}, high={self.high}")
+            raise attribute_error("high", f"uniform needs low <= high; got low={self.low}, high={self.high}")
+        if shape is not self.shape:  # frozen, but not yet seen by anyone: set in place, as __init__ would
+            object.__setattr__(self, "shape", shape)
         return self
 
     def resolved_dtype(self, run_dtype: str) -> torch.dtype:
@@ -91,6 +93,15 @@ class SourceAttrs(Attrs):
 
     def numel(self) -> int:
         return math.prod(self.shape or [])
+
+
+def _check_sizes(shape: list[int]) -> None:
+    if len(shape) > MAX_DIMS:
+        raise attribute_error("shape", f"{len(shape)} dimensions is more than the {MAX_DIMS} a tensor may have")
+    if any(d < 0 for d in shape):
+        raise attribute_error("shape", f"{fmt_shape(shape)} has a negative size; sizes are 0 or more")
+    if any(d > INT64_MAX for d in shape):
+        raise attribute_error("shape", f"{fmt_shape(shape)} has a size above 2**63 - 1, the most PyTorch takes")
 
 
 class InputAttrs(SourceAttrs):
@@ -126,7 +137,7 @@ def create(attrs: SourceAttrs, dtype: torch.dtype, generator: torch.Generator) -
             else:  # integers in [low, high), like torch.randint
                 t = torch.randint(int(attrs.low), int(attrs.high), shape, dtype=dtype, generator=generator)
         case "values":
-            t = torch.tensor(attrs.values, dtype=dtype).reshape(shape)
+            t = literal_tensor(attrs.values, dtype).reshape(shape)
     return t
 
 

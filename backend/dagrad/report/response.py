@@ -92,9 +92,12 @@ def evaluate_response(
     # Every tensor to report, gathered first: payloads() reads them from their device at once.
     values = list(result.values.items())
     grads = list(result.grads.items())
+    # Each use's share belongs to the shared node, also where it goes through a node that is the
+    # same tensor (PlannedNode.same_as), whose own id is the edge's source.
+    owner = {e: nid for nid, uses in plan.shared.items() for e in uses}
     contributions = [(edge, g) for edge, g in result.contributions.items() if g is not None]
     wanted = [(t, nid) for nid, t in values] + [(g, nid) for nid, g in grads]
-    wanted += [(g, edge.source) for edge, g in contributions]
+    wanted += [(g, owner[edge]) for edge, g in contributions]
     made = payloads(wanted, options, settings.default_payload_elements, settings.max_payload_elements)
     n_values, n_grads = len(values), len(grads)
     value_of = dict(zip(result.values, made[:n_values], strict=True))
@@ -119,7 +122,7 @@ def evaluate_response(
         )
     for edge in result.contributions:
         share = GradContribution(consumer=edge.consumer, port=edge.slot, grad=share_of.get(edge))
-        shared = nodes[edge.source]
+        shared = nodes[owner[edge]]
         shared.contributions = [*(shared.contributions or []), share]
     timings = Timings(
         compile_ms=compile_s * 1e3,

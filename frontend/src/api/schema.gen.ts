@@ -244,7 +244,7 @@ export interface components {
              * @description A stable machine-readable kind of error.
              * @enum {string}
              */
-            code: "malformed" | "unknown_op" | "unknown_node" | "duplicate_id" | "bad_attribute" | "unknown_port" | "missing_input" | "cycle" | "shape" | "dtype" | "limit" | "run" | "runtime" | "device";
+            code: "malformed" | "unknown_op" | "unknown_node" | "duplicate_id" | "bad_attribute" | "unknown_port" | "missing_input" | "cycle" | "shape" | "dtype" | "value" | "limit" | "run" | "runtime" | "device" | "not_found";
             /**
              * Message
              * @description What is wrong and how to fix it, in the user's terms.
@@ -260,11 +260,6 @@ export interface components {
              * @description Input port of that node, where the fault is there.
              */
             port?: string | null;
-        };
-        /** HTTPValidationError */
-        HTTPValidationError: {
-            /** Detail */
-            detail?: components["schemas"]["ValidationError"][];
         };
         /** Health */
         Health: {
@@ -735,19 +730,6 @@ export interface components {
              */
             valid: true;
         };
-        /** ValidationError */
-        ValidationError: {
-            /** Context */
-            ctx?: Record<string, never>;
-            /** Input */
-            input?: unknown;
-            /** Location */
-            loc: (string | number)[];
-            /** Message */
-            msg: string;
-            /** Error Type */
-            type: string;
-        };
     };
     responses: never;
     parameters: never;
@@ -813,6 +795,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
+            /** @description An unexpected failure: a bug in dagrad, to report; the body still lists it. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
             /** @description Every run slot stayed busy; try again after Retry-After seconds. */
             503: {
                 headers: {
@@ -844,6 +835,24 @@ export interface operations {
                     "application/json": components["schemas"]["ExampleSummary"][];
                 };
             };
+            /** @description Request body too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description An unexpected failure: a bug in dagrad, to report; the body still lists it. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
         };
     };
     "examples-get": {
@@ -866,13 +875,40 @@ export interface operations {
                     "application/json": components["schemas"]["Graph"];
                 };
             };
-            /** @description Validation Error */
+            /** @description No such resource. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Request body too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The request has errors, each on its node and port. */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description An unexpected failure: a bug in dagrad, to report; the body still lists it. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
         };
@@ -895,6 +931,24 @@ export interface operations {
                     "application/json": components["schemas"]["Health"];
                 };
             };
+            /** @description Request body too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description An unexpected failure: a bug in dagrad, to report; the body still lists it. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
         };
     };
     "ops-list": {
@@ -913,6 +967,24 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["OpsResponse"];
+                };
+            };
+            /** @description Request body too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description An unexpected failure: a bug in dagrad, to report; the body still lists it. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
         };
@@ -935,6 +1007,24 @@ export interface operations {
                     "application/json": {
                         [key: string]: unknown;
                     };
+                };
+            };
+            /** @description Request body too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description An unexpected failure: a bug in dagrad, to report; the body still lists it. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
         };
@@ -981,6 +1071,15 @@ export interface operations {
             };
             /** @description The graph has errors, each on its node and port. */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description An unexpected failure: a bug in dagrad, to report; the body still lists it. */
+            500: {
                 headers: {
                     [name: string]: unknown;
                 };

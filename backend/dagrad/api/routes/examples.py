@@ -6,6 +6,7 @@ from fastapi import APIRouter, HTTPException
 from pydantic import BaseModel
 
 from dagrad import examples
+from dagrad.api.error_handlers import documented
 from dagrad.graph_format import Graph
 
 router = APIRouter(prefix="/api", tags=["examples"])
@@ -26,7 +27,8 @@ def list_examples() -> list[ExampleSummary]:
     ]
 
 
-@router.get("/examples/{name}", operation_id="examples-get")
+# 422 is FastAPI's for any route with a parameter (a str name cannot fail it); here in our format.
+@router.get("/examples/{name}", operation_id="examples-get", responses=documented(404, 422))
 def get_example(name: str) -> Graph:
     graph = examples.load(name)
     if graph is None:

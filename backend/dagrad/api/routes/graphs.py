@@ -17,6 +17,7 @@ from starlette.types import Receive, Scope, Send
 
 from dagrad.api.deps import PoolDep
 from dagrad.api.workers import ClientGone, Slot
+from dagrad.errors import GraphError, GraphErrors
 from dagrad.graph_format import Graph
 from dagrad.results import ErrorResponse, EvaluateResponse, PayloadOptions, ValidateResponse
 
@@ -57,8 +58,19 @@ class RelayedResponse(Response):
             self.slot.release()
 
 
+def _not_json(request: Request) -> GraphErrors | None:
+    """A body declared as something else than JSON (a form, text) is refused, saying how to send it."""
+    media = request.headers.get("content-type", "application/json").split(";")[0].strip().lower()
+    if media == "application/json" or media.endswith("+json"):
+        return None
+    message = f"the body is sent as {media!r}. Send the graph as JSON, with the header Content-Type: application/json."
+    return GraphErrors([GraphError(code="malformed", message=message)])
+
+
 async def _relay(request: Request, pool: Any, kind: str, options: dict[str, Any] | None) -> Response:
     deadline = time.monotonic() + pool.settings.queue_seconds
+    if (refused := _not_json(request)) is not None:
+        raise refused
     body = await request.body()
 
     async def hung_up() -> None:  # returns when the client goes away before its answer
