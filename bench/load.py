@@ -157,8 +157,10 @@ async def load(args: argparse.Namespace, url: str, pid: int | None, bodies: list
     start = time.monotonic()
     until = start + args.seconds
     tasks = [asyncio.create_task(client_loop(i, url, args.client, bodies, until, out)) for i in range(args.clients)]
-    await asyncio.sleep(args.seconds / 2)
-    snaps.append(snapshot(pid, "middle"))
+    # The 10th second too: the first seconds warm the server up (shape memo, allocator pools).
+    for at in sorted({min(10.0, args.seconds / 3), args.seconds / 2}):
+        await asyncio.sleep(max(0.0, start + at - time.monotonic()))
+        snaps.append(snapshot(pid, f"{at:g} s"))
     await asyncio.gather(*tasks)
     wall = time.monotonic() - start
     snaps.append(snapshot(pid, "end"))

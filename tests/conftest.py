@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import json
-from collections.abc import Callable, Iterator
-from typing import Any
+import threading
+from collections.abc import Callable, Coroutine, Iterator
+from typing import Any, TypeVar
 
 import pytest
 import torch
@@ -94,3 +96,28 @@ def errors_of(response: Any) -> list[dict[str, Any]]:
     assert isinstance(body["errors"], list)
     assert body["errors"], "an error response must name at least one error"
     return body["errors"]
+
+
+T = TypeVar("T")
+
+
+def run_on_own_loop(
+    main: Callable[[], Coroutine[Any, Any, T]], runner: Callable[[Coroutine[Any, Any, T]], T] = asyncio.run
+) -> T:
+    """runner(main()) (asyncio.run, or uvloop.run) in a thread of its own: the end-to-end tests'
+    sync Playwright keeps an event loop running in the main thread for the whole session."""
+    out: list[T] = []
+    failed: list[BaseException] = []
+
+    def target() -> None:
+        try:
+            out.append(runner(main()))
+        except BaseException as exc:  # re-raised in the test's thread
+            failed.append(exc)
+
+    t = threading.Thread(target=target)
+    t.start()
+    t.join()
+    if failed:
+        raise failed[0]
+    return out[0]

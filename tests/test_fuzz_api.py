@@ -10,6 +10,8 @@ from the schema alone rarely name a real op: test_fuzz_graphs.py draws them from
 
 from __future__ import annotations
 
+import os
+
 import pytest
 import schemathesis
 from schemathesis import Case, GenerationMode
@@ -26,7 +28,8 @@ from dagrad.settings import Settings
 
 pytestmark = pytest.mark.fuzz
 
-MAX_EXAMPLES = 300
+# DAGRAD_FUZZ_SCALE=10 for a long run (bench/README.md gives one's figures).
+MAX_EXAMPLES = 300 * int(os.environ.get("DAGRAD_FUZZ_SCALE", "1"))
 # Every answer well within schemathesis's 10 s read timeout: a run stopped at 3 s, a queue given up at 2.
 APP = create_app(
     Settings(

@@ -14,6 +14,7 @@ Deterministic (derandomize) and bounded: about 25 s on a 2-core machine.
 from __future__ import annotations
 
 import json
+import os
 from typing import Any
 
 import pytest
@@ -33,7 +34,7 @@ LIMITS = Settings(
     max_tensor_elements=10**5, max_flops=1e8, max_run_seconds=5, max_nodes=40, max_concurrent_runs=1, spare_workers=0
 )
 CLIENT = TestClient(create_app(LIMITS))
-EXAMPLES = 1000
+EXAMPLES = 1000 * int(os.environ.get("DAGRAD_FUZZ_SCALE", "1"))  # 10 for a long run
 
 
 def only_a_run_knows(error: dict[str, Any], graph: dict[str, Any]) -> bool:

@@ -7,6 +7,7 @@ import asyncio
 import threading
 import time
 
+from conftest import run_on_own_loop
 from dagrad.api.handoff import Handoff
 
 
@@ -30,7 +31,7 @@ def test_waiters_are_served_in_the_order_they_came() -> None:
         await asyncio.gather(*tasks)
         return got
 
-    assert asyncio.run(main()) == [0, 1, 2, 3, 4]
+    assert run_on_own_loop(main) == [0, 1, 2, 3, 4]
 
 
 def test_a_waiter_that_times_out_loses_nothing() -> None:
@@ -42,7 +43,7 @@ def test_a_waiter_that_times_out_loses_nothing() -> None:
         h.put(held)
         assert await h.take(time.monotonic() + 0.05) == 1  # still there for the next one
 
-    asyncio.run(main())
+    run_on_own_loop(main)
 
 
 def test_an_item_given_back_from_another_thread_reaches_a_waiter_on_another_loop() -> None:
@@ -70,4 +71,4 @@ def test_a_cancelled_waiter_passes_the_item_on() -> None:
         await asyncio.gather(waiting, return_exceptions=True)
         assert await h.take(time.monotonic() + 0.5) == 3
 
-    asyncio.run(main())
+    run_on_own_loop(main)

@@ -6,12 +6,15 @@ that the run was stopped rather than waited for."""
 
 from __future__ import annotations
 
+import asyncio
+import json
 import os
 import signal
 import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -20,7 +23,9 @@ import httpx
 import pytest
 import torch
 
-from conftest import DAG_4_1, MakeClient, errors_of, torch_dag_4_1
+from conftest import DAG_4_1, MakeClient, errors_of, run_on_own_loop, torch_dag_4_1
+from dagrad.api.workers import WorkerPool
+from dagrad.settings import Settings
 from graph_builder import decode
 
 SLOW: dict[str, Any] = {
@@ -173,3 +178,47 @@ def test_a_server_stopped_can_start_again() -> None:
     for _ in range(2):
         with TestClient(app) as c:
             check_dag_4_1(c.post("/api/evaluate", json=DAG_4_1))
+
+
+ARANGE: dict[str, Any] = {  # a 2 MB answer: more than a socket's buffer, so read in many chunks
+    "nodes": [
+        {"id": "w", "op": "parameter", "attrs": {"shape": [256, 256], "init": "arange", "step": 0.001}},
+        {"id": "t", "op": "tanh", "inputs": {"input": "w"}},
+        {"id": "s", "op": "sum", "inputs": {"input": "t"}},
+    ],
+    "run": {"output": "s"},
+}
+
+
+def _uvloop_run() -> Callable[[Coroutine[Any, Any, Any]], Any]:
+    uvloop = pytest.importorskip("uvloop")
+    return uvloop.run  # type: ignore[no-any-return]
+
+
+@pytest.mark.parametrize("loop", ["asyncio", "uvloop"])
+def test_large_answers_come_whole_from_a_reused_worker_on_either_event_loop(loop: str) -> None:
+    """uvicorn runs on uvloop where it is installed; uvloop's add_reader leaves the worker's socket
+    non-blocking, which once cut every answer after the first in two."""
+    runner = asyncio.run if loop == "asyncio" else _uvloop_run()
+    body = json.dumps(ARANGE).encode()
+    w = 0.001 * torch.arange(256 * 256, dtype=torch.float32).reshape(256, 256)
+    w.requires_grad_()
+    torch.tanh(w).sum().backward()
+
+    async def never() -> None:
+        await asyncio.sleep(3600)
+
+    async def main() -> list[tuple[int, bytes]]:
+        pool = WorkerPool(Settings(max_concurrent_runs=1, spare_workers=0))
+        try:
+            await pool.started()
+            return [await pool.run("evaluate", body, {"full": ["*"]}, time.monotonic() + 30, never) for _ in range(3)]
+        finally:
+            pool.close()
+
+    for status, content in run_on_own_loop(main, runner):
+        assert status == 200, content[:300]
+        nodes = json.loads(content)["nodes"]
+        torch.testing.assert_close(decode(nodes["t"]["value"]), torch.tanh(w.detach()))
+        assert w.grad is not None
+        torch.testing.assert_close(decode(nodes["w"]["grad"]), w.grad)

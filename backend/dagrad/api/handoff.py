@@ -30,7 +30,7 @@ class Handoff(Generic[T]):
         loop = asyncio.get_running_loop()
         with self._lock:
             if self._items and not self._waiters:
-                return self._items.popleft()
+                return self._items.pop()  # the item given back last: a worker still warm from its last job
             future: asyncio.Future[T] = loop.create_future()
             waiter = (loop, future)
             self._waiters.append(waiter)

@@ -254,6 +254,9 @@ class WorkerPool:
             raise
         finally:
             loop.remove_reader(fd)
+            # uvloop's add_reader leaves the socket non-blocking: recv_bytes would then stop at the
+            # first chunk of a large answer (BlockingIOError), and so would the next job's send.
+            os.set_blocking(fd, True)
             hung_up.cancel()
             if given_up:  # the request was abandoned (a client's own deadline, a shutdown): so is its job
                 self._replace(worker)

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 import struct
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 import torch
 
@@ -92,7 +92,10 @@ def _moments(flat: torch.Tensor) -> tuple[float, float, float, float]:
         sums, norms = torch.stack((rows.sum(dim=1), torch.linalg.vector_norm(rows, dim=1))).to(torch.float64)
         moments = torch.stack((lo.double(), hi.double(), sums.sum() + tail.sum(), norms.dot(norms) + tail.dot(tail)))
     else:  # float64 as it is; anything else converted chunk by chunk, each freed before the next
-        chunks = (flat,) if flat.dtype == torch.float64 else (c.to(torch.float64) for c in torch.split(flat, _CHUNK))
+        if flat.dtype == torch.float64 or flat.numel() <= _CHUNK:
+            chunks: Iterable[torch.Tensor] = (flat.to(torch.float64),)
+        else:
+            chunks = (c.to(torch.float64) for c in torch.split(flat, _CHUNK))
         parts = [torch.stack((*torch.aminmax(c), c.sum(), c.dot(c))) for c in chunks]
         moments = parts[0]
         if len(parts) > 1:
