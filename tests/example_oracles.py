@@ -18,6 +18,9 @@ class Expected:
     values: dict[str, torch.Tensor]
     grads: dict[str, torch.Tensor] = field(default_factory=dict)
     no_grad: tuple[str, ...] = ()  # nodes that must get no gradient
+    # The tensors backward started from (run.output, each grad node's outputs, a create_graph
+    # derivative), their graphs kept for tests/test_backward_graph.py to walk.
+    roots: tuple[torch.Tensor, ...] = ()
 
 
 ORACLES: dict[str, Callable[[int], Expected]] = {}
@@ -64,6 +67,7 @@ def _dag_4_1(seed: int) -> Expected:
         t.retain_grad()
     q.backward()
     return Expected(
+        roots=(q,),
         values={
             "w1": d(w1),
             "w2": d(w2),
@@ -86,7 +90,9 @@ def _autograd_grad(seed: int) -> Expected:
     a = t.pow(2).sum() + u.log().sum()
     gt, gu = torch.autograd.grad(a, (t, u), retain_graph=True)
     a.backward()
-    return Expected(values={"t": d(t), "u": d(u), "a": d(a), "grad_t": gt, "grad_u": gu}, grads={"t": g(t), "u": g(u)})
+    return Expected(
+        roots=(a,), values={"t": d(t), "u": d(u), "a": d(a), "grad_t": gt, "grad_u": gu}, grads={"t": g(t), "u": g(u)}
+    )
 
 
 @oracle("pow3_backward")
@@ -95,7 +101,7 @@ def _pow3_backward(seed: int) -> Expected:
     u = x.pow(3).sum()
     assert x.grad is None
     u.backward()
-    return Expected(values={"x": d(x), "u": d(u)}, grads={"x": g(x)})
+    return Expected(roots=(u,), values={"x": d(x), "u": d(u)}, grads={"x": g(x)})
 
 
 @oracle("requires_grad_propagation")
@@ -107,6 +113,7 @@ def _requires_grad(seed: int) -> Expected:
     xz = x + z
     xz.backward(torch.ones_like(xz))
     return Expected(
+        roots=(xz,),
         values={"x": x, "y": y, "z": d(z), "x_plus_y": x + y, "x_plus_z": d(xz)},
         grads={"z": g(z)},
         no_grad=("x", "y", "x_plus_y"),
@@ -128,6 +135,7 @@ def _tanh_net(seed: int) -> Expected:
     y.retain_grad()
     loss.backward()
     return Expected(
+        roots=(loss,),
         values={
             "w1": d(w1),
             "b1": d(b1),
@@ -147,10 +155,14 @@ def _tanh_net(seed: int) -> Expected:
 @oracle("weight_sharing_blah")
 def _blah(seed: int) -> Expected:
     w = torch.rand(3, 10, 10).requires_grad_()
+    picked: list[torch.Tensor] = []  # each w[i] that blah indexes, kept to read its gradient
 
     def blah(k: int, x: torch.Tensor) -> torch.Tensor:
         for i in range(k):
-            x = torch.tanh(w[i] @ x)
+            wi = w[i]
+            wi.retain_grad()
+            picked.append(wi)
+            x = torch.tanh(wi @ x)
         return x
 
     x_u = torch.rand(10)
@@ -159,11 +171,12 @@ def _blah(seed: int) -> Expected:
     v = blah(3, x_v)
     q = u.dot(v)
     q.backward()
-    wg = g(w)
+    ids = ("u_w0", "v_w0", "v_w1", "v_w2")  # the graph's four index nodes, in blah's order
     return Expected(
-        values={"w": d(w), "x_u": x_u, "x_v": x_v, "u": d(u), "v": d(v), "q": d(q), "w0": d(w[0]), "w2": d(w[2])},
-        # w[i] is one index node each in the graph; its gradient is slice i of w's.
-        grads={"w": wg, "w0": wg[0], "w1": wg[1], "w2": wg[2]},
+        roots=(q,),
+        values={"w": d(w), "x_u": x_u, "x_v": x_v, "u": d(u), "v": d(v), "q": d(q)}
+        | {nid: d(t) for nid, t in zip(ids, picked, strict=True)},
+        grads={"w": g(w)} | {nid: g(t) for nid, t in zip(ids, picked, strict=True)},
         no_grad=("x_u", "x_v"),
     )
 
@@ -173,7 +186,7 @@ def _relu(seed: int) -> Expected:
     x = torch.tensor([0.8008, -0.2586, 0.5019, -0.2002, -0.7416]).requires_grad_()
     y = F.relu(x)
     y.sum().backward()
-    return Expected(values={"x": d(x), "relu": d(y)}, grads={"x": g(x)})
+    return Expected(roots=(y,), values={"x": d(x), "relu": d(y)}, grads={"x": g(x)})
 
 
 @oracle("mse_loss")
@@ -188,6 +201,7 @@ def _mse(seed: int) -> Expected:
     total = la + lb
     total.backward()
     return Expected(
+        roots=(total,),
         values={"x_a": d(xa), "y_a": ya, "loss_a": d(la), "x_b": d(xb), "y_b": yb, "loss_b": d(lb), "total": d(total)},
         grads={"x_a": g(xa), "x_b": g(xb)},
         no_grad=("y_a", "y_b"),
@@ -204,6 +218,7 @@ def _conv2d_shapes(seed: int) -> Expected:
     output = F.conv2d(input1, weight, bias)
     output.sum().backward()
     return Expected(
+        roots=(output,),
         values={"weight": d(weight), "bias": d(bias), "input1": input1, "output": d(output)},
         grads={"weight": g(weight), "bias": g(bias)},
         no_grad=("input1",),
@@ -217,6 +232,7 @@ def _conv2d_dilation(seed: int) -> Expected:
     y = layer(x)
     y.sum().backward()
     return Expected(
+        roots=(y,),
         values={"x": x, "weight": d(layer.weight), "bias": d(layer.bias), "output": d(y)},
         grads={"weight": g(layer.weight), "bias": g(layer.bias)},
         no_grad=("x",),
@@ -236,7 +252,7 @@ def _max_pool2d(seed: int) -> Expected:
     x = torch.tensor(POOL_X).requires_grad_()  # the chapter's x = torch.empty(1,2,2,6).random_(3), as printed
     y = F.max_pool2d(x, (1, 2))
     y.backward(torch.ones_like(y))
-    return Expected(values={"x": d(x), "pooled": d(y)}, grads={"x": g(x)})
+    return Expected(roots=(y,), values={"x": d(x), "pooled": d(y)}, grads={"x": g(x)})
 
 
 class Net(nn.Module):
@@ -270,6 +286,7 @@ def _conv_net(seed: int) -> Expected:
     loss.backward()
     params = {name.replace(".", "_"): p for name, p in model.named_parameters()}
     return Expected(
+        roots=(loss,),
         values={
             **{k: d(p) for k, p in params.items()},
             "input1": input1,
@@ -295,6 +312,7 @@ def _sequential_mlp(seed: int) -> Expected:
         assert isinstance(layer, nn.Linear)
         params[f"fc{i}_weight"], params[f"fc{i}_bias"] = layer.weight, layer.bias
     return Expected(
+        roots=(loss,),
         values={**{k: d(p) for k, p in params.items()}, "x": x, "target": target, "y": d(y), "loss": d(loss)},
         grads={k: g(p) for k, p in params.items()},
         no_grad=("x", "target"),
@@ -307,7 +325,7 @@ def _conv1d(seed: int) -> Expected:
     u = torch.tensor([[[3.0, 2.0]]]).requires_grad_()
     y = F.conv1d(x, u)
     y.backward(torch.ones_like(y))
-    return Expected(values={"x": d(x), "u": d(u), "y": d(y)}, grads={"x": g(x), "u": g(u)})
+    return Expected(roots=(y,), values={"x": d(x), "u": d(u), "y": d(y)}, grads={"x": g(x), "u": g(u)})
 
 
 @oracle("detach")
@@ -316,7 +334,9 @@ def _detach(seed: int) -> Expected:
     b = torch.tensor(-0.5).requires_grad_()
     l = (a - 1) ** 2 + (b + 1) ** 2 + (a.detach() - b) ** 2  # noqa: E741  (the chapter's name)
     ga, gb = torch.autograd.grad(l, (a, b))
-    return Expected(values={"a": d(a), "b": d(b), "l": d(l)}, grads={"a": ga, "b": gb}, no_grad=("one", "a_detached"))
+    return Expected(
+        roots=(l,), values={"a": d(a), "b": d(b), "l": d(l)}, grads={"a": ga, "b": gb}, no_grad=("one", "a_detached")
+    )
 
 
 @oracle("second_derivative")
@@ -324,8 +344,9 @@ def _second_derivative(seed: int) -> Expected:
     x = torch.tensor([1.0, 2.0, 3.0]).requires_grad_()
     y = x.pow(3).sum()
     (gx,) = torch.autograd.grad(y, x, create_graph=True)
-    gx.sum().backward()
-    return Expected(values={"x": d(x), "y": d(y), "g": d(gx)}, grads={"x": g(x)})
+    s = gx.sum()
+    s.backward()
+    return Expected(roots=(s, y, gx), values={"x": d(x), "y": d(y), "g": d(gx)}, grads={"x": g(x)})
 
 
 @oracle("linear_batch")
@@ -335,6 +356,7 @@ def _linear_batch(seed: int) -> Expected:
     y = f(x)
     y.sum().backward()
     return Expected(
+        roots=(y,),
         values={"weight": d(f.weight), "bias": d(f.bias), "x": x, "y": d(y)},
         grads={"weight": g(f.weight), "bias": g(f.bias)},
         no_grad=("x",),

@@ -87,3 +87,20 @@ def test_ops_docs_are_up_to_date() -> None:
 
     committed = (Path(__file__).parent.parent / "docs" / "ops.md").read_text()
     assert committed == render_markdown(), "docs/ops.md is stale: run `dagrad ops --markdown > docs/ops.md`"
+
+
+def test_eval_prints_the_backward_graph_when_asked() -> None:
+    out = run("eval", "linear_batch", "--backward-graph")
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("backward graph"))
+    # nn.Linear's autograd graph, as PyTorch builds it: addmm (bias, x, weight.t()) and the transpose.
+    graph = [line.split()[:3] for line in lines[start + 1 :]]
+    assert graph == [
+        ["#0", "AddmmBackward0", "y"],
+        ["#1", "AccumulateGrad", "bias"],
+        ["#2", "TBackward0", "y"],
+        ["#3", "AccumulateGrad", "weight"],
+    ]
+    assert "saved: mat1=x [523, 10] freed" in lines[start + 1]
+    assert "backward graph" not in run("eval", "linear_batch").stdout

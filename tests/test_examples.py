@@ -142,13 +142,14 @@ def test_requires_grad_propagation_prints() -> None:
 def test_weight_sharing_blah_contributions() -> None:
     wg = grad("weight_sharing_blah", "w")
     parts = contributions("weight_sharing_blah", "w")
-    assert set(parts) == {"w0", "w1", "w2"}
-    for i in range(3):
-        expected = torch.zeros_like(wg)
-        expected[i] = wg[i]
-        torch.testing.assert_close(parts[f"w{i}"], expected)
-    # w[0] is used by u and by v: two contributions.
-    assert set(contributions("weight_sharing_blah", "w0")) == {"u_pre", "v1_pre"}
+    assert set(parts) == {"u_w0", "v_w0", "v_w1", "v_w2"}
+    torch.testing.assert_close(sum(parts.values()), wg)
+    # w[2] is used by v alone: its slice of w's gradient is that one contribution.
+    expected = torch.zeros_like(wg)
+    expected[2] = wg[2]
+    torch.testing.assert_close(parts["v_w2"], expected)
+    # w[0] is indexed twice, once for u and once for v: slice 0 sums both.
+    torch.testing.assert_close(parts["u_w0"][0] + parts["v_w0"][0], wg[0])
 
 
 def test_relu_prints() -> None:

@@ -20,6 +20,8 @@ OPTIONS = [
     PayloadOptions(full=["*"]),
     PayloadOptions(encoding="list", full=["*"]),
     PayloadOptions(max_elements=0),
+    PayloadOptions(backward_graph=True),
+    PayloadOptions(max_elements=0, backward_graph=True),
 ]
 
 

@@ -191,7 +191,7 @@ ARANGE: dict[str, Any] = {  # a 2 MB answer: more than a socket's buffer, so rea
 
 
 def _uvloop_run() -> Callable[[Coroutine[Any, Any, Any]], Any]:
-    uvloop = pytest.importorskip("uvloop")
+    uvloop = pytest.importorskip("uvloop")  # in the dev extra: skipped only where it cannot install
     return uvloop.run  # type: ignore[no-any-return]
 
 

@@ -58,7 +58,7 @@ def _guarded(fn: Any, args: argparse.Namespace) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from dagrad.cli_table import DETAIL, render
+    from dagrad.cli_table import DETAIL, render, render_backward_graph
     from dagrad.engine import Engine
     from dagrad.results import PayloadOptions
 
@@ -68,12 +68,16 @@ def cmd_eval(args: argparse.Namespace) -> int:
         graph = graph.model_copy(update={"run": graph.run.model_copy(update=updates)})
     # The table prints small tensors whole and summarises the rest, so it only needs small data.
     max_elements = None if args.json else DETAIL
-    options = PayloadOptions(encoding="list", full=["*"] if args.full else [], max_elements=max_elements)
+    options = PayloadOptions(
+        encoding="list", full=["*"] if args.full else [], max_elements=max_elements, backward_graph=args.backward_graph
+    )
     result = Engine().evaluate(graph, options)
     if args.json:
         print(result.model_dump_json(indent=2))
     else:
         print(render(result, full=args.full))
+        if result.backward_graph is not None:
+            print(render_backward_graph(result.backward_graph))
     return 0
 
 
@@ -162,6 +166,7 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--device", choices=["cpu", "cuda", "auto"])
     ev.add_argument("--dtype", choices=["float32", "float64"])
     ev.add_argument("--seed", type=int)
+    ev.add_argument("--backward-graph", action="store_true", help="also print the autograd graph the run built")
     ev.set_defaults(fn=cmd_eval)
 
     va = sub.add_parser("validate", help="check a graph file and print every node's shape")

@@ -7,7 +7,7 @@ from typing import Any
 import torch
 
 from dagrad.errors import fmt_shape
-from dagrad.results import EvaluateResponse, NodeResult, TensorPayload
+from dagrad.results import BackwardGraph, EvaluateResponse, NodeResult, TensorPayload
 
 INLINE = 8  # tensors up to this many elements are printed inside the table
 DETAIL = 64  # tensors up to this many are printed whole below it
@@ -86,4 +86,20 @@ def render(result: EvaluateResponse, full: bool = False) -> str:
         if n.contributions:
             parts = ", ".join(f"{c.consumer}.{c.port}" for c in n.contributions)
             lines.append(f"{n.id} is shared: its gradient is the sum of the contributions through {parts}")
+    return "\n".join(lines)
+
+
+def render_backward_graph(graph: BackwardGraph) -> str:
+    """The autograd graph, one autograd node a line: its id, PyTorch's name, the node that made
+    it, where its gradients go (next_functions: slot -> id) and what it saved."""
+    roots = ", ".join(f"{r.node}{'' if r.port is None else '.' + r.port} -> #{r.to}" for r in graph.roots)
+    lines = [f"backward graph ({len(graph.nodes)} autograd nodes; from {roots or 'nothing: no backward'})"]
+    for n in graph.nodes:
+        nexts = ", ".join(f"{e.slot}->#{e.to}" for e in n.next)
+        saved = "; ".join(
+            f"{s.name}={s.node or '(internal)'} {fmt_shape(s.shape)}{'' if s.state == 'kept' else ' ' + s.state}"
+            for s in n.saved
+        )
+        line = f"  #{n.id:<3} {n.name:<26} {n.node or '':<12} {nexts}"
+        lines.append((line + (f"   saved: {saved}" if saved else "")).rstrip())
     return "\n".join(lines)

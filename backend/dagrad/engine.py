@@ -6,7 +6,8 @@ shape memo (compiler/shape_memo.py), the one cache, whose size is a Settings fie
 process of the server holds one (api/worker_main.py); the CLI and scripts call it in-process.
 
     engine.validate(graph)           -> shapes and errors, nothing allocated
-    engine.evaluate(graph, options)  -> every node's value and gradient
+    engine.evaluate(graph, options)  -> every node's value and gradient (and, when asked, the
+                                        autograd graph: report/backward_graph.py)
 """
 
 from __future__ import annotations
@@ -17,8 +18,9 @@ from dataclasses import dataclass
 from dagrad.admission import RunSlots
 from dagrad.compiler import ShapeMemo, compile_graph
 from dagrad.graph_format import Graph
-from dagrad.interpreter import Interpreter, Observer
+from dagrad.interpreter import Interpreter, Observer, Observers
 from dagrad.plan import Plan
+from dagrad.report.backward_graph import BackwardGraphRecorder
 from dagrad.report.response import check_response_size, evaluate_response, validate_response
 from dagrad.results import EvaluateResponse, PayloadOptions, ValidateResponse
 from dagrad.settings import Settings
@@ -57,8 +59,14 @@ class Engine:
             return self._run(compiled, options, observer)
 
     def _run(self, compiled: Compiled, options: PayloadOptions, observer: Observer | None = None) -> EvaluateResponse:
+        recorder = BackwardGraphRecorder(compiled.plan) if options.backward_graph else None
+        if recorder is not None:
+            observer = recorder if observer is None else Observers(observer, recorder)
         result = Interpreter(compiled.plan, self.settings.max_run_seconds, observer).run()
-        return evaluate_response(compiled.plan, result, options, self.settings, compiled.seconds)
+        response = evaluate_response(compiled.plan, result, options, self.settings, compiled.seconds)
+        if recorder is not None:
+            response.backward_graph = recorder.graph(result)
+        return response
 
 
 def validate(graph: Graph, settings: Settings | None = None) -> ValidateResponse:

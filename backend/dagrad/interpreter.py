@@ -44,6 +44,29 @@ class Observer:
         """Backward pass `index` has finished: leaves' .grad hold the sum of passes so far."""
 
 
+class Observers(Observer):
+    """Several observers as one, each told in turn."""
+
+    def __init__(self, *observers: Observer) -> None:
+        self.observers = observers
+
+    def starting(self, node: PlannedNode) -> None:
+        for o in self.observers:
+            o.starting(node)
+
+    def value(self, node: PlannedNode, value: torch.Tensor) -> None:
+        for o in self.observers:
+            o.value(node, value)
+
+    def backward_pass(self, index: int, output: torch.Tensor) -> None:
+        for o in self.observers:
+            o.backward_pass(index, output)
+
+    def backward_done(self, index: int) -> None:
+        for o in self.observers:
+            o.backward_done(index)
+
+
 @dataclass
 class RunResult:
     values: dict[str, torch.Tensor]
@@ -53,6 +76,8 @@ class RunResult:
     grads: dict[str, torch.Tensor] = field(default_factory=dict)
     # For shared nodes (Plan.shared): what each use sent back; their sum is the node's gradient.
     contributions: dict[Edge, torch.Tensor | None] = field(default_factory=dict)
+    # The identity view each tracked use was given (Interpreter.fetch): dagrad's, not the user's.
+    aliases: dict[Edge, torch.Tensor] = field(default_factory=dict)
     backward_passes: int = 0  # how many ran; 0 when run.output is not set
     forward_s: float = 0.0
     backward_s: float = 0.0
@@ -86,7 +111,7 @@ class Interpreter:
             for name in creator_names(value):  # kept: an in-place op may later replace the tensor's grad_fn
                 self.creators.setdefault(name, []).append(node.id)
             self.observer.value(node, value)
-        result = RunResult(self.values, forward_s=time.perf_counter() - start)
+        result = RunResult(self.values, aliases=self.aliases, forward_s=time.perf_counter() - start)
         if self.plan.run.output is not None:
             self.check_deadline(self.plan.run.output)
             start = time.perf_counter()

@@ -98,11 +98,60 @@ class Timings(BaseModel):
     encode_ms: float
 
 
+class SavedTensor(BaseModel):
+    """A tensor an autograd node saved for its backward (one of its `_saved_*` fields)."""
+
+    name: str = Field(description="The field without its prefix: 'self' for _saved_self, 'result', 'mat2'…")
+    shape: list[int]
+    dtype: str
+    node: str | None = Field(description="The node whose value it is, when it is one (else a tensor the op made).")
+    state: Literal["kept", "freed", "overwritten"] = Field(
+        description="After the run: still kept; freed by the last backward (retain_graph=False); or changed "
+        "in place since it was saved, so that a backward through it would fail."
+    )
+
+
+class AutogradEdge(BaseModel):
+    """One entry of an autograd node's next_functions: where the gradient of one of its op's
+    inputs goes."""
+
+    to: int = Field(description="The id of the autograd node it leads to.")
+    slot: int = Field(description="Its position in next_functions: which input of the op.")
+
+
+class AutogradNode(BaseModel):
+    id: int
+    name: str = Field(description="PyTorch's name, e.g. 'MmBackward0', 'AccumulateGrad'.")
+    node: str | None = Field(
+        description="The node whose op created it; for AccumulateGrad, the leaf it accumulates into."
+    )
+    next: list[AutogradEdge] = Field(description="next_functions, leaving out inputs that need no gradient.")
+    saved: list[SavedTensor]
+
+
+class AutogradRoot(BaseModel):
+    """Where backward starts: run.output, a grad node's outputs, or a grad node's own result when
+    create_graph recorded its derivative's graph."""
+
+    node: str
+    port: str | None = Field(description="The grad node's port ('outputs'), or null for the node's own value.")
+    to: int = Field(description="The id of the root's autograd node (its grad_fn).")
+
+
+class BackwardGraph(BaseModel):
+    """The autograd graph the run built, as PyTorch holds it: every autograd node reached from the
+    roots, through next_functions."""
+
+    nodes: list[AutogradNode]
+    roots: list[AutogradRoot]
+
+
 class EvaluateResponse(BaseModel):
     run: RunInfo
     order: list[str] = Field(description="Node ids in the order they ran.")
     nodes: dict[str, NodeResult]
     timings: Timings
+    backward_graph: BackwardGraph | None = Field(None, description="The autograd graph, when ?backward_graph=true.")
 
 
 class Use(BaseModel):
@@ -148,3 +197,4 @@ class PayloadOptions(BaseModel):
         None, ge=0, description="Tensors up to this size carry data; null: the server default."
     )
     full: list[str] = Field(default_factory=list, description="Node ids whose tensors come whole; '*' for all.")
+    backward_graph: bool = Field(False, description="Also return the autograd graph the run built.")

@@ -28,6 +28,11 @@ from dagrad.results import (
 from dagrad.settings import Settings
 
 NODE_OVERHEAD_BYTES = 400  # a node's fields besides its payloads: id, op, shape, grad_fn, note
+# The backward graph, generously: an op creates one to three autograd nodes (linear two), each
+# about 100 bytes and about as much again per saved tensor (batch_norm saves five); a grad node
+# that records its derivative's graph may replicate what lies upstream of it, about three times.
+AUTOGRAD_NODES_PER_OP = 3
+AUTOGRAD_NODE_BYTES = 400
 
 
 def node_meta(meta: TensorMeta) -> NodeMeta:
@@ -63,6 +68,10 @@ def response_bytes(plan: Plan, options: PayloadOptions, settings: Settings) -> i
         if run.output is not None and meta.requires_grad and (run.wrt is None or node.id in run.wrt):
             grads = 1 + len(plan.shared.get(node.id, ()))
         total += one * (1 + grads) + NODE_OVERHEAD_BYTES
+    if options.backward_graph:
+        derivatives = sum(1 for node in plan.order if node.op.differentiates is not None)
+        ops = len(plan.order) * (1 + 3 * derivatives)
+        total += ops * AUTOGRAD_NODES_PER_OP * AUTOGRAD_NODE_BYTES
     return total
 
 

@@ -137,6 +137,75 @@ export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
         /**
+         * AutogradEdge
+         * @description One entry of an autograd node's next_functions: where the gradient of one of its op's
+         *     inputs goes.
+         */
+        AutogradEdge: {
+            /**
+             * Slot
+             * @description Its position in next_functions: which input of the op.
+             */
+            slot: number;
+            /**
+             * To
+             * @description The id of the autograd node it leads to.
+             */
+            to: number;
+        };
+        /** AutogradNode */
+        AutogradNode: {
+            /** Id */
+            id: number;
+            /**
+             * Name
+             * @description PyTorch's name, e.g. 'MmBackward0', 'AccumulateGrad'.
+             */
+            name: string;
+            /**
+             * Next
+             * @description next_functions, leaving out inputs that need no gradient.
+             */
+            next: components["schemas"]["AutogradEdge"][];
+            /**
+             * Node
+             * @description The node whose op created it; for AccumulateGrad, the leaf it accumulates into.
+             */
+            node: string | null;
+            /** Saved */
+            saved: components["schemas"]["SavedTensor"][];
+        };
+        /**
+         * AutogradRoot
+         * @description Where backward starts: run.output, a grad node's outputs, or a grad node's own result when
+         *     create_graph recorded its derivative's graph.
+         */
+        AutogradRoot: {
+            /** Node */
+            node: string;
+            /**
+             * Port
+             * @description The grad node's port ('outputs'), or null for the node's own value.
+             */
+            port: string | null;
+            /**
+             * To
+             * @description The id of the root's autograd node (its grad_fn).
+             */
+            to: number;
+        };
+        /**
+         * BackwardGraph
+         * @description The autograd graph the run built, as PyTorch holds it: every autograd node reached from the
+         *     roots, through next_functions.
+         */
+        BackwardGraph: {
+            /** Nodes */
+            nodes: components["schemas"]["AutogradNode"][];
+            /** Roots */
+            roots: components["schemas"]["AutogradRoot"][];
+        };
+        /**
          * ErrorResponse
          * @description Every problem found, each on its node and port, plus what is known of the nodes that are fine.
          */
@@ -152,6 +221,8 @@ export interface components {
         };
         /** EvaluateResponse */
         EvaluateResponse: {
+            /** @description The autograd graph, when ?backward_graph=true. */
+            backward_graph?: components["schemas"]["BackwardGraph"] | null;
             /** Nodes */
             nodes: {
                 [key: string]: components["schemas"]["NodeResult"];
@@ -488,6 +559,32 @@ export interface components {
             /** Wrt */
             wrt: string[] | null;
         };
+        /**
+         * SavedTensor
+         * @description A tensor an autograd node saved for its backward (one of its `_saved_*` fields).
+         */
+        SavedTensor: {
+            /** Dtype */
+            dtype: string;
+            /**
+             * Name
+             * @description The field without its prefix: 'self' for _saved_self, 'result', 'mat2'…
+             */
+            name: string;
+            /**
+             * Node
+             * @description The node whose value it is, when it is one (else a tensor the op made).
+             */
+            node: string | null;
+            /** Shape */
+            shape: number[];
+            /**
+             * State
+             * @description After the run: still kept; freed by the last backward (retain_graph=False); or changed in place since it was saved, so that a backward through it would fail.
+             * @enum {string}
+             */
+            state: "kept" | "freed" | "overwritten";
+        };
         /** Settings */
         Settings: {
             /**
@@ -748,6 +845,8 @@ export interface operations {
                 max_elements?: number | null;
                 /** @description Comma-separated node ids whose tensors come whole; '*' for all. */
                 full?: string | null;
+                /** @description Also return the autograd graph the run built (its nodes, edges and saved tensors). */
+                backward_graph?: boolean;
             };
             header?: never;
             path?: never;

@@ -118,12 +118,16 @@ async def evaluate(
     full: Annotated[
         str | None, Query(description="Comma-separated node ids whose tensors come whole; '*' for all.")
     ] = None,
+    backward_graph: Annotated[
+        bool, Query(description="Also return the autograd graph the run built (its nodes, edges and saved tensors).")
+    ] = False,
 ) -> Response:
     """Run forward (and backward when run.output is set); return every node's value and gradient."""
     options = PayloadOptions(
         encoding=encoding,
         max_elements=max_elements,
         full=[s.strip() for s in full.split(",") if s.strip()] if full else [],
+        backward_graph=backward_graph,
     )
     return await _relay(request, pool, "evaluate", options.model_dump())
 

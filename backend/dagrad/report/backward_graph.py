@@ -1,0 +1,167 @@
+"""The autograd graph a run built, as PyTorch holds it (asked for with ?backward_graph=true).
+
+`BackwardGraphRecorder` is an interpreter Observer. When a node's value is made, it walks the
+autograd nodes newly reachable from that value's grad_fn (through next_functions): those are the
+ones the node's op created (linear can create AddmmBackward0 and TBackward0), and each one's
+saved tensors (`_saved_*`) are read then, while they are surely still there. Walking at that
+moment, not after the run, attributes each autograd node to its op even when a later in-place
+op replaces the tensor's grad_fn. After the run, `graph()` keeps what is reachable from the
+roots (run.output and every grad node's `outputs`, and a grad node's own result when
+create_graph recorded a graph for it), leaves out the identity views the interpreter adds for
+each use of a shared tensor (Plan.shared: they are dagrad's, not the user's), and reads every
+saved tensor's state once more: kept, freed by the last backward, or overwritten in place.
+
+An AccumulateGrad node belongs to the leaf it accumulates into. A saved tensor is named as a
+node's value when it is that very tensor (same storage, offset, shape, strides and dtype) at the
+time it was saved. Nothing here changes a tensor: reading `_saved_x` unpacks a new handle.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import torch
+
+from dagrad.errors import dtype_name
+from dagrad.interpreter import Observer, RunResult
+from dagrad.plan import Plan, PlannedNode
+from dagrad.results import AutogradEdge, AutogradNode, AutogradRoot, BackwardGraph, SavedTensor
+
+_SAVED = "_saved_"
+
+TensorKey = tuple[str, int, int, tuple[int, ...], tuple[int, ...], torch.dtype]
+
+
+def _key(t: torch.Tensor) -> TensorKey | None:
+    """What makes two handles the same tensor; None for one without storage of its own to compare."""
+    if t.layout != torch.strided or t.numel() == 0:
+        return None
+    ptr = t.untyped_storage().data_ptr()
+    return (str(t.device), ptr, int(t.storage_offset()), tuple(t.shape), t.stride(), t.dtype)
+
+
+@dataclass
+class _Saved:
+    field: str  # the attribute, e.g. "_saved_self", or "_saved_tensors" with an index
+    index: int | None
+    shape: list[int]
+    dtype: str
+    node: str | None
+
+
+@dataclass
+class _Recorded:
+    fn: Any  # the autograd node itself: held, so that its id() stays unique while we look
+    owner: str | None
+    saved: list[_Saved] = field(default_factory=list)
+
+
+def _saved_tensors(fn: Any) -> list[tuple[str, int | None, torch.Tensor]]:
+    """fn's saved tensors: (attribute, index in a list of them or None, tensor)."""
+    found: list[tuple[str, int | None, torch.Tensor]] = []
+    for name in dir(fn):
+        if not name.startswith(_SAVED):
+            continue
+        try:
+            value = getattr(fn, name)
+        except RuntimeError:  # freed already (by a grad node's own backward, say): nothing to read
+            continue
+        if isinstance(value, torch.Tensor):
+            found.append((name, None, value))
+        elif isinstance(value, tuple | list):
+            found += [(name, i, v) for i, v in enumerate(value) if isinstance(v, torch.Tensor)]
+    return found
+
+
+def _state(fn: Any, attribute: str) -> Literal["kept", "freed", "overwritten"]:
+    try:
+        getattr(fn, attribute)
+    except RuntimeError as exc:
+        return "overwritten" if "inplace operation" in str(exc) else "freed"
+    return "kept"
+
+
+class BackwardGraphRecorder(Observer):
+    def __init__(self, plan: Plan) -> None:
+        self.plan = plan
+        self.recorded: dict[int, _Recorded] = {}  # by id(fn), in the order found
+        self.value_of: dict[TensorKey, str] = {}  # a tensor's key -> the node whose value it is, latest
+        self.grad_fn_of: dict[str, Any] = {}  # a node's grad_fn when its value was made
+        self.roots: list[tuple[str, str | None, Any]] = []
+        self.leaf_of: dict[int, str] = {}  # id(leaf tensor) -> its node
+
+    def value(self, node: PlannedNode, value: torch.Tensor) -> None:
+        key = _key(value)
+        if key is not None:
+            self.value_of[key] = node.id
+        if value.is_leaf and value.requires_grad:
+            self.leaf_of[id(value)] = node.id
+        self.grad_fn_of[node.id] = value.grad_fn
+        if node.op.differentiates is not None:
+            port = node.op.differentiates[0]
+            source = next(e.source for e in node.inputs if e.port == port)
+            if self.grad_fn_of.get(source) is not None:
+                self.roots.append((node.id, port, self.grad_fn_of[source]))
+            if value.grad_fn is not None:  # create_graph: the derivative's own graph
+                self.roots.append((node.id, None, value.grad_fn))
+        if self.plan.run.output == node.id and value.grad_fn is not None:
+            self.roots.insert(0, (node.id, None, value.grad_fn))
+        self._walk(value.grad_fn, node.id)
+
+    def _walk(self, start: Any, owner: str) -> None:
+        stack = [start]
+        while stack:
+            fn = stack.pop()
+            if fn is None or id(fn) in self.recorded:
+                continue
+            variable = getattr(fn, "variable", None)  # AccumulateGrad: the leaf
+            who = self.leaf_of.get(id(variable), None) if isinstance(variable, torch.Tensor) else owner
+            rec = self.recorded[id(fn)] = _Recorded(fn, who)
+            for attribute, index, t in _saved_tensors(fn):
+                k = _key(t)
+                node = None if k is None else self.value_of.get(k)
+                rec.saved.append(_Saved(attribute, index, list(t.shape), dtype_name(t.dtype), node))
+            stack.extend(nxt for nxt, _ in reversed(fn.next_functions))
+
+    def graph(self, result: RunResult) -> BackwardGraph:
+        """What is reachable from the roots, after the run, without the per-use identity views."""
+        aliases = {id(a.grad_fn) for a in result.aliases.values() if a.grad_fn is not None}
+
+        def through(fn: Any) -> Any:  # an alias's view leads straight on to the tensor it views
+            while fn is not None and id(fn) in aliases:
+                fn = fn.next_functions[0][0]
+            return fn
+
+        ids: dict[int, int] = {}
+        order: list[Any] = []
+        stack = [through(fn) for _, _, fn in reversed(self.roots)]
+        while stack:
+            fn = stack.pop()
+            if fn is None or id(fn) in ids or id(fn) not in self.recorded:
+                continue
+            ids[id(fn)] = len(order)
+            order.append(fn)
+            stack.extend(through(nxt) for nxt, _ in reversed(fn.next_functions))
+        nodes = []
+        for i, fn in enumerate(order):
+            rec = self.recorded[id(fn)]
+            leads = [(slot, through(nxt)) for slot, (nxt, _) in enumerate(fn.next_functions)]
+            edges = [AutogradEdge(to=ids[id(to)], slot=slot) for slot, to in leads if id(to) in ids]
+            saved = [
+                SavedTensor(
+                    name=s.field[len(_SAVED) :] + ("" if s.index is None else f"[{s.index}]"),
+                    shape=s.shape,
+                    dtype=s.dtype,
+                    node=s.node,
+                    state=_state(fn, s.field),
+                )
+                for s in rec.saved
+            ]
+            nodes.append(AutogradNode(id=i, name=type(fn).__name__, node=rec.owner, next=edges, saved=saved))
+        roots = [
+            AutogradRoot(node=nid, port=port, to=ids[id(through(fn))])
+            for nid, port, fn in self.roots
+            if id(through(fn)) in ids
+        ]
+        return BackwardGraph(nodes=nodes, roots=roots)
