@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 import torch
+from fastapi.testclient import TestClient
 
 from conftest import DAG_4_1, post_json
 from dagrad import examples
@@ -198,7 +199,69 @@ def test_saved_tensors_are_kept_while_a_later_pass_needs_them() -> None:
     assert bg.nodes == []
 
 
-def test_asked_for_over_http_and_absent_otherwise(client: Any) -> None:
+def test_saved_tensors_are_named_by_identity_not_by_storage() -> None:
+    """a.detach() shares a's storage, shape and strides; mul saves a (to differentiate w), and the
+    answer names a, not the detach node made after it. The 4.1 DAG's w1 feeds two ops (each use
+    through dagrad's own view of it): what MvBackward0 saved is still w1."""
+    doc = {
+        "nodes": [
+            {"id": "a", "op": "parameter", "attrs": {"shape": [3]}},
+            {"id": "w", "op": "parameter", "attrs": {"shape": [3]}},
+            {"id": "ad", "op": "detach", "inputs": {"input": "a"}},
+            {"id": "m", "op": "mul", "inputs": {"input": "a", "other": "w"}},
+            {"id": "n", "op": "mul", "inputs": {"input": "ad", "other": "w"}},
+            {"id": "s", "op": "add", "inputs": {"input": "m", "other": "n"}},
+        ],
+        "run": {"output": "s", "grad_output": "ones"},
+    }
+    bg = run(Graph.model_validate(doc)).backward_graph
+    assert bg is not None
+    saved = {(n.node, t.name): t.node for n in bg.nodes for t in n.saved}
+    a, w = torch.rand(3, requires_grad=True), torch.rand(3, requires_grad=True)
+    ad = a.detach()
+    m, n = a * w, ad * w
+    names = {id(a): "a", id(w): "w", id(ad): "ad"}  # PyTorch hands back the very tensors it saved
+    expected = {
+        (node, field): names[id(t)]
+        for node, fn in (("m", m.grad_fn), ("n", n.grad_fn))
+        for field in ("self", "other")
+        if (t := getattr(fn, f"_saved_{field}")) is not None
+    }
+    assert expected == {("m", "self"): "a", ("m", "other"): "w", ("n", "self"): "ad"}
+    assert saved == expected
+
+    bg = run(Graph.model_validate(DAG_4_1)).backward_graph
+    assert bg is not None
+    [x3] = [n for n in bg.nodes if n.node == "x3"]
+    assert {t.name: t.node for t in x3.saved} == {"self": "w1", "vec": "s"}
+
+
+def test_a_value_changed_in_place_after_it_was_saved_is_shown_overwritten() -> None:
+    """relu_ overwrites what sigmoid saved; a backward that asks only for w's gradient never goes
+    through sigmoid, so the run succeeds, and the graph shows the saved result overwritten, as
+    PyTorch's own graph of the same code does."""
+    doc = {
+        "nodes": [
+            {"id": "x", "op": "parameter", "attrs": {"shape": [4]}},
+            {"id": "w", "op": "parameter", "attrs": {"shape": [4]}},
+            {"id": "s", "op": "sigmoid", "inputs": {"input": "x"}},
+            {"id": "r", "op": "relu", "attrs": {"inplace": True}, "inputs": {"input": "s"}},
+            {"id": "m", "op": "mul", "inputs": {"input": "r", "other": "w"}},
+            {"id": "t", "op": "sum", "inputs": {"input": "m"}},
+        ],
+        "run": {"output": "t", "wrt": ["w"]},
+    }
+    bg = run(Graph.model_validate(doc)).backward_graph
+    assert bg is not None
+    x, w = torch.rand(4, requires_grad=True), torch.rand(4, requires_grad=True)
+    t = (torch.relu_(torch.sigmoid(x)) * w).sum()
+    torch.autograd.backward(t, inputs=[w])
+    assert dagrad_form(bg, bg.roots[0].to) == torch_form(t)
+    [sig] = [n for n in bg.nodes if n.name == "SigmoidBackward0"]
+    assert [(s.name, s.node, s.state) for s in sig.saved] == [("result", "s", "overwritten")]
+
+
+def test_asked_for_over_http_and_absent_otherwise(client: TestClient) -> None:
     plain = post_json(client, "/api/evaluate", DAG_4_1)
     assert plain.status_code == 200
     assert plain.json()["backward_graph"] is None

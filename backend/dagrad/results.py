@@ -104,7 +104,9 @@ class SavedTensor(BaseModel):
     name: str = Field(description="The field without its prefix: 'self' for _saved_self, 'result', 'mat2'…")
     shape: list[int]
     dtype: str
-    node: str | None = Field(description="The node whose value it is, when it is one (else a tensor the op made).")
+    node: str | None = Field(
+        description="The node whose value it is, when it is that very tensor; null for one the op made itself."
+    )
     state: Literal["kept", "freed", "overwritten"] = Field(
         description="After the run: still kept; freed by the last backward (retain_graph=False); or changed "
         "in place since it was saved, so that a backward through it would fail."

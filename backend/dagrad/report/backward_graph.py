@@ -12,12 +12,16 @@ each use of a shared tensor (Plan.shared: they are dagrad's, not the user's), an
 saved tensor's state once more: kept, freed by the last backward, or overwritten in place.
 
 An AccumulateGrad node belongs to the leaf it accumulates into. A saved tensor is named as a
-node's value when it is that very tensor (same storage, offset, shape, strides and dtype) at the
-time it was saved. Nothing here changes a tensor: reading `_saved_x` unpacks a new handle.
+node's value only when it is that very tensor: PyTorch hands back the object it saved (for an
+op's input), which is a node's value or the identity view of one use of it (Interpreter.fetch),
+or, for an op's own output, a new handle with the grad_fn it had when it was saved. Storage alone
+would not do: a detach() shares its input's storage, shape and strides. Nothing here changes a
+tensor.
 """
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -30,15 +34,16 @@ from dagrad.results import AutogradEdge, AutogradNode, AutogradRoot, BackwardGra
 
 _SAVED = "_saved_"
 
-TensorKey = tuple[str, int, int, tuple[int, ...], tuple[int, ...], torch.dtype]
+# An op's saved output, told apart from other tensors on the same storage by the grad_fn it was
+# saved with: (id(grad_fn), device, data pointer, offset, shape, strides, dtype).
+OutputKey = tuple[int, str, int, int, tuple[int, ...], tuple[int, ...], torch.dtype]
 
 
-def _key(t: torch.Tensor) -> TensorKey | None:
-    """What makes two handles the same tensor; None for one without storage of its own to compare."""
-    if t.layout != torch.strided or t.numel() == 0:
+def _output_key(t: torch.Tensor) -> OutputKey | None:
+    if t.grad_fn is None or t.layout != torch.strided:
         return None
-    ptr = t.untyped_storage().data_ptr()
-    return (str(t.device), ptr, int(t.storage_offset()), tuple(t.shape), t.stride(), t.dtype)
+    where = (str(t.device), t.untyped_storage().data_ptr(), int(t.storage_offset()))
+    return (id(t.grad_fn), *where, tuple(t.shape), t.stride(), t.dtype)
 
 
 @dataclass
@@ -47,7 +52,10 @@ class _Saved:
     index: int | None
     shape: list[int]
     dtype: str
-    node: str | None
+    node: str | None  # found by the tensor's identity or its output key
+    # When not found: a weak reference to the handle, which may be the identity view of a use
+    # (known after the run: RunResult.aliases); weak, so that an op's own tensors are freed as usual.
+    handle: weakref.ref[torch.Tensor] | None
 
 
 @dataclass
@@ -86,15 +94,19 @@ class BackwardGraphRecorder(Observer):
     def __init__(self, plan: Plan) -> None:
         self.plan = plan
         self.recorded: dict[int, _Recorded] = {}  # by id(fn), in the order found
-        self.value_of: dict[TensorKey, str] = {}  # a tensor's key -> the node whose value it is, latest
+        # Each node's value by id() (the latest node, after an in-place op), and by output key. The
+        # interpreter keeps every value alive while the run lasts, so an id() stands for one tensor.
+        self.by_object: dict[int, str] = {}
+        self.by_output: dict[OutputKey, str] = {}
         self.grad_fn_of: dict[str, Any] = {}  # a node's grad_fn when its value was made
         self.roots: list[tuple[str, str | None, Any]] = []
         self.leaf_of: dict[int, str] = {}  # id(leaf tensor) -> its node
 
     def value(self, node: PlannedNode, value: torch.Tensor) -> None:
-        key = _key(value)
+        self.by_object[id(value)] = node.id
+        key = _output_key(value)
         if key is not None:
-            self.value_of[key] = node.id
+            self.by_output[key] = node.id
         if value.is_leaf and value.requires_grad:
             self.leaf_of[id(value)] = node.id
         self.grad_fn_of[node.id] = value.grad_fn
@@ -119,14 +131,21 @@ class BackwardGraphRecorder(Observer):
             who = self.leaf_of.get(id(variable), None) if isinstance(variable, torch.Tensor) else owner
             rec = self.recorded[id(fn)] = _Recorded(fn, who)
             for attribute, index, t in _saved_tensors(fn):
-                k = _key(t)
-                node = None if k is None else self.value_of.get(k)
-                rec.saved.append(_Saved(attribute, index, list(t.shape), dtype_name(t.dtype), node))
+                node = self.by_object.get(id(t))
+                if node is None and (key := _output_key(t)) is not None:
+                    node = self.by_output.get(key)
+                handle = weakref.ref(t) if node is None else None
+                rec.saved.append(_Saved(attribute, index, list(t.shape), dtype_name(t.dtype), node, handle))
             stack.extend(nxt for nxt, _ in reversed(fn.next_functions))
 
     def graph(self, result: RunResult) -> BackwardGraph:
         """What is reachable from the roots, after the run, without the per-use identity views."""
         aliases = {id(a.grad_fn) for a in result.aliases.values() if a.grad_fn is not None}
+        viewed = {id(a): edge.source for edge, a in result.aliases.items()}  # a use's view -> its tensor
+
+        def named(s: _Saved) -> str | None:
+            handle = None if s.handle is None else s.handle()
+            return s.node if handle is None else viewed.get(id(handle))  # alive: compared with live views
 
         def through(fn: Any) -> Any:  # an alias's view leads straight on to the tensor it views
             while fn is not None and id(fn) in aliases:
@@ -153,7 +172,7 @@ class BackwardGraphRecorder(Observer):
                     name=s.field[len(_SAVED) :] + ("" if s.index is None else f"[{s.index}]"),
                     shape=s.shape,
                     dtype=s.dtype,
-                    node=s.node,
+                    node=named(s),
                     state=_state(fn, s.field),
                 )
                 for s in rec.saved

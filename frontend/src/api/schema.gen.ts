@@ -573,7 +573,7 @@ export interface components {
             name: string;
             /**
              * Node
-             * @description The node whose value it is, when it is one (else a tensor the op made).
+             * @description The node whose value it is, when it is that very tensor; null for one the op made itself.
              */
             node: string | null;
             /** Shape */
