@@ -181,6 +181,30 @@ def _blah(seed: int) -> Expected:
     )
 
 
+@oracle("blah_detach")
+def _blah_detach(seed: int) -> Expected:
+    w = torch.rand(3, 10, 10).requires_grad_()
+
+    def blah(k: int, x: torch.Tensor) -> torch.Tensor:
+        for i in range(k):
+            x = torch.tanh(w[i] @ x)
+        return x
+
+    x_u = torch.rand(10)
+    u = blah(1, x_u)
+    x_v = torch.rand(10)
+    v = blah(3, x_v)
+    q = u.dot(v.detach())
+    q.backward()
+    assert g(w)[1:].abs().max() == 0  # no gradient came back through v
+    return Expected(
+        roots=(q,),
+        values={"w": d(w), "x_u": x_u, "x_v": x_v, "u": d(u), "v": d(v), "v_detached": d(v), "q": d(q)},
+        grads={"w": g(w)},
+        no_grad=("x_u", "x_v", "v_detached", "v", "v_w1", "v_w2"),
+    )
+
+
 @oracle("relu")
 def _relu(seed: int) -> Expected:
     x = torch.tensor([0.8008, -0.2586, 0.5019, -0.2002, -0.7416]).requires_grad_()

@@ -7,7 +7,6 @@ list of them, so a client learns every problem of a graph at once.
 
 from __future__ import annotations
 
-import re
 from typing import Literal
 
 import torch
@@ -102,18 +101,3 @@ def fmt_shape(shape: tuple[int, ...] | list[int]) -> str:
 def dtype_name(dtype: torch.dtype) -> str:
     """Dtypes as PyTorch users write them: float32, int64."""
     return str(dtype).removeprefix("torch.")
-
-
-def creator_names(value: torch.Tensor) -> set[str]:
-    """The names autograd's messages give the op that made `value` ('ExpBackward0' and 'Exp')."""
-    if value.grad_fn is None:
-        return set()
-    name = type(value.grad_fn).__name__
-    return {name, re.sub(r"Backward\d*$", "", name)}
-
-
-def overwritten(message: str, creators: dict[str, list[str]]) -> list[str]:
-    """The nodes that could have made the value a backward error says was overwritten in place
-    ("... output 0 of ExpBackward0 ..."), from `creators`: creator name -> node ids."""
-    named = re.search(r"output \d+ of (\w+)", message)
-    return creators.get(named.group(1), []) if named else []

@@ -61,8 +61,28 @@ class Run(BaseModel):
         1,
         ge=1,
         strict=True,
-        description="Call backward this many times (retain_graph between them): gradients accumulate.",
+        description="Call backward this many times: gradients accumulate into .grad, unless zero_grad.",
     )
+    retain_graph: bool | None = Field(
+        None,
+        strict=True,
+        description=(
+            "What each backward passes as retain_graph. Null: true for every pass but the last, so that "
+            "the passes can run and the last frees the graph. True: every pass keeps it. False: every pass "
+            "frees it, as PyTorch's default does, so a second pass fails."
+        ),
+    )
+    zero_grad: bool = Field(
+        False,
+        strict=True,
+        description="Before each pass after the first, set every kept gradient to None (optimizer.zero_grad()).",
+    )
+
+    def retains(self, index: int) -> bool:
+        """retain_graph of backward pass `index` (from 0)."""
+        if self.retain_graph is None:
+            return index < self.backward_passes - 1
+        return self.retain_graph
 
 
 class Position(BaseModel):

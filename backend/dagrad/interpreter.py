@@ -22,7 +22,8 @@ from dataclasses import dataclass, field
 
 import torch
 
-from dagrad.errors import GraphError, GraphErrors, OpError, creator_names, overwritten
+from dagrad.autograd import Makers, freed_errors, frees_graph
+from dagrad.errors import GraphError, GraphErrors, OpError
 from dagrad.ops.sources import SourceAttrs, create
 from dagrad.plan import Edge, Plan, PlannedNode
 
@@ -78,6 +79,8 @@ class RunResult:
     contributions: dict[Edge, torch.Tensor | None] = field(default_factory=dict)
     # The identity view each tracked use was given (Interpreter.fetch): dagrad's, not the user's.
     aliases: dict[Edge, torch.Tensor] = field(default_factory=dict)
+    # With several backward passes: the kept gradients after each (after all of them is `grads`).
+    grad_history: list[dict[str, torch.Tensor]] = field(default_factory=list)
     backward_passes: int = 0  # how many ran; 0 when run.output is not set
     forward_s: float = 0.0
     backward_s: float = 0.0
@@ -89,7 +92,8 @@ class Interpreter:
         self.observer = observer or Observer()
         self.values: dict[str, torch.Tensor] = {}
         self.aliases: dict[Edge, torch.Tensor] = {}
-        self.creators: dict[str, list[str]] = {}  # autograd node name -> the nodes whose ops made one
+        self.makers = Makers()  # which node made which autograd node, noted as each value is made
+        self.grad_history: list[dict[str, torch.Tensor]] = []  # after each pass, when there are several
         # Random sources draw from one CPU generator, in plan order (which keeps document order).
         self.generator = torch.Generator().manual_seed(plan.run.seed)
         self.deadline = time.perf_counter() + max_seconds
@@ -108,8 +112,7 @@ class Interpreter:
                 raise
             except Exception as exc:
                 raise _located(node, exc) from exc
-            for name in creator_names(value):  # kept: an in-place op may later replace the tensor's grad_fn
-                self.creators.setdefault(name, []).append(node.id)
+            self.makers.note(node.id, value)  # now: an in-place op may later replace the tensor's grad_fn
             self.observer.value(node, value)
         result = RunResult(self.values, aliases=self.aliases, forward_s=time.perf_counter() - start)
         if self.plan.run.output is not None:
@@ -119,6 +122,7 @@ class Interpreter:
             result.backward_passes = self.plan.run.backward_passes
             result.backward_s = time.perf_counter() - start
             result.contributions = {edge: alias.grad for edge, alias in self.aliases.items()}
+            result.grad_history = self.grad_history
         return result
 
     def run_node(self, node: PlannedNode) -> torch.Tensor:
@@ -158,22 +162,33 @@ class Interpreter:
         targets = None if run.wrt is None else list(kept.values())
         passes = run.backward_passes
         for i in range(passes):
+            if i and run.zero_grad:  # optimizer.zero_grad(): every kept gradient to None
+                grads.clear()
+                for t in [*kept.values(), *self.aliases.values()]:  # each use's share with them
+                    if t.is_leaf or t.retains_grad:
+                        t.grad = None
             self.observer.backward_pass(i, out)
             try:
-                torch.autograd.backward(out, grad_tensor, retain_graph=i < passes - 1, inputs=targets)
+                torch.autograd.backward(out, grad_tensor, retain_graph=run.retains(i), inputs=targets)
             except Exception as exc:
-                raise self.backward_error(exc) from exc
+                raise self.backward_error(exc, i, out) from exc
             self.observer.backward_done(i)
-        for nid, t in kept.items():
-            if t.is_leaf and t.grad is not None:
-                grads[nid] = t.grad
-        return {nid: grads[nid] for nid in kept if nid in grads}  # in plan order
+            if passes > 1:
+                # A copy of each leaf's .grad: the next pass may accumulate into it in place. A
+                # non-leaf's is a new tensor each pass (_keeper).
+                self.grad_history.append(_kept(kept, grads, lambda g: g.clone()))
+        return _kept(kept, grads, lambda g: g)
 
-    def backward_error(self, exc: Exception) -> GraphErrors:
-        """Blame the node whose saved value was overwritten when PyTorch names it, else the output."""
+    def backward_error(self, exc: Exception, index: int, out: torch.Tensor) -> GraphErrors:
+        """A graph freed by an earlier pass: said on the output and on every node whose op saved
+        what was freed. An overwritten saved value: blamed on the node that made it when PyTorch
+        names it. Else on the output."""
         message = str(exc).strip().splitlines()[0]
         node = self.plan.run.output
-        suspects = overwritten(message, self.creators)
+        assert node is not None
+        if frees_graph(message):
+            return GraphErrors(freed_errors(self.makers, out.grad_fn, index, node))
+        suspects = self.makers.overwritten(message)
         if suspects:
             node = suspects[0]
             if len(suspects) > 1:
@@ -191,6 +206,21 @@ class Interpreter:
                     )
                 ]
             )
+
+
+def _kept(
+    kept: dict[str, torch.Tensor], grads: dict[str, torch.Tensor], leaf: Callable[[torch.Tensor], torch.Tensor]
+) -> dict[str, torch.Tensor]:
+    """The kept gradients as they stand, in plan order: a leaf's .grad through `leaf`, a
+    non-leaf's as its hook received it."""
+    out: dict[str, torch.Tensor] = {}
+    for nid, t in kept.items():
+        if t.is_leaf:
+            if t.grad is not None:
+                out[nid] = leaf(t.grad)
+        elif nid in grads:
+            out[nid] = grads[nid]
+    return out
 
 
 def _keeper(grads: dict[str, torch.Tensor], nid: str) -> Callable[[torch.Tensor], None]:

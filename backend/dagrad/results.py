@@ -73,6 +73,11 @@ class NodeResult(BaseModel):
     value: TensorPayload
     grad: TensorPayload | None
     grad_note: str | None = Field(None, description="Why grad is null, when it is.")
+    grad_passes: list[TensorPayload | None] | None = Field(
+        None,
+        description="With several backward passes: the gradient after each one (null where it had none yet); "
+        "grad is the one after the last.",
+    )
     contributions: list[GradContribution] | None = Field(
         None, description="For a tensor feeding several ops (weight sharing): each use's share of grad."
     )
@@ -88,6 +93,8 @@ class RunInfo(BaseModel):
     wrt: list[str] | None
     grad_output: Literal["sum", "ones"] | None
     backward_passes: int
+    retain_graph: bool | None
+    zero_grad: bool
     backward: str | None = Field(description="The backward call made, in PyTorch terms.")
 
 

@@ -1,6 +1,8 @@
-// The page: toolbar on top, palette | canvas | inspector, status bar below.
+// The page: toolbar on top, palette | canvas (and the backward graph beside it) | inspector,
+// status bar below.
 import { ReactFlowProvider } from "@xyflow/react";
 import { useState } from "react";
+import { BackwardView } from "./components/BackwardView";
 import { Canvas } from "./components/Canvas";
 import { ExamplesDialog } from "./components/ExamplesDialog";
 import { Inspector } from "./components/Inspector";
@@ -12,9 +14,11 @@ import { useBootstrap } from "./hooks/useBootstrap";
 import { useKeyboard } from "./hooks/useKeyboard";
 import { useLiveValidation } from "./hooks/useLiveValidation";
 import { usePaintMark } from "./hooks/usePaintMark";
+import { useResults } from "./store/resultsStore";
 
 function Editor() {
   const [examples, setExamples] = useState(false);
+  const backward = useResults((s) => s.backward);
   useLiveValidation();
   useAutosave();
   useKeyboard();
@@ -22,9 +26,13 @@ function Editor() {
   return (
     <div className="app">
       <Toolbar onExamples={() => setExamples(true)} />
-      <main className="workspace">
-        <Palette />
-        <Canvas />
+      {/* With the backward graph beside the canvas the palette makes room: this is for looking. */}
+      <main className={`workspace${backward ? " exploring" : ""}`}>
+        {!backward && <Palette />}
+        <div className={`canvases${backward ? " split" : ""}`}>
+          <Canvas />
+          {backward && <BackwardView />}
+        </div>
         <Inspector />
       </main>
       <StatusBar />

@@ -117,7 +117,7 @@ def test_shared_badges_and_accumulated_gradients_say_what_they_are(page, console
     ed.deselect()
     page.fill("#run-passes", "2")
     ed.run()
-    page.wait_for_selector("[data-testid=run-status]:has-text('× 2')")
+    page.wait_for_selector("[data-testid=run-status]:has-text('range(2)')")
     ed.select("w1")
     assert label.inner_text() == "w1.grad accumulated over 2 backward passes (= 2 × d q / d w1)"
     two_passes = float(page.locator("[data-testid=grad-view-norm]").inner_text())

@@ -50,15 +50,18 @@ def compile_graph(graph: Graph, settings: Settings, memo: ShapeMemo | None = Non
         found.error(None, "device", "run.device is 'cuda' but this server has no GPU; use 'cpu' or 'auto'.")
     order = topological_order(checked.edges, found)
     # An op that reads the autograd graph needs the real meta results of everything before it;
-    # so does a backward rehearsed because an in-place op may overwrite what it needs (backward.py).
-    rehearse = graph.run.output is not None and any(mutates(a) for a in checked.attrs.values())
+    # so does a backward rehearsed because an in-place op may overwrite what it needs, or a pass
+    # may need what the one before freed (backward.py).
+    run = graph.run
+    frees = run.retain_graph is False and run.backward_passes > 1  # a second pass through a freed graph
+    rehearse = run.output is not None and (frees or any(mutates(a) for a in checked.attrs.values()))
     if rehearse or any(op.needs_autograd_graph for op in checked.ops.values()):
         memo = None
     shapes = ShapeInference(graph.run.dtype, settings, found, memo, device)
     inferred = shapes.infer(order, checked)
     check_backward(graph.run, shapes.metas, found)
     if rehearse and not found.errors:
-        rehearse_backward(graph.run, shapes.meta_values, shapes.creators, found)
+        rehearse_backward(graph.run, shapes.meta_values, shapes.makers, found)
     costs = node_costs(inferred, checked.ops, checked.edges, shapes.costs, shapes.metas)
     total = estimate_bytes(graph.run, shapes.metas, costs)
     flops = estimate_flops(graph.run, checked.edges, costs, shapes.metas)

@@ -9,12 +9,13 @@ from typing import Any
 
 import torch
 
+from dagrad.autograd import Makers
 from dagrad.compiler.backward import mutates
 from dagrad.compiler.found import Found
 from dagrad.compiler.kernels import kernel_problem
 from dagrad.compiler.shape_memo import ShapeMemo
 from dagrad.compiler.structure import Checked
-from dagrad.errors import OpError, creator_names, dtype_name, fmt_shape
+from dagrad.errors import OpError, dtype_name, fmt_shape
 from dagrad.ops.literals import MAX_DIMS
 from dagrad.ops.registry import Attrs, Cost, KnownValues, OpDef
 from dagrad.ops.source_checks import SourceCheck, check_source
@@ -44,7 +45,7 @@ class ShapeInference:
         # the input edge. PyTorch's result is then that very tensor (a leaf stays a leaf).
         self.same_as: dict[str, Edge] = {}
         # Autograd's names for the op that made each value, as made (an in-place op changes it later).
-        self.creators: dict[str, list[str]] = {}
+        self.makers = Makers()  # for the backward rehearsal's errors (backward.py)
         self.sources: dict[str, SourceCheck] = {}  # what is known of sources' values (ops/source_checks.py)
 
     def infer(self, order: list[str], checked: Checked) -> list[str]:
@@ -65,8 +66,7 @@ class ShapeInference:
                 continue
             self.metas[nid] = TensorMeta(tuple(meta.shape), meta.dtype, meta.requires_grad, meta.is_leaf)
             self.meta_values[nid] = meta
-            for name in creator_names(meta):
-                self.creators.setdefault(name, []).append(nid)
+            self.makers.note(nid, meta)
             inferred.append(nid)
         return inferred
 

@@ -21,6 +21,7 @@ from dagrad.results import (
     PayloadOptions,
     RunInfo,
     SharedNode,
+    TensorPayload,
     Timings,
     Use,
     ValidateResponse,
@@ -67,6 +68,8 @@ def response_bytes(plan: Plan, options: PayloadOptions, settings: Settings) -> i
         grads = 0
         if run.output is not None and meta.requires_grad and (run.wrt is None or node.id in run.wrt):
             grads = 1 + len(plan.shared.get(node.id, ()))
+            if run.backward_passes > 1:
+                grads += run.backward_passes  # grad_passes
         total += one * (1 + grads) + NODE_OVERHEAD_BYTES
     if options.backward_graph:
         derivatives = sum(1 for node in plan.order if node.op.differentiates is not None)
@@ -107,11 +110,18 @@ def evaluate_response(
     contributions = [(edge, g) for edge, g in result.contributions.items() if g is not None]
     wanted = [(t, nid) for nid, t in values] + [(g, nid) for nid, g in grads]
     wanted += [(g, owner[edge]) for edge, g in contributions]
+    history = [(k, nid, g) for k, grads_then in enumerate(result.grad_history) for nid, g in grads_then.items()]
+    wanted += [(g, nid) for _, nid, g in history]
     made = payloads(wanted, options, settings.default_payload_elements, settings.max_payload_elements)
-    n_values, n_grads = len(values), len(grads)
+    n_values, n_grads, n_shares = len(values), len(grads), len(contributions)
     value_of = dict(zip(result.values, made[:n_values], strict=True))
     grad_of = dict(zip(result.grads, made[n_values : n_values + n_grads], strict=True))
-    share_of = dict(zip([e for e, _ in contributions], made[n_values + n_grads :], strict=True))
+    share_of = dict(
+        zip([e for e, _ in contributions], made[n_values + n_grads : n_values + n_grads + n_shares], strict=True)
+    )
+    passes_of: dict[str, list[TensorPayload | None]] = {}
+    for (k, nid, _), payload in zip(history, made[n_values + n_grads + n_shares :], strict=True):
+        passes_of.setdefault(nid, [None] * len(result.grad_history))[k] = payload
 
     nodes: dict[str, NodeResult] = {}
     for node in plan.order:
@@ -128,6 +138,7 @@ def evaluate_response(
             value=value_of[node.id],
             grad=grad_of.get(node.id),
             grad_note=None if node.id in grad_of else _grad_note(plan.run, node.id, t, result),
+            grad_passes=passes_of.get(node.id),
         )
     for edge in result.contributions:
         share = GradContribution(consumer=edge.consumer, port=edge.slot, grad=share_of.get(edge))
@@ -150,8 +161,13 @@ def backward_call(run: Run) -> str | None:
     args = [f"torch.ones_like({run.output})"] if run.grad_output == "ones" else []
     if run.wrt is not None:
         args.append("inputs=[" + ", ".join(run.wrt) + "]")
-    times = f" × {run.backward_passes}" if run.backward_passes > 1 else ""
-    return f"{target}.backward({', '.join(args)}){times}"
+    n = run.backward_passes
+    if n == 1:
+        retain = ["retain_graph=True"] if run.retains(0) else []
+        return f"{target}.backward({', '.join(args + retain)})"
+    retain = {None: [f"retain_graph=i < {n - 1}"], True: ["retain_graph=True"], False: []}[run.retain_graph]
+    zero = "zero_grad(); " if run.zero_grad else ""
+    return f"for i in range({n}): {zero}{target}.backward({', '.join(args + retain)})"
 
 
 def _run_info(plan: Plan) -> RunInfo:
@@ -164,6 +180,8 @@ def _run_info(plan: Plan) -> RunInfo:
         wrt=run.wrt,
         grad_output=run.grad_output,
         backward_passes=run.backward_passes,
+        retain_graph=run.retain_graph,
+        zero_grad=run.zero_grad,
         backward=backward_call(run),
     )
 

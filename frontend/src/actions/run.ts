@@ -23,7 +23,7 @@ export async function runGraph(): Promise<void> {
   if (!graph.run.output) doc.run = { ...graph.run, output: guessLoss(graph, results.metas) };
   results.startRun();
   try {
-    const response = await api.evaluate(doc);
+    const response = await api.evaluate(doc, { backwardGraph: results.backward });
     useResults.getState().finishRun(response);
     if (!response.run.output) notify("info", "Ran forward only: choose a loss to see gradients.");
   } catch (e) {
@@ -40,7 +40,7 @@ export async function loadFull(id: string): Promise<void> {
   const doc = toDoc(graph);
   doc.run = { ...graph.run, output: run?.run.output ?? graph.run.output ?? null };
   try {
-    const response = await api.evaluate(doc, [id]);
+    const response = await api.evaluate(doc, { full: [id] });
     const result = response.nodes[id];
     if (result) useResults.getState().mergeNode(result);
   } catch (e) {

@@ -68,9 +68,11 @@ export const api = {
   example: (name: string) => request<GraphDoc>(`/api/examples/${encodeURIComponent(name)}`),
   validate: (graph: GraphDoc, signal?: AbortSignal) =>
     request<ValidateResponse>("/api/validate", { ...post(graph), signal }),
-  evaluate: (graph: GraphDoc, full: string[] = []) =>
-    request<EvaluateResponse>(
-      `/api/evaluate${full.length ? `?full=${encodeURIComponent(full.join(","))}` : ""}`,
-      post(graph),
-    ),
+  evaluate: (graph: GraphDoc, options: { full?: string[]; backwardGraph?: boolean } = {}) => {
+    const query = new URLSearchParams();
+    if (options.full?.length) query.set("full", options.full.join(","));
+    if (options.backwardGraph) query.set("backward_graph", "true");
+    const q = query.toString();
+    return request<EvaluateResponse>(`/api/evaluate${q ? `?${q}` : ""}`, post(graph));
+  },
 };

@@ -417,6 +417,11 @@ export interface components {
              * @description Why grad is null, when it is.
              */
             grad_note?: string | null;
+            /**
+             * Grad Passes
+             * @description With several backward passes: the gradient after each one (null where it had none yet); grad is the one after the last.
+             */
+            grad_passes?: (components["schemas"]["TensorPayload"] | null)[] | null;
             /** Id */
             id: string;
             /** Is Leaf */
@@ -494,7 +499,7 @@ export interface components {
         Run: {
             /**
              * Backward Passes
-             * @description Call backward this many times (retain_graph between them): gradients accumulate.
+             * @description Call backward this many times: gradients accumulate into .grad, unless zero_grad.
              * @default 1
              */
             backward_passes: number;
@@ -523,6 +528,11 @@ export interface components {
              */
             output?: string | null;
             /**
+             * Retain Graph
+             * @description What each backward passes as retain_graph. Null: true for every pass but the last, so that the passes can run and the last frees the graph. True: every pass keeps it. False: every pass frees it, as PyTorch's default does, so a second pass fails.
+             */
+            retain_graph?: boolean | null;
+            /**
              * Seed
              * @description Seed of the random sources.
              * @default 0
@@ -533,6 +543,12 @@ export interface components {
              * @description Nodes to differentiate with respect to. Null: every tensor that requires grad.
              */
             wrt?: string[] | null;
+            /**
+             * Zero Grad
+             * @description Before each pass after the first, set every kept gradient to None (optimizer.zero_grad()).
+             * @default false
+             */
+            zero_grad: boolean;
         };
         /**
          * RunInfo
@@ -554,10 +570,14 @@ export interface components {
             grad_output: ("sum" | "ones") | null;
             /** Output */
             output: string | null;
+            /** Retain Graph */
+            retain_graph: boolean | null;
             /** Seed */
             seed: number;
             /** Wrt */
             wrt: string[] | null;
+            /** Zero Grad */
+            zero_grad: boolean;
         };
         /**
          * SavedTensor

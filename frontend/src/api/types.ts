@@ -22,3 +22,6 @@ export type Use = S["Use"];
 export type RunInfo = S["RunInfo"];
 export type ExampleSummary = S["ExampleSummary"];
 export type Health = S["Health"];
+export type BackwardGraph = S["BackwardGraph"];
+export type AutogradNode = S["AutogradNode"];
+export type SavedTensor = S["SavedTensor"];

@@ -10,6 +10,7 @@ import {
 import { useCallback, useEffect } from "react";
 import { checkConnection } from "../core/connect";
 import { useGraph } from "../store/graphStore";
+import { useResults } from "../store/resultsStore";
 import { nodeTypes } from "./OpNode";
 import { edgeTypes } from "./ShapeEdge";
 
@@ -24,9 +25,12 @@ export function Canvas() {
   const { onNodesChange, onEdgesChange, connect, checkpoint, addNode } = useGraph.getState();
   const flow = useReactFlow();
 
+  const backward = useResults((s) => s.backward);
+  // A new graph, or the canvas halved or whole again beside the backward graph: fit it anew.
   useEffect(() => {
-    if (loadCount) requestAnimationFrame(() => flow.fitView({ padding: 0.12, duration: 0, maxZoom: 1.2 }));
-  }, [loadCount, flow]);
+    if (loadCount || backward)
+      requestAnimationFrame(() => flow.fitView({ padding: 0.12, duration: 0, maxZoom: 1.2 }));
+  }, [loadCount, flow, backward]);
 
   const isValidConnection: IsValidConnection = useCallback(
     (c) => checkConnection(useGraph.getState().graph, c).ok,
@@ -66,6 +70,8 @@ export function Canvas() {
           }
         }}
         isValidConnection={isValidConnection}
+        onNodeMouseEnter={(_, n) => useResults.getState().setHovered(n.id)}
+        onNodeMouseLeave={() => useResults.getState().setHovered(null)}
         onNodeDragStart={() => checkpoint()}
         onSelectionDragStart={() => checkpoint()}
         deleteKeyCode={null}
@@ -75,7 +81,7 @@ export function Canvas() {
         proOptions={{ hideAttribution: true }}
       >
         <Background gap={20} size={1} />
-        <MiniMap pannable zoomable nodeStrokeWidth={3} />
+        {!backward && <MiniMap pannable zoomable nodeStrokeWidth={3} />}
         <Controls />
       </ReactFlow>
       {nodes.length === 0 && (

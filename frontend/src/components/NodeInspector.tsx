@@ -3,13 +3,14 @@ import { useState } from "react";
 import { useShallow } from "zustand/react/shallow";
 import { loadFull } from "../actions/run";
 import type { OpInfo, SharedNode, Use } from "../api/types";
-import { gradLabel, portName, sharedSentence, unsharedSentence } from "../core/explain";
+import { accumulatedPasses, gradLabel, portName, sharedSentence, unsharedSentence } from "../core/explain";
 import { consumers, type EditorNode } from "../core/graph";
 import { shapeText } from "../core/tensor";
 import { useGraph } from "../store/graphStore";
 import { errorsOf, useResults } from "../store/resultsStore";
 import { AttrForm } from "./AttrForm";
 import { Contributions } from "./Contributions";
+import { GradTimeline } from "./GradTimeline";
 import { TensorView } from "./TensorView";
 
 function IdField({ id }: { id: string }) {
@@ -172,11 +173,12 @@ export function NodeInspector({ node, op }: { node: EditorNode; op: OpInfo }) {
           ) : (
             <p className="muted">{result.grad_note ?? "No gradient for this node."}</p>
           )}
+          {result.grad_passes && <GradTimeline id={node.id} passes={result.grad_passes} />}
           {result.contributions && (
             <Contributions
               id={node.id}
               contributions={result.contributions}
-              passes={ran?.backward_passes ?? 1}
+              passes={ran ? accumulatedPasses(ran) : 1}
             />
           )}
         </>

@@ -2,6 +2,7 @@
 import { Handle, type NodeProps, type NodeTypes, Position } from "@xyflow/react";
 import { memo } from "react";
 import { useShallow } from "zustand/react/shallow";
+import { ownerColor } from "../core/backward";
 import { gradLabel, sharedBadge } from "../core/explain";
 import type { EditorNode } from "../core/graph";
 import { inputHandles, OUTPUT_HANDLE } from "../core/ports";
@@ -24,6 +25,11 @@ function OpNodeView({ id, data, selected }: NodeProps<EditorNode>) {
   // DAG), or used once but for detach, has nothing to sum however many ops it feeds.
   const shared = useResults((s) => s.shared.find((n) => n.id === id));
   const ran = useResults((s) => s.run?.run);
+  // With the backward graph shown: this node's colour there, and whether it is the one hovered.
+  const owner = useResults((s) =>
+    s.backward && s.run?.backward_graph ? ownerColor(id, s.run.order) : undefined,
+  );
+  const linked = useResults((s) => s.hovered === id && s.backward);
 
   if (!op) {
     return (
@@ -47,7 +53,8 @@ function OpNodeView({ id, data, selected }: NodeProps<EditorNode>) {
 
   return (
     <div
-      className={`op-node cat-${op.category}${located.length ? " has-error" : ""}${missing.length ? " incomplete" : ""}${selected ? " selected" : ""}`}
+      className={`op-node cat-${op.category}${located.length ? " has-error" : ""}${missing.length ? " incomplete" : ""}${selected ? " selected" : ""}${owner ? " owned" : ""}${linked ? " linked" : ""}`}
+      style={owner ? ({ "--owner": owner } as React.CSSProperties) : undefined}
       data-testid={`node-${id}`}
     >
       <div className="op-head">

@@ -1,4 +1,5 @@
-// The run's settings, shown when no node is selected: loss, device, dtype, seed, backward passes.
+// The run's settings, shown when no node is selected: loss, device, dtype, seed, backward passes,
+// retain_graph and zero_grad.
 import { useShallow } from "zustand/react/shallow";
 import { guessLoss } from "../actions/run";
 import type { RunConfig } from "../api/types";
@@ -107,6 +108,37 @@ export function RunSettings() {
             value={run.backward_passes ?? 1}
             onChange={(e) => setRun({ backward_passes: Math.max(1, Number(e.target.value) || 1) })}
           />
+        </div>
+      </div>
+      <div className="field-row">
+        <div className="field">
+          <label htmlFor="run-retain">retain_graph</label>
+          <select
+            id="run-retain"
+            title="What each backward passes as retain_graph: without it, a backward frees the tensors autograd saved"
+            value={run.retain_graph === true ? "on" : run.retain_graph === false ? "off" : ""}
+            onChange={(e) =>
+              setRun({
+                retain_graph: e.target.value === "on" ? true : e.target.value === "off" ? false : null,
+              })
+            }
+          >
+            <option value="">between passes</option>
+            <option value="on">after every pass</option>
+            <option value="off">never (PyTorch's default)</option>
+          </select>
+        </div>
+        <div className="field">
+          <label htmlFor="run-zero-grad">zero_grad</label>
+          <label className="check" title="Set every gradient to None before each pass after the first">
+            <input
+              id="run-zero-grad"
+              type="checkbox"
+              checked={run.zero_grad ?? false}
+              onChange={(e) => setRun({ zero_grad: e.target.checked })}
+            />{" "}
+            between passes
+          </label>
         </div>
       </div>
       <h4>Shortcuts</h4>

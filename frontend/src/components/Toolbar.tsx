@@ -10,6 +10,7 @@ import { useResults } from "../store/resultsStore";
 export function Toolbar({ onExamples }: { onExamples: () => void }) {
   const running = useResults((s) => s.running);
   const mode = useResults((s) => s.mode);
+  const backward = useResults((s) => s.backward);
   const ran = useResults((s) => s.run?.run);
   const canUndo = useGraph((s) => s.history.past.length > 0);
   const canRedo = useGraph((s) => s.history.future.length > 0);
@@ -90,6 +91,16 @@ export function Toolbar({ onExamples }: { onExamples: () => void }) {
             Gradients
           </button>
         </div>
+        <button
+          type="button"
+          data-testid="backward-toggle"
+          className={backward ? "on" : ""}
+          aria-pressed={backward}
+          onClick={() => useResults.getState().setBackward(!backward)}
+          title="Show the autograd graph the run builds beside the canvas (the next run asks for it)"
+        >
+          Backward graph
+        </button>
         <button
           type="button"
           className="primary"

@@ -17,7 +17,7 @@ import { emptyHistory, record, redo, undo } from "./history";
 import { inputHandles, parseHandle } from "./ports";
 import { fields, parseInput, validateAttrs } from "./schema";
 import { decodeFragment, encodeFragment } from "./share";
-import { asMaps, decode, unravel } from "./tensor";
+import { asMaps, decode, lineText, unravel } from "./tensor";
 
 const DAG: GraphDoc = {
   version: 1,
@@ -41,6 +41,8 @@ const DAG: GraphDoc = {
     wrt: ["w1"],
     grad_output: null,
     backward_passes: 1,
+    retain_graph: null,
+    zero_grad: false,
   },
   layout: Object.fromEntries(
     ["w1", "w2", "x", "x1", "w2x1", "x2", "s", "x3", "q", "c"].map((id, i) => [id, { x: i * 10, y: i }]),
@@ -203,6 +205,21 @@ describe("tensors and sharing", () => {
       data: { encoding: "base64", dtype: "float32", b64 },
     });
     expect(Array.from(t?.data ?? [])).toEqual([1.5, -2, 3]);
+  });
+  it("writes a small tensor's numbers on one line, a large one's shape and statistics", () => {
+    const stats = { min: 12, max: 75, mean: 38, std: 33, norm: 81.6, nan: 0, inf: 0 };
+    const small = {
+      shape: [3],
+      dtype: "float32",
+      numel: 3,
+      stats,
+      truncated: false,
+      data: { encoding: "list" as const, dtype: "float32" as const, values: [27, 12, 75] },
+    };
+    expect(lineText(small)).toBe("(27, 12, 75)");
+    expect(lineText({ ...small, shape: [], numel: 1, data: { ...small.data, values: 4.5 } })).toBe("4.5");
+    expect(lineText(small, 2)).toBe("[3] · mean 38 · ‖·‖ 81.6");
+    expect(lineText({ ...small, data: null, truncated: true })).toBe("[3] · mean 38 · ‖·‖ 81.6");
   });
   it("lays 4-D tensors out as a grid of maps", () => {
     expect(asMaps([2, 3, 4, 5])).toEqual({ gridRows: 2, gridCols: 3, count: 6, h: 4, w: 5 });

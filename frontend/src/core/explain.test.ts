@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { GradContribution } from "../api/types";
 import {
+  accumulatedPasses,
   contributionsHeading,
   contributionsNote,
   gradLabel,
@@ -83,6 +84,15 @@ describe("naming the gradient shown", () => {
   });
   it("is the .grad accumulated over N passes, N times the derivative, after N", () => {
     expect(gradLabel("x1", run(2))).toBe("x1.grad accumulated over 2 backward passes (= 2 × d q / d x1)");
+    const zeroed = { ...run(3), zero_grad: true };
+    expect(gradLabel("x1", zeroed)).toBe(
+      "x1.grad after the last of 3 passes, zeroed before each (= d q / d x1)",
+    );
+    expect(gradModeTitle(zeroed)).toBe(
+      "Show each node's .grad after the last of 3 passes, zeroed before each (= d q / d node)",
+    );
+    expect(accumulatedPasses(zeroed)).toBe(1);
+    expect(accumulatedPasses(run(3))).toBe(3);
     expect(gradModeTitle(run(3))).toBe(
       "Show each node's .grad, accumulated over 3 backward passes (= 3 × d q / d node)",
     );

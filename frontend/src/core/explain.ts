@@ -4,7 +4,8 @@
 import type { GradContribution, RunInfo, SharedNode, Use } from "../api/types";
 import { parseHandle } from "./ports";
 
-type RunLike = Pick<RunInfo, "output" | "grad_output" | "backward_passes">;
+type RunLike = Pick<RunInfo, "output" | "grad_output" | "backward_passes"> &
+  Partial<Pick<RunInfo, "zero_grad">>;
 
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`;
 const allOf = (n: number) => (n === 2 ? "both uses" : `all ${n} uses`);
@@ -59,11 +60,19 @@ function derivative(id: string, run: RunLike): string {
   return `d ${run.grad_output ? `sum(${output})` : output} / d ${id}`;
 }
 
+/** How many passes' gradients the .grad shown adds up: all of them, or only the last with
+ * zero_grad before each. */
+export function accumulatedPasses(run: RunLike): number {
+  return run.zero_grad ? 1 : run.backward_passes;
+}
+
 /** What the gradient shown for `id` is, from the run that made it. After one backward pass,
- * d q / d x1; after N, .grad holds the N passes' gradients added up, and is named as that. */
+ * d q / d x1; after N, .grad holds the N passes' gradients added up, and is named as that; with
+ * zero_grad between them, the last pass's alone. */
 export function gradLabel(id: string, run: RunLike): string {
   const n = run.backward_passes;
   const d = derivative(id, run);
+  if (n > 1 && run.zero_grad) return `${id}.grad after the last of ${n} passes, zeroed before each (= ${d})`;
   return n > 1 ? `${id}.grad accumulated over ${n} backward passes (= ${n} × ${d})` : d;
 }
 
@@ -72,6 +81,8 @@ export function gradModeTitle(run: RunLike | undefined): string {
   if (!run?.output) return "Show each node's gradient (after a run with a loss)";
   const n = run.backward_passes;
   const d = derivative("node", run);
+  if (n > 1 && run.zero_grad)
+    return `Show each node's .grad after the last of ${n} passes, zeroed before each (= ${d})`;
   return n > 1
     ? `Show each node's .grad, accumulated over ${n} backward passes (= ${n} × ${d})`
     : `Show each node's gradient, ${d}`;

@@ -43,6 +43,8 @@ export const defaultRun = (): RunConfig => ({
   wrt: null,
   grad_output: null,
   backward_passes: 1,
+  retain_graph: null,
+  zero_grad: false,
 });
 
 export const emptyGraph = (): EditorGraph => ({ nodes: [], edges: [], run: defaultRun() });

@@ -91,3 +91,15 @@ export function formatNumber(v: number | null | undefined, digits = 4): string {
 }
 
 export const shapeText = (shape: number[] | undefined | null) => (shape ? `[${shape.join(", ")}]` : "?");
+
+/** One line for a tensor: its numbers, "(27, 12, 75)", when it has at most `most` and they came
+ * with it; else its shape, mean and norm. */
+export function lineText(payload: TensorPayload, most = 8): string {
+  const t = decode(payload);
+  if (t && t.data.length <= most) {
+    const numbers = Array.from(t.data, (v) => formatNumber(v));
+    return t.shape.length === 0 ? numbers[0] : `(${numbers.join(", ")})`;
+  }
+  const s = payload.stats;
+  return `${shapeText(payload.shape)} · mean ${formatNumber(s.mean)} · ‖·‖ ${formatNumber(s.norm)}`;
+}

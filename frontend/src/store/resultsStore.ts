@@ -21,6 +21,10 @@ interface ResultsState {
   mode: Mode;
   /** performance.now() when the last run's response arrived, for the benchmark. */
   responseAt: number;
+  /** Runs ask for the autograd graph, shown beside the canvas. */
+  backward: boolean;
+  /** The node under the pointer, on the canvas or as the maker of an autograd node. */
+  hovered: string | null;
 
   setValidation(metas: Record<string, NodeMeta>, shared: SharedNode[], errors: GraphError[]): void;
   setValidationFailure(message: string): void;
@@ -31,6 +35,8 @@ interface ResultsState {
   mergeNode(result: NodeResult): void;
   clearRun(): void;
   setMode(mode: Mode): void;
+  setBackward(on: boolean): void;
+  setHovered(id: string | null): void;
 }
 
 export const useResults = create<ResultsState>()((set) => ({
@@ -45,6 +51,8 @@ export const useResults = create<ResultsState>()((set) => ({
   runMessage: null,
   mode: "value",
   responseAt: 0,
+  backward: false,
+  hovered: null,
 
   setValidation: (metas, shared, errors) =>
     set({ metas, shared, validationErrors: errors, validationMessage: null, validating: false }),
@@ -64,12 +72,21 @@ export const useResults = create<ResultsState>()((set) => ({
     set((s) => (s.run ? { run: { ...s.run, nodes: { ...s.run.nodes, [result.id]: result } } } : {})),
   clearRun: () => set({ run: null, runErrors: [], runMessage: null }),
   setMode: (mode) => set({ mode }),
+  setBackward: (backward) => set({ backward }),
+  setHovered: (hovered) => set({ hovered }),
 }));
 
-/** Every error on a node, from validation and from the last run. */
+/** Every error on a node, from validation and from the last run; once each (a run refused by
+ * the compile says what validation said). */
 export function errorsOf(
   state: Pick<ResultsState, "validationErrors" | "runErrors">,
   id: string,
 ): GraphError[] {
-  return [...state.validationErrors, ...state.runErrors].filter((e) => e.node === id);
+  const seen = new Set<string>();
+  return [...state.validationErrors, ...state.runErrors].filter((e) => {
+    const key = JSON.stringify([e.code, e.port, e.attribute, e.message]);
+    if (e.node !== id || seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
 }

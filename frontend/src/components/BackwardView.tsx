@@ -1,0 +1,109 @@
+// The backward graph beside the canvas: the autograd nodes the run built, as PyTorch holds them,
+// each in the colour of the node whose op made it; hovering one lights up its maker on the
+// canvas, and hovering a node on the canvas lights up what it made here.
+import {
+  Background,
+  Controls,
+  Handle,
+  type NodeProps,
+  type NodeTypes,
+  Position,
+  ReactFlow,
+  ReactFlowProvider,
+  useReactFlow,
+} from "@xyflow/react";
+import { memo, useEffect, useMemo } from "react";
+import {
+  type AutogradNodeData,
+  backwardFlow,
+  backwardSummary,
+  savedText,
+  savedTitle,
+} from "../core/backward";
+import { useResults } from "../store/resultsStore";
+
+type AgNode = { id: string; type: "autograd"; position: { x: number; y: number }; data: AutogradNodeData };
+
+function AutogradNodeView({ data }: NodeProps<AgNode>) {
+  const { node, color, roots } = data;
+  const linked = useResults((s) => s.hovered !== null && s.hovered === node.node);
+  return (
+    <div
+      className={`ag-node${linked ? " linked" : ""}`}
+      style={{ "--owner": color } as React.CSSProperties}
+      data-testid={`ag-${node.id}`}
+      data-owner={node.node ?? ""}
+    >
+      <Handle type="target" position={Position.Top} className="ag-handle" isConnectable={false} />
+      <div className="ag-name">{node.name}</div>
+      <div className="ag-owner">
+        {node.name === "AccumulateGrad" ? "into " : "by "}
+        <b>{node.node ?? "?"}</b>
+        {roots.length > 0 && (
+          <span className="badge loss" title={`backward starts here, from ${roots.join(", ")}`}>
+            start
+          </span>
+        )}
+      </div>
+      {node.saved.map((s) => (
+        <div key={s.name} className={`ag-saved ${s.state}`} title={savedTitle(s)}>
+          {savedText(s)}
+        </div>
+      ))}
+      <Handle type="source" position={Position.Bottom} className="ag-handle" isConnectable={false} />
+    </div>
+  );
+}
+
+const nodeTypes = { autograd: memo(AutogradNodeView) } as unknown as NodeTypes;
+
+function BackwardFlow() {
+  const run = useResults((s) => s.run);
+  const graph = run?.backward_graph ?? null;
+  const flow = useMemo(() => (graph && run ? backwardFlow(graph, run.order) : null), [graph, run]);
+  const rf = useReactFlow();
+  useEffect(() => {
+    if (flow) requestAnimationFrame(() => rf.fitView({ padding: 0.06, duration: 0, maxZoom: 1.4 }));
+  }, [flow, rf]);
+  const setHovered = useResults.getState().setHovered;
+
+  const failed = useResults((s) => s.runErrors.length > 0);
+  let note: string | null = null;
+  if (failed) note = "The run failed, so it built no graph to show: the marked nodes say why.";
+  else if (!run) note = "Press Run: the backward graph the run builds appears here.";
+  else if (!graph) note = "Run again to see the backward graph of this graph.";
+  return (
+    <div className="backward" data-testid="backward-view">
+      <div className="backward-head" data-testid="backward-summary">
+        <b>Backward graph</b> <span className="muted">{graph ? backwardSummary(graph) : note}</span>
+      </div>
+      {flow && (
+        <ReactFlow
+          nodes={flow.nodes}
+          edges={flow.edges}
+          nodeTypes={nodeTypes}
+          nodesDraggable={false}
+          nodesConnectable={false}
+          elementsSelectable={false}
+          onNodeMouseEnter={(_, n) => setHovered((n.data as AutogradNodeData).node.node ?? null)}
+          onNodeMouseLeave={() => setHovered(null)}
+          minZoom={0.1}
+          maxZoom={2}
+          proOptions={{ hideAttribution: true }}
+        >
+          <Background gap={20} size={1} />
+          <Controls showInteractive={false} />
+        </ReactFlow>
+      )}
+    </div>
+  );
+}
+
+/** Its own React Flow provider: the canvas's viewport and this one's are apart. */
+export function BackwardView() {
+  return (
+    <ReactFlowProvider>
+      <BackwardFlow />
+    </ReactFlowProvider>
+  );
+}

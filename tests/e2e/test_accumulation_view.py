@@ -1,0 +1,59 @@
+"""Backward passes in the page: .grad after each pass as the chapter prints it, zero_grad, and
+retain_graph off meeting the error PyTorch raises, on the nodes that saved what was freed."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from playwright.sync_api import expect
+
+from .conftest import Console
+from .editor import Editor
+
+pytestmark = pytest.mark.e2e
+
+
+def torch_passes(passes: int, zero_grad: bool) -> list[str]:
+    """The chapter's u = (x ** 3).sum() at x = (-3, 2, 5), backward `passes` times: x.grad after each."""
+    x = torch.tensor([-3.0, 2.0, 5.0], requires_grad=True)
+    u = x.pow(3).sum()
+    after = []
+    for i in range(passes):
+        if zero_grad:
+            x.grad = None
+        u.backward(retain_graph=i < passes - 1)
+        assert x.grad is not None
+        after.append("(" + ", ".join(f"{v:g}" for v in x.grad.tolist()) + ")")
+    return after
+
+
+def test_the_accumulation_timeline_zero_grad_and_retain_graph(page, console: Console) -> None:
+    ed = Editor(page)
+    ed.open_example("pow3_backward")
+    ed.wait_valid()
+    ed.deselect()
+    page.fill("#run-passes", "3")
+    ed.wait_valid()
+    ed.run()
+    ed.select("x")
+    timeline = page.locator("[data-testid=grad-timeline] li")
+    expect(timeline).to_have_count(3)
+    assert [t.split("pass ")[1][2:] for t in timeline.all_inner_texts()] == torch_passes(3, zero_grad=False)
+    expect(page.locator("[data-testid=grad-label]")).to_contain_text("accumulated over 3 backward passes")
+
+    ed.deselect()
+    page.check("#run-zero-grad")
+    ed.wait_valid()
+    ed.run()
+    ed.select("x")
+    expect(timeline).to_have_count(3)
+    assert [t.split("pass ")[1][2:] for t in timeline.all_inner_texts()] == torch_passes(3, zero_grad=True)
+    expect(page.locator("[data-testid=grad-label]")).to_contain_text("zeroed before each")
+
+    # retain_graph never: validation already says that pass 2 needs what pass 1 freed, on the loss
+    # and on the node whose op saved it.
+    ed.deselect()
+    page.select_option("#run-retain", "off")
+    expect(page.locator("[data-testid=error-u]")).to_contain_text("retain_graph")
+    expect(page.locator("[data-testid=error-x_pow3]")).to_contain_text("PowBackward0 (self)")
+    assert console.errors == []
