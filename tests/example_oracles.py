@@ -373,6 +373,76 @@ def _second_derivative(seed: int) -> Expected:
     return Expected(roots=(s, y, gx), values={"x": d(x), "y": d(y), "g": d(gx)}, grads={"x": g(x)})
 
 
+@oracle("x3_second_derivative")
+def _x3_second(seed: int) -> Expected:
+    x = torch.tensor(2.0).requires_grad_()
+    y = x**3
+    (g1,) = torch.autograd.grad(y, x, create_graph=True)
+    (g2,) = torch.autograd.grad(g1, x, retain_graph=True)
+    assert (g1.item(), g2.item()) == (12.0, 12.0)  # 3x², 6x at 2
+    return Expected(roots=(y, g1), values={"x": d(x), "y": d(y), "g": d(g1), "g2": g2})
+
+
+@oracle("tanh_second_derivative")
+def _tanh_second(seed: int) -> Expected:
+    x = torch.tensor([-2.0, -1.0, 0.0, 0.5, 2.0]).requires_grad_()
+    t = torch.tanh(x)
+    t_sum = t.sum()
+    (d1,) = torch.autograd.grad(t_sum, x, create_graph=True)
+    d1_sum = d1.sum()
+    (d2,) = torch.autograd.grad(d1_sum, x, retain_graph=True)
+    th = torch.tanh(x.detach())
+    torch.testing.assert_close(d2, -2 * th * (1 - th**2))  # the calculus, as a check of the oracle
+    return Expected(
+        roots=(t_sum, d1, d1_sum), values={"x": d(x), "t": d(t), "d1": d(d1), "d1_sum": d(d1_sum), "d2": d2}
+    )
+
+
+@oracle("hessian_vector_product")
+def _hvp(seed: int) -> Expected:
+    w = torch.tensor([1.0, 2.0, 3.0]).requires_grad_()
+    a = torch.tensor([[1.0, 2.0, 0.0], [0.0, 1.0, 1.0], [1.0, 0.0, 2.0]])
+    v = torch.tensor([1.0, 0.0, 1.0])
+    f = w.dot(a @ w)
+    (g1,) = torch.autograd.grad(f, w, create_graph=True)
+    gv = g1.dot(v)
+    (hv,) = torch.autograd.grad(gv, w, retain_graph=True)
+    torch.testing.assert_close(hv, (a + a.T) @ v)
+    return Expected(roots=(f, g1, gv), values={"w": d(w), "f": d(f), "g": d(g1), "gv": d(gv), "Hv": hv})
+
+
+@oracle("siamese")
+def _siamese(seed: int) -> Expected:
+    w1 = torch.empty(16, 8).normal_(0, 0.5).requires_grad_()
+    b1 = torch.empty(16).normal_(0, 0.1).requires_grad_()
+    w2 = torch.empty(4, 16).normal_(0, 0.5).requires_grad_()
+
+    def tower(x: torch.Tensor) -> torch.Tensor:
+        return F.linear(torch.tanh(F.linear(x, w1, b1)), w2)
+
+    xa, xb = torch.empty(8).normal_(), torch.empty(8).normal_()
+    za, zb = tower(xa), tower(xb)
+    dist = (za - zb).norm()
+    loss = dist**2
+    loss.backward()
+    return Expected(
+        roots=(loss,),
+        values={"xa": xa, "xb": xb, "za": d(za), "zb": d(zb), "dist": d(dist), "loss": d(loss)},
+        grads={"w1": g(w1), "b1": g(b1), "w2": g(w2)},
+        no_grad=("xa", "xb"),
+    )
+
+
+@oracle("sigmoid_inplace_relu")
+def _sigmoid_inplace_relu(seed: int) -> Expected:
+    x = torch.tensor([-1.0, 0.5, 2.0]).requires_grad_()
+    s = torch.sigmoid(x)
+    r = torch.relu(s)  # as shipped: inplace off
+    loss = r.sum()
+    loss.backward()
+    return Expected(roots=(loss,), values={"x": d(x), "s": d(s), "r": d(r), "loss": d(loss)}, grads={"x": g(x)})
+
+
 @oracle("linear_batch")
 def _linear_batch(seed: int) -> Expected:
     f = nn.Linear(in_features=10, out_features=4)

@@ -189,9 +189,9 @@ def _avg_pool2d(
 
 ORACLES: dict[str, Callable[..., Tensor]] = {
     # arithmetic
-    "add": lambda input, other, alpha: input + alpha * other,
-    "sub": lambda input, other, alpha: input - alpha * other,
-    "mul": lambda input, other: input * other,
+    "add": lambda input, other, alpha, inplace: input + alpha * other,
+    "sub": lambda input, other, alpha, inplace: input - alpha * other,
+    "mul": lambda input, other, inplace: input * other,
     "div": lambda input, other: input * other.reciprocal(),
     "neg": lambda input: 0 - input,
     "exp": lambda input: math.e**input,
@@ -203,8 +203,8 @@ ORACLES: dict[str, Callable[..., Tensor]] = {
     "dot": lambda input, tensor: (input * tensor).sum(),
     # activations
     "relu": lambda input, inplace: input * (input > 0),
-    "tanh": lambda input: (1 - (-2 * input).exp()) / (1 + (-2 * input).exp()),
-    "sigmoid": lambda input: 1 / (1 + (-input).exp()),
+    "tanh": lambda input, inplace: (1 - (-2 * input).exp()) / (1 + (-2 * input).exp()),
+    "sigmoid": lambda input, inplace: 1 / (1 + (-input).exp()),
     "softmax": _softmax,
     "log_softmax": _log_softmax,
     # reductions

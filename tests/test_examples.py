@@ -152,6 +152,29 @@ def test_weight_sharing_blah_contributions() -> None:
     torch.testing.assert_close(parts["u_w0"][0] + parts["v_w0"][0], wg[0])
 
 
+def test_siamese_contributions_are_each_towers_own_gradient() -> None:
+    """Each use's share, against the same network with a copy of the weights per tower: the
+    copies' gradients are what each use sends back."""
+    torch.manual_seed(graph("siamese").run.seed)
+    w1 = torch.empty(16, 8).normal_(0, 0.5)
+    b1 = torch.empty(16).normal_(0, 0.1)
+    w2 = torch.empty(4, 16).normal_(0, 0.5)
+    xa, xb = torch.empty(8).normal_(), torch.empty(8).normal_()
+    copies = {tower: [t.clone().requires_grad_() for t in (w1, b1, w2)] for tower in "ab"}
+
+    def tower(x: torch.Tensor, w: list[torch.Tensor]) -> torch.Tensor:
+        return torch.nn.functional.linear(torch.tanh(torch.nn.functional.linear(x, w[0], w[1])), w[2])
+
+    ((tower(xa, copies["a"]) - tower(xb, copies["b"])).norm() ** 2).backward()
+    uses = {"w1": ("ha_pre", "hb_pre"), "b1": ("ha_pre", "hb_pre"), "w2": ("za", "zb")}
+    for i, (param, (use_a, use_b)) in enumerate(uses.items()):
+        parts = contributions("siamese", param)
+        assert set(parts) == {use_a, use_b}
+        torch.testing.assert_close(parts[use_a], copies["a"][i].grad)
+        torch.testing.assert_close(parts[use_b], copies["b"][i].grad)
+        torch.testing.assert_close(parts[use_a] + parts[use_b], grad("siamese", param))
+
+
 def test_relu_prints() -> None:
     _close(value("relu", "relu"), [0.8008, 0.0, 0.5019, 0.0, 0.0])
     _close(grad("relu", "x"), [1.0, 0.0, 1.0, 0.0, 0.0])

@@ -201,9 +201,13 @@ def test_an_inplace_op_overwriting_what_backward_needs_is_refused_by_validate(cl
         ],
         "run": {"output": "s"},
     }
-    error = refused_before_running(client, graph)
-    assert (error["node"], error["code"]) == ("e", "runtime"), "exp saved its result, which relu_ overwrote"
-    assert "turn that op's inplace off" in error["message"]
+    validated, evaluated = post_json(client, "/api/validate", graph), post_json(client, "/api/evaluate", graph)
+    assert (validated.status_code, evaluated.status_code) == (422, 422), validated.text
+    assert errors_of(validated) == errors_of(evaluated), "evaluate refuses as validate does, before running"
+    errors = {e["node"]: e for e in errors_of(validated)}
+    assert set(errors) == {"e", "r"}, "exp saved its result, which relu_ overwrote"
+    assert {e["code"] for e in errors.values()} == {"runtime"}
+    assert "Turn inplace off on r" in errors["e"]["message"]
     graph["nodes"][1]["op"] = "neg"  # saves nothing: the same in-place relu is fine
     assert client.post("/api/evaluate", json=graph).status_code == 200
 

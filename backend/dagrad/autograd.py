@@ -10,11 +10,13 @@ in-place op overwrote, and which nodes' ops saved the tensors a backward freed.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from typing import Any, Literal
 
 import torch
 
 from dagrad.errors import GraphError
+from dagrad.ops.registry import mutates
 
 SAVED = "_saved_"
 SavedState = Literal["kept", "freed", "overwritten"]
@@ -65,8 +67,8 @@ class Makers:
         named = re.search(r"output \d+ of (\w+)", message)
         return self.by_name.get(named.group(1), []) if named else []
 
-    def freed(self, root: Any) -> dict[str, list[str]]:
-        """The nodes whose autograd nodes, reached from `root`, had their saved tensors freed, each
+    def saving(self, root: Any, state: SavedState) -> dict[str, list[str]]:
+        """The nodes whose autograd nodes, reached from `root`, have saved tensors in `state`, each
         with those autograd nodes and fields ("TanhBackward0 (result)"). An autograd node that no
         value has as its grad_fn (linear's TBackward0) belongs to the one it was reached from."""
         found: dict[str, list[str]] = {}
@@ -79,7 +81,7 @@ class Makers:
             seen.add(id(fn))
             made = self.by_fn.get(id(fn))
             owner = made[1] if made is not None else via
-            fields = [f[len(SAVED) :] for f in saved_fields(fn) if saved_state(fn, f) == "freed"]
+            fields = [f[len(SAVED) :] for f in saved_fields(fn) if saved_state(fn, f) == state]
             if fields and owner is not None:
                 found.setdefault(owner, []).append(f"{type(fn).__name__} ({', '.join(fields)})")
             stack.extend((nxt, owner) for nxt, _ in reversed(fn.next_functions))
@@ -104,11 +106,71 @@ def freed_errors(makers: Makers, root: Any, index: int, output: str) -> list[Gra
                 message=f"pass {index + 1} needs what {' and '.join(what)} saved for backward, which pass "
                 f"{index} freed: turn retain_graph on to keep it.",
             )
-            for nid, what in makers.freed(root).items()
+            for nid, what in makers.saving(root, "freed").items()
         ),
     ]
+
+
+def overwrites(message: str) -> bool:
+    """Whether a backward error says a saved value was overwritten in place."""
+    return "modified by an inplace operation" in message
 
 
 def frees_graph(message: str) -> bool:
     """Whether a backward error says the graph was freed by an earlier backward."""
     return "backward through the graph a second time" in message
+
+
+_OVERWRITTEN = re.compile(r"is at version (\d+); expected version (\d+)")
+
+
+def overwrite_errors(
+    makers: Makers, root: Any, message: str, writers: dict[str, list[str]], output: str
+) -> list[GraphError]:
+    """A backward that needed a value an in-place op overwrote since it was saved, in plain words:
+    on the node that made the value and on the in-place node that wrote into it (`writers`: node ->
+    the in-place nodes that write into its value), with the autograd node that saved it and the
+    versions; PyTorch's own hint about anomaly detection left out."""
+    made = makers.overwritten(message)
+    versions = _OVERWRITTEN.search(message)
+    found, expected = versions.groups() if versions else ("?", "?")
+    savers = makers.saving(root, "overwritten")
+    saved = "; ".join(f"{' and '.join(what)} of {nid}" for nid, what in savers.items()) or "an autograd node"
+    errors: list[GraphError] = []
+    for nid in made:
+        by = writers.get(nid, [])
+        written = f"by {', '.join(by)}" if by else "by an in-place op"
+        errors.append(
+            GraphError(
+                node=nid,
+                code="runtime",
+                message=f"backward needs this node's value as {saved} saved it (version {expected}), but it was "
+                f"overwritten in place {written} (now version {found}). Turn inplace off on "
+                f"{', '.join(by) or 'that op'}.",
+            )
+        )
+        for w in by:
+            errors.append(
+                GraphError(
+                    node=w,
+                    code="runtime",
+                    message=f"this in-place op overwrote the value of {nid}, which {saved} saved for backward "
+                    f"(version {expected}, now {found}): turn inplace off here.",
+                )
+            )
+    if not errors:  # PyTorch named no node: on the output, in its words, less its hint
+        first = message.split(" Hint:")[0]
+        errors.append(GraphError(node=output, code="runtime", message=f"backward failed: {first}"))
+    return errors
+
+
+def writers(nodes: Iterable[tuple[str, Any, Iterable[tuple[str, str]]]]) -> dict[str, list[str]]:
+    """node -> the in-place nodes that write into its value, from (node id, attrs, its input edges
+    as (port, source)): an in-place op overwrites what feeds its input port."""
+    out: dict[str, list[str]] = {}
+    for nid, attrs, inputs in nodes:
+        if mutates(attrs):
+            for port, source in inputs:
+                if port == "input":
+                    out.setdefault(source, []).append(nid)
+    return out

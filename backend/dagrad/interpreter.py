@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 
 import torch
 
-from dagrad.autograd import Makers, freed_errors, frees_graph
+from dagrad.autograd import Makers, freed_errors, frees_graph, overwrite_errors, overwrites, writers
 from dagrad.errors import GraphError, GraphErrors, OpError
 from dagrad.ops.sources import SourceAttrs, create
 from dagrad.plan import Edge, Plan, PlannedNode
@@ -181,18 +181,16 @@ class Interpreter:
 
     def backward_error(self, exc: Exception, index: int, out: torch.Tensor) -> GraphErrors:
         """A graph freed by an earlier pass: said on the output and on every node whose op saved
-        what was freed. An overwritten saved value: blamed on the node that made it when PyTorch
-        names it. Else on the output."""
+        what was freed. An overwritten saved value: on the node that made it and on the in-place
+        node that overwrote it. Else on the output."""
         message = str(exc).strip().splitlines()[0]
         node = self.plan.run.output
         assert node is not None
         if frees_graph(message):
             return GraphErrors(freed_errors(self.makers, out.grad_fn, index, node))
-        suspects = self.makers.overwritten(message)
-        if suspects:
-            node = suspects[0]
-            if len(suspects) > 1:
-                message += f" (the overwritten value was made by one of: {', '.join(suspects)})"
+        if overwrites(message):
+            inplace = writers((n.id, n.attrs, ((e.port, e.source) for e in n.inputs)) for n in self.plan.order)
+            return GraphErrors(overwrite_errors(self.makers, out.grad_fn, message, inplace, node))
         return GraphErrors([GraphError(node=node, code="runtime", message=f"backward failed: {message}")])
 
     def check_deadline(self, nid: str) -> None:

@@ -70,6 +70,9 @@ class NodeResult(BaseModel):
     requires_grad: bool
     is_leaf: bool
     grad_fn: str | None = Field(description="The autograd node that made this tensor, e.g. 'MmBackward0'.")
+    version: int = Field(
+        0, description="Its version counter (_version) after the run: how many in-place writes the tensor has had."
+    )
     value: TensorPayload
     grad: TensorPayload | None
     grad_note: str | None = Field(None, description="Why grad is null, when it is.")

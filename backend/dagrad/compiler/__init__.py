@@ -16,7 +16,8 @@ from types import MappingProxyType
 
 import torch
 
-from dagrad.compiler.backward import mutates, rehearse_backward
+from dagrad.autograd import writers
+from dagrad.compiler.backward import rehearse_backward
 from dagrad.compiler.found import CompileErrors, Found
 from dagrad.compiler.order import topological_order
 from dagrad.compiler.shape_memo import ShapeMemo
@@ -24,6 +25,7 @@ from dagrad.compiler.shapes import ShapeInference
 from dagrad.compiler.structure import check_structure
 from dagrad.compiler.totals import check_backward, check_totals, estimate_bytes, estimate_flops, node_costs
 from dagrad.graph_format import Graph
+from dagrad.ops.registry import mutates
 from dagrad.plan import Edge, Plan, PlannedNode
 from dagrad.settings import Settings
 
@@ -61,7 +63,10 @@ def compile_graph(graph: Graph, settings: Settings, memo: ShapeMemo | None = Non
     inferred = shapes.infer(order, checked)
     check_backward(graph.run, shapes.metas, found)
     if rehearse and not found.errors:
-        rehearse_backward(graph.run, shapes.meta_values, shapes.makers, found)
+        inplace = writers(
+            (nid, checked.attrs[nid], ((e.port, e.source) for e in checked.edges[nid])) for nid in inferred
+        )
+        rehearse_backward(graph.run, shapes.meta_values, shapes.makers, inplace, found)
     costs = node_costs(inferred, checked.ops, checked.edges, shapes.costs, shapes.metas)
     total = estimate_bytes(graph.run, shapes.metas, costs)
     flops = estimate_flops(graph.run, checked.edges, costs, shapes.metas)

@@ -13,19 +13,17 @@ from __future__ import annotations
 
 import torch
 
-from dagrad.autograd import Makers, freed_errors, frees_graph
+from dagrad.autograd import Makers, freed_errors, frees_graph, overwrite_errors, overwrites
 from dagrad.compiler.found import Found
+from dagrad.errors import GraphError
 from dagrad.graph_format import Run
-from dagrad.ops.registry import Attrs
 
 
-def mutates(attrs: Attrs) -> bool:
-    """Whether the op overwrites its input (relu's inplace)."""
-    return bool(getattr(attrs, "inplace", False))
-
-
-def rehearse_backward(run: Run, values: dict[str, torch.Tensor], makers: Makers, found: Found) -> None:
-    """Run backward on the meta values; a failure is reported as the interpreter reports it."""
+def rehearse_backward(
+    run: Run, values: dict[str, torch.Tensor], makers: Makers, inplace: dict[str, list[str]], found: Found
+) -> None:
+    """Run backward on the meta values; a failure is reported as the interpreter reports it
+    (`inplace`: node -> the in-place nodes that write into its value, autograd.writers)."""
     assert run.output is not None
     out = values[run.output]
     grad = None if run.grad_output is None else torch.ones_like(out)
@@ -36,15 +34,11 @@ def rehearse_backward(run: Run, values: dict[str, torch.Tensor], makers: Makers,
         except RuntimeError as exc:
             message = str(exc).strip().splitlines()[0]
             if frees_graph(message):
-                for e in freed_errors(makers, out.grad_fn, i, run.output):
-                    found.error(e.node, e.code, e.message)
-                return
-            suspects = makers.overwritten(message)
-            node = suspects[0] if suspects else run.output
-            found.error(
-                node,
-                "runtime",
-                f"backward would fail: {message} An op with inplace on overwrote this node's value, which "
-                "backward needs: turn that op's inplace off.",
-            )
+                errors = freed_errors(makers, out.grad_fn, i, run.output)
+            elif overwrites(message):
+                errors = overwrite_errors(makers, out.grad_fn, message, inplace, run.output)
+            else:
+                errors = [GraphError(node=run.output, code="runtime", message=f"backward would fail: {message}")]
+            for e in errors:
+                found.error(e.node, e.code, e.message)
             return

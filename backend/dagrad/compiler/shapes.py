@@ -10,14 +10,13 @@ from typing import Any
 import torch
 
 from dagrad.autograd import Makers
-from dagrad.compiler.backward import mutates
 from dagrad.compiler.found import Found
 from dagrad.compiler.kernels import kernel_problem
 from dagrad.compiler.shape_memo import ShapeMemo
 from dagrad.compiler.structure import Checked
 from dagrad.errors import OpError, dtype_name, fmt_shape
 from dagrad.ops.literals import MAX_DIMS
-from dagrad.ops.registry import Attrs, Cost, KnownValues, OpDef
+from dagrad.ops.registry import Attrs, Cost, KnownValues, OpDef, mutates
 from dagrad.ops.source_checks import SourceCheck, check_source
 from dagrad.ops.sources import SourceAttrs
 from dagrad.plan import Edge, TensorMeta, gather

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 import torch.nn.functional as F
 from pydantic import Field
@@ -12,12 +14,23 @@ from dagrad.ops.registry import Attrs, Example, Inputs, TensorExample, register
 T = TensorExample
 
 
-class ReluAttrs(Attrs):
+class InplaceAttrs(Attrs):
     inplace: bool = Field(
         False,
-        description="Overwrite the input instead of allocating. PyTorch refuses it on a leaf that "
-        "requires grad, and backward fails when the overwritten value was needed.",
+        description="Overwrite the input instead of allocating (PyTorch's in-place variant, e.g. tanh_). "
+        "PyTorch refuses it on a leaf that requires grad, and backward fails when the overwritten value was needed.",
     )
+
+
+def _either(
+    out_of_place: Callable[[torch.Tensor], torch.Tensor], in_place: Callable[[torch.Tensor], torch.Tensor]
+) -> Callable[..., torch.Tensor]:
+    """The op, or its in-place variant when inplace is on."""
+
+    def call(input: torch.Tensor, inplace: bool = False) -> torch.Tensor:
+        return in_place(input) if inplace else out_of_place(input)
+
+    return call
 
 
 class DimAttrs(Attrs):
@@ -35,7 +48,7 @@ register(
     "activations",
     F.relu,
     ("input",),
-    attrs=ReluAttrs,
+    attrs=InplaceAttrs,
     doc="max(input, 0), elementwise.",
     torch="F.relu(input, inplace=False)",
     examples=[Example({"input": T((3, 4))}), Example({"input": T((233, 257), -3.0, 3.0)}, large=True)],
@@ -43,19 +56,21 @@ register(
 register(
     "tanh",
     "activations",
-    torch.tanh,
+    _either(torch.tanh, torch.Tensor.tanh_),
     ("input",),
+    attrs=InplaceAttrs,
     doc="Hyperbolic tangent, elementwise.",
-    torch="torch.tanh(input)",
+    torch="torch.tanh(input), or input.tanh_() with inplace",
     examples=[Example({"input": T((3, 4))}), Example({"input": T((233, 257), -3.0, 3.0)}, large=True)],
 )
 register(
     "sigmoid",
     "activations",
-    torch.sigmoid,
+    _either(torch.sigmoid, torch.Tensor.sigmoid_),
     ("input",),
+    attrs=InplaceAttrs,
     doc="1 / (1 + exp(-input)), elementwise.",
-    torch="torch.sigmoid(input)",
+    torch="torch.sigmoid(input), or input.sigmoid_() with inplace",
     examples=[Example({"input": T((3, 4))}), Example({"input": T((233, 257), -3.0, 3.0)}, large=True)],
 )
 for name, fn, doc in (

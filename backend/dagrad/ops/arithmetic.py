@@ -15,26 +15,43 @@ POSITIVE = (0.5, 2.0)  # (low, high) for ops defined only on positive numbers
 ANY = (-1.0, 1.0)
 
 
+INPLACE_DOC = (
+    "Overwrite input with the result (PyTorch's in-place variant, e.g. input.add_(other)): other must "
+    "broadcast to input's shape. PyTorch refuses it on a leaf that requires grad."
+)
+
+
 class AlphaAttrs(Attrs):
     alpha: float = Field(1.0, description="Multiplier of other: input + alpha * other.")
+    inplace: bool = Field(False, description=INPLACE_DOC)
+
+
+class MulAttrs(Attrs):
+    inplace: bool = Field(False, description=INPLACE_DOC)
 
 
 class PowAttrs(Attrs):
     exponent: float = Field(2.0, description="The power: input ** exponent.")
 
 
-def _integral_alpha(fn: Callable[..., torch.Tensor]) -> Callable[..., torch.Tensor]:
+def _integral_alpha(
+    fn: Callable[..., torch.Tensor], in_place: Callable[..., torch.Tensor]
+) -> Callable[..., torch.Tensor]:
     """torch.add(a, b, alpha=1.0) is refused for integer tensors ("alpha must not be a floating point
     number"), and alpha is a float attribute: a whole alpha goes to integer tensors as the int it is."""
 
-    def call(input: torch.Tensor, other: torch.Tensor, alpha: float = 1.0) -> torch.Tensor:
+    def call(input: torch.Tensor, other: torch.Tensor, alpha: float = 1.0, inplace: bool = False) -> torch.Tensor:
         whole = not (input.is_floating_point() or other.is_floating_point()) and float(alpha).is_integer()
-        return fn(input, other, alpha=int(alpha) if whole else alpha)
+        return (in_place if inplace else fn)(input, other, alpha=int(alpha) if whole else alpha)
 
     return call
 
 
-_add, _sub = _integral_alpha(torch.add), _integral_alpha(torch.sub)
+def _mul(input: torch.Tensor, other: torch.Tensor, inplace: bool = False) -> torch.Tensor:
+    return input.mul_(other) if inplace else torch.mul(input, other)
+
+
+_add, _sub = _integral_alpha(torch.add, torch.Tensor.add_), _integral_alpha(torch.sub, torch.Tensor.sub_)
 
 
 def _matmul_cost(inputs: Inputs, out: torch.Tensor, attrs: object) -> float:
@@ -52,9 +69,30 @@ def _dot_cost(inputs: Inputs, out: torch.Tensor, attrs: object) -> float:
 
 
 _BINARY: list[tuple[str, Callable[..., torch.Tensor], type[Attrs] | None, str, str, tuple[float, float]]] = [
-    ("add", _add, AlphaAttrs, "input + alpha * other, broadcasting.", "torch.add(input, other, alpha=1)", ANY),
-    ("sub", _sub, AlphaAttrs, "input - alpha * other, broadcasting.", "torch.sub(input, other, alpha=1)", ANY),
-    ("mul", torch.mul, None, "input * other, elementwise, broadcasting.", "torch.mul(input, other)", ANY),
+    (
+        "add",
+        _add,
+        AlphaAttrs,
+        "input + alpha * other, broadcasting.",
+        "torch.add(input, other, alpha=1), or input.add_(...)",
+        ANY,
+    ),
+    (
+        "sub",
+        _sub,
+        AlphaAttrs,
+        "input - alpha * other, broadcasting.",
+        "torch.sub(input, other, alpha=1), or input.sub_(...)",
+        ANY,
+    ),
+    (
+        "mul",
+        _mul,
+        MulAttrs,
+        "input * other, elementwise, broadcasting.",
+        "torch.mul(input, other), or input.mul_(other)",
+        ANY,
+    ),
     ("div", torch.div, None, "input / other, elementwise, broadcasting.", "torch.div(input, other)", POSITIVE),
 ]
 for name, fn, attrs, doc, spelled, other_range in _BINARY:

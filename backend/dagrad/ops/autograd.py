@@ -59,7 +59,12 @@ def _check_grad(inputs: Inputs, attrs: Any) -> list[PortProblem]:
         problems.append(
             PortProblem(
                 "outputs",
-                "outputs does not require grad: nothing upstream of it requires grad, so it has no derivative.",
+                # The usual reason, when the graph does reach back to a parameter, is a first
+                # derivative taken without create_graph: its result is not tracked.
+                "outputs does not require grad: autograd tracked nothing it is computed from, so it has no "
+                "derivative. If outputs is computed from another grad node's result, turn on that grad node's "
+                "create_graph, so that its derivative is recorded and can be differentiated again; a detach on the "
+                "way stops the tracking too; else wire outputs to a node computed from inputs.",
                 code="dtype",
             )
         )

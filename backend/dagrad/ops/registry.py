@@ -242,3 +242,8 @@ def register(
     )
     REGISTRY[name] = op
     return op
+
+
+def mutates(attrs: Attrs) -> bool:
+    """Whether the op overwrites its input port (`inplace` on: relu_, tanh_, add_...)."""
+    return bool(getattr(attrs, "inplace", False))

@@ -135,6 +135,7 @@ def evaluate_response(
             requires_grad=t.requires_grad,
             is_leaf=t.is_leaf,
             grad_fn=None if t.grad_fn is None else type(t.grad_fn).__name__,
+            version=t._version,
             value=value_of[node.id],
             grad=grad_of.get(node.id),
             grad_note=None if node.id in grad_of else _grad_note(plan.run, node.id, t, result),

@@ -5,10 +5,13 @@ import { type EditorGraph, toDoc } from "../core/graph";
 import { useGraph } from "../store/graphStore";
 import { useResults } from "../store/resultsStore";
 
-/** The node to differentiate when none is chosen: the last scalar node that feeds nothing. */
+/** The node to differentiate when none is chosen: the last scalar node that feeds nothing and
+ * requires grad (a derivative computed without create_graph has nothing to differentiate). */
 export function guessLoss(graph: EditorGraph, metas: Record<string, NodeMeta>): string | null {
   const feeds = new Set(graph.edges.map((e) => e.source));
-  const sinks = graph.nodes.filter((n) => !feeds.has(n.id) && metas[n.id]?.shape.length === 0);
+  const sinks = graph.nodes.filter(
+    (n) => !feeds.has(n.id) && metas[n.id]?.shape.length === 0 && metas[n.id]?.requires_grad,
+  );
   return sinks.length ? sinks[sinks.length - 1].id : null;
 }
 

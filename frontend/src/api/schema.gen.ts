@@ -433,6 +433,12 @@ export interface components {
             /** Shape */
             shape: number[];
             value: components["schemas"]["TensorPayload"];
+            /**
+             * Version
+             * @description Its version counter (_version) after the run: how many in-place writes the tensor has had.
+             * @default 0
+             */
+            version: number;
         };
         /** OpInfo */
         OpInfo: {

@@ -6,6 +6,7 @@ import type { OpInfo, SharedNode, Use } from "../api/types";
 import { accumulatedPasses, gradLabel, portName, sharedSentence, unsharedSentence } from "../core/explain";
 import { consumers, type EditorNode } from "../core/graph";
 import { shapeText } from "../core/tensor";
+import { trackingOf, whyTracking } from "../core/tracking";
 import { useGraph } from "../store/graphStore";
 import { errorsOf, useResults } from "../store/resultsStore";
 import { AttrForm } from "./AttrForm";
@@ -85,6 +86,12 @@ export function NodeInspector({ node, op }: { node: EditorNode; op: OpInfo }) {
   const result = useResults((s) => s.run?.nodes[node.id]);
   const ran = useResults((s) => s.run?.run);
   const shared = useResults((s) => s.shared.find((n) => n.id === node.id));
+  // A string: the inspector re-renders when the sentence changes, not on every edit of the graph
+  // (an edit is validated again, which renews the metas this reads).
+  const why = useResults((s) => {
+    const g = useGraph.getState();
+    return whyTracking(node.id, g.graph, s.metas, g.ops);
+  });
   const serverAttrErrors = Object.fromEntries(
     errors.filter((e) => e.attribute).map((e) => [e.attribute as string, e.message]),
   );
@@ -141,7 +148,13 @@ export function NodeInspector({ node, op }: { node: EditorNode; op: OpInfo }) {
         <div className="muted">
           Shape {meta ? shapeText(meta.shape) : "?"} {meta?.dtype}{" "}
           {meta?.requires_grad ? "· requires grad" : ""}
+          {result?.grad_fn ? ` · grad_fn ${result.grad_fn}` : ""}
         </div>
+        {why && (
+          <p className={`why-grad ${trackingOf(meta) ?? ""}`} data-testid="why-grad">
+            {why}
+          </p>
+        )}
       </div>
       <Uses id={node.id} shared={shared} requiresGrad={meta?.requires_grad} />
       <h4>Attributes</h4>

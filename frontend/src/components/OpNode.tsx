@@ -3,10 +3,11 @@ import { Handle, type NodeProps, type NodeTypes, Position } from "@xyflow/react"
 import { memo } from "react";
 import { useShallow } from "zustand/react/shallow";
 import { ownerColor } from "../core/backward";
-import { gradLabel, sharedBadge } from "../core/explain";
+import { gradLabel, sharedBadge, versionTitle } from "../core/explain";
 import type { EditorNode } from "../core/graph";
 import { inputHandles, OUTPUT_HANDLE } from "../core/ports";
 import { shapeText } from "../core/tensor";
+import { trackingOf } from "../core/tracking";
 import { useGraph } from "../store/graphStore";
 import { errorsOf, useResults } from "../store/resultsStore";
 import { TensorPreview } from "./TensorPreview";
@@ -53,7 +54,7 @@ function OpNodeView({ id, data, selected }: NodeProps<EditorNode>) {
 
   return (
     <div
-      className={`op-node cat-${op.category}${located.length ? " has-error" : ""}${missing.length ? " incomplete" : ""}${selected ? " selected" : ""}${owner ? " owned" : ""}${linked ? " linked" : ""}`}
+      className={`op-node cat-${op.category}${located.length ? " has-error" : ""}${missing.length ? " incomplete" : ""}${selected ? " selected" : ""}${owner ? " owned" : ""}${linked ? " linked" : ""} track-${trackingOf(result ?? meta) ?? "unknown"}`}
       style={owner ? ({ "--owner": owner } as React.CSSProperties) : undefined}
       data-testid={`node-${id}`}
     >
@@ -88,7 +89,19 @@ function OpNodeView({ id, data, selected }: NodeProps<EditorNode>) {
       <Handle type="source" position={Position.Right} id={OUTPUT_HANDLE} className="handle out" />
       <div className="op-shape" data-testid={`shape-${id}`}>
         {shape ? shapeText(shape) : op.source ? shapeText(data.attrs.shape as number[]) : "…"}
-        {meta?.requires_grad && <span className="rg">grad</span>}
+        {(result ?? meta)?.requires_grad && (
+          <span
+            className="rg"
+            title={(result ?? meta)?.is_leaf ? "a leaf that requires grad" : "tracked by autograd"}
+          >
+            {(result ?? meta)?.is_leaf ? "leaf · grad" : (result?.grad_fn ?? "grad")}
+          </span>
+        )}
+        {result && result.version > 0 && (
+          <span className="version" data-testid={`version-${id}`} title={versionTitle(result.version)}>
+            v{result.version}
+          </span>
+        )}
       </div>
       {payload && (
         <div

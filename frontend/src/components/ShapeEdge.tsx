@@ -1,4 +1,5 @@
-// An edge labelled with the shape of the tensor it carries.
+// An edge labelled with the shape of the tensor it carries, drawn as autograd sees it: solid when
+// the tensor requires grad (backward goes back along it), dashed when it does not.
 import { BaseEdge, EdgeLabelRenderer, type EdgeProps, getBezierPath } from "@xyflow/react";
 import { memo } from "react";
 import { shapeText } from "../core/tensor";
@@ -8,6 +9,8 @@ function ShapeEdgeView(props: EdgeProps) {
   const { source, sourceX, sourceY, targetX, targetY, sourcePosition, targetPosition, markerEnd, selected } =
     props;
   const shape = useResults((s) => s.run?.nodes[source]?.shape ?? s.metas[source]?.shape);
+  // Whether the tensor carried requires grad: the edges backward can go back through.
+  const tracked = useResults((s) => (s.run?.nodes[source] ?? s.metas[source])?.requires_grad);
   const [path, lx, ly] = getBezierPath({
     sourceX,
     sourceY,
@@ -18,7 +21,11 @@ function ShapeEdgeView(props: EdgeProps) {
   });
   return (
     <>
-      <BaseEdge path={path} markerEnd={markerEnd} className={selected ? "edge-selected" : undefined} />
+      <BaseEdge
+        path={path}
+        markerEnd={markerEnd}
+        className={`${tracked ? "edge-tracked" : tracked === false ? "edge-untracked" : ""}${selected ? " edge-selected" : ""}`}
+      />
       {shape && (
         <EdgeLabelRenderer>
           <div

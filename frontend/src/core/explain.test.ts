@@ -10,6 +10,7 @@ import {
   sharedBadge,
   sharedSentence,
   unsharedSentence,
+  versionTitle,
 } from "./explain";
 
 const w1 = {
@@ -123,5 +124,14 @@ describe("the contributions panel", () => {
       "w1 is used 2 times; autograd adds the gradient each use sends back.",
     );
     expect(contributionsNote("w1", 2, 2)).toMatch(/accumulated over the 2 backward passes too\.$/);
+  });
+});
+
+describe("versionTitle", () => {
+  it("says how often the tensor was written in place", () => {
+    expect(versionTitle(1)).toMatch(
+      /^_version 1: this tensor was overwritten in place once after it was made/,
+    );
+    expect(versionTitle(3)).toMatch(/overwritten in place 3 times/);
   });
 });

@@ -104,3 +104,9 @@ export function contributionsNote(id: string, count: number, passes: number): st
   const note = `${id} is used ${count} times; autograd adds the gradient each use sends back.`;
   return passes > 1 ? `${note} Each share is accumulated over the ${passes} backward passes too.` : note;
 }
+
+/** The tooltip of a node's version badge (its tensor's _version after the run). */
+export function versionTitle(version: number): string {
+  const times = version === 1 ? "once" : `${version} times`;
+  return `_version ${version}: this tensor was overwritten in place ${times} after it was made; an autograd node that saved it at an earlier version can no longer use it`;
+}
