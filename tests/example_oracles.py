@@ -443,6 +443,28 @@ def _sigmoid_inplace_relu(seed: int) -> Expected:
     return Expected(roots=(loss,), values={"x": d(x), "s": d(s), "r": d(r), "loss": d(loss)}, grads={"x": g(x)})
 
 
+@oracle("detach_side_by_side")
+def _detach_side_by_side(seed: int) -> Expected:
+    a = torch.tensor(0.5).requires_grad_()
+    b = torch.tensor(-0.5).requires_grad_()
+    l = (a - 1) ** 2 + (b + 1) ** 2 + (a - b) ** 2  # noqa: E741  (the chapter's name)
+    l_detached = (a - 1) ** 2 + (b + 1) ** 2 + (a.detach() - b) ** 2
+    dl_da, dl_db = torch.autograd.grad(l, (a, b), retain_graph=True)
+    dld_da, dld_db = torch.autograd.grad(l_detached, (a, b), retain_graph=True)
+    assert (dl_da.item(), dld_da.item()) == (1.0, -1.0)
+    return Expected(
+        roots=(l, l_detached),
+        values={
+            "l": d(l),
+            "l_detached": d(l_detached),
+            "dl_da": dl_da,
+            "dl_db": dl_db,
+            "dld_da": dld_da,
+            "dld_db": dld_db,
+        },
+    )
+
+
 @oracle("linear_batch")
 def _linear_batch(seed: int) -> Expected:
     f = nn.Linear(in_features=10, out_features=4)

@@ -23,16 +23,15 @@ from __future__ import annotations
 
 import weakref
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 import torch
 
+from dagrad.autograd import SAVED, saved_fields, saved_state
 from dagrad.errors import dtype_name
 from dagrad.interpreter import Observer, RunResult
 from dagrad.plan import Plan, PlannedNode
 from dagrad.results import AutogradEdge, AutogradNode, AutogradRoot, BackwardGraph, SavedTensor
-
-_SAVED = "_saved_"
 
 # An op's saved output, told apart from other tensors on the same storage by the grad_fn it was
 # saved with: (id(grad_fn), device, data pointer, offset, shape, strides, dtype).
@@ -65,12 +64,10 @@ class _Recorded:
     saved: list[_Saved] = field(default_factory=list)
 
 
-def _saved_tensors(fn: Any) -> list[tuple[str, int | None, torch.Tensor]]:
+def _saved_tensors(fn: Any, fields: tuple[str, ...]) -> list[tuple[str, int | None, torch.Tensor]]:
     """fn's saved tensors: (attribute, index in a list of them or None, tensor)."""
     found: list[tuple[str, int | None, torch.Tensor]] = []
-    for name in dir(fn):
-        if not name.startswith(_SAVED):
-            continue
+    for name in fields:
         try:
             value = getattr(fn, name)
         except RuntimeError:  # freed already (by a grad node's own backward, say): nothing to read
@@ -80,14 +77,6 @@ def _saved_tensors(fn: Any) -> list[tuple[str, int | None, torch.Tensor]]:
         elif isinstance(value, tuple | list):
             found += [(name, i, v) for i, v in enumerate(value) if isinstance(v, torch.Tensor)]
     return found
-
-
-def _state(fn: Any, attribute: str) -> Literal["kept", "freed", "overwritten"]:
-    try:
-        getattr(fn, attribute)
-    except RuntimeError as exc:
-        return "overwritten" if "inplace operation" in str(exc) else "freed"
-    return "kept"
 
 
 class BackwardGraphRecorder(Observer):
@@ -101,6 +90,8 @@ class BackwardGraphRecorder(Observer):
         self.grad_fn_of: dict[str, Any] = {}  # a node's grad_fn when its value was made
         self.roots: list[tuple[str, str | None, Any]] = []
         self.leaf_of: dict[int, str] = {}  # id(leaf tensor) -> its node
+        # Each autograd node class's _saved_* fields (dir() of one is slow, and a class's never change).
+        self.fields_of: dict[type, tuple[str, ...]] = {}
 
     def value(self, node: PlannedNode, value: torch.Tensor) -> None:
         self.by_object[id(value)] = node.id
@@ -130,7 +121,10 @@ class BackwardGraphRecorder(Observer):
             variable = getattr(fn, "variable", None)  # AccumulateGrad: the leaf
             who = self.leaf_of.get(id(variable), None) if isinstance(variable, torch.Tensor) else owner
             rec = self.recorded[id(fn)] = _Recorded(fn, who)
-            for attribute, index, t in _saved_tensors(fn):
+            kind = type(fn)
+            if kind not in self.fields_of:
+                self.fields_of[kind] = tuple(saved_fields(fn))
+            for attribute, index, t in _saved_tensors(fn, self.fields_of[kind]):
                 node = self.by_object.get(id(t))
                 if node is None and (key := _output_key(t)) is not None:
                     node = self.by_output.get(key)
@@ -169,11 +163,11 @@ class BackwardGraphRecorder(Observer):
             edges = [AutogradEdge(to=ids[id(to)], slot=slot) for slot, to in leads if id(to) in ids]
             saved = [
                 SavedTensor(
-                    name=s.field[len(_SAVED) :] + ("" if s.index is None else f"[{s.index}]"),
+                    name=s.field[len(SAVED) :] + ("" if s.index is None else f"[{s.index}]"),
                     shape=s.shape,
                     dtype=s.dtype,
                     node=named(s),
-                    state=_state(fn, s.field),
+                    state=saved_state(fn, s.field) or "freed",  # a tensor field: never None
                 )
                 for s in rec.saved
             ]
