@@ -135,3 +135,23 @@ def test_the_gallerys_inplace_relu_after_sigmoid(client: TestClient) -> None:
     assert set(errors) == {"s", "r"}
     assert "SigmoidBackward0 (result) of s saved it (version 0)" in errors["s"]
     assert "(now version 1)" in errors["s"]
+
+
+def test_of_two_nodes_of_one_op_only_the_overwritten_one_is_blamed(client: TestClient) -> None:
+    doc = {
+        "nodes": [
+            {"id": "x", "op": "parameter", "attrs": {"shape": [3]}},
+            {"id": "s1", "op": "sigmoid", "inputs": {"input": "x"}},
+            {"id": "s2", "op": "sigmoid", "inputs": {"input": "x"}},
+            {"id": "r", "op": "relu", "attrs": {"inplace": True}, "inputs": {"input": "s2"}},
+            {"id": "t", "op": "add", "inputs": {"input": "s1", "other": "r"}},
+            {"id": "loss", "op": "sum", "inputs": {"input": "t"}},
+        ],
+        "run": {"output": "loss"},
+    }
+    x = torch.rand(3, requires_grad=True)
+    s1, s2 = torch.sigmoid(x), torch.sigmoid(x)
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        (s1 + torch.relu_(s2)).sum().backward()
+    errors = {e["node"] for e in errors_of(client.post("/api/validate", json=doc))}
+    assert errors == {"s2", "r"}

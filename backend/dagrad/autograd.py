@@ -131,7 +131,10 @@ def overwrite_errors(
     on the node that made the value and on the in-place node that wrote into it (`writers`: node ->
     the in-place nodes that write into its value), with the autograd node that saved it and the
     versions; PyTorch's own hint about anomaly detection left out."""
-    made = makers.overwritten(message)
+    # The nodes whose op autograd names as having made the value; of several of one op, those an
+    # in-place node writes into (two sigmoids, one overwritten: the error is on that one).
+    named = makers.overwritten(message)
+    made = [nid for nid in named if nid in writers] or named
     versions = _OVERWRITTEN.search(message)
     found, expected = versions.groups() if versions else ("?", "?")
     savers = makers.saving(root, "overwritten")
