@@ -17,6 +17,7 @@ from conftest import errors_of
 from dagrad import examples
 from dagrad.compiler import CompileErrors
 from dagrad.engine import Engine
+from dagrad.graph_format import Graph
 from dagrad.ops.registry import Example, OpDef
 from graph_builder import GraphBuilder, decode
 from op_cases import DTYPE, OPS, assert_grad, example_tensors, fresh, full_attrs
@@ -155,3 +156,42 @@ def test_of_two_nodes_of_one_op_only_the_overwritten_one_is_blamed(client: TestC
         (s1 + torch.relu_(s2)).sum().backward()
     errors = {e["node"] for e in errors_of(client.post("/api/validate", json=doc))}
     assert errors == {"s2", "r"}
+
+
+def test_versions_count_the_writes_after_a_node_made_its_value() -> None:
+    """A source dagrad fills with normal_() or uniform_() starts at version 0, as a tensor from
+    torch.randn does, and so do its views; an in-place write under no_grad then counts once, in
+    the source and in every view of it, as in PyTorch."""
+    filled = torch.empty(3).normal_()
+    assert filled._version == 1  # dagrad fills its sources so, and counts as for torch.randn:
+    assert torch.randn(3)._version == 0
+    for name, graph in examples.load_all().items():
+        nodes = Engine().evaluate(graph).nodes
+        versions = {nid: n.version for nid, n in nodes.items() if n.op in ("input", "parameter", "constant", "index")}
+        assert set(versions.values()) == {0}, (name, versions)
+    # Where PyTorch's own kernels write in place, the counter says so, as PyTorch's does: linear of
+    # a vector without bias (the Siamese towers' last layer).
+    h, w2 = torch.randn(16, requires_grad=True), torch.randn(4, 16, requires_grad=True)
+    nodes = Engine().evaluate(examples.load_all()["siamese"]).nodes
+    assert nodes["za"].version == torch.nn.functional.linear(torch.tanh(h), w2)._version
+    # A derivative autograd summed in its own buffer has been written in place: PyTorch says so too.
+    a, b = torch.tensor(0.5, requires_grad=True), torch.tensor(-0.5, requires_grad=True)
+    ga, gb = torch.autograd.grad((a - 1) ** 2 + (b + 1) ** 2 + (a - b) ** 2, (a, b))
+    nodes = Engine().evaluate(examples.load_all()["detach_side_by_side"]).nodes
+    assert (nodes["dl_da"].version, nodes["dl_db"].version) == (ga._version, gb._version)
+    doc = {
+        "nodes": [
+            {"id": "w", "op": "parameter", "attrs": {"shape": [2, 3]}},
+            {"id": "row", "op": "index", "attrs": {"dim": 0, "index": 1}, "inputs": {"input": "w"}},
+            {"id": "one", "op": "constant", "attrs": {"shape": [], "init": "full", "value": 1.0}},
+            {"id": "step", "op": "add", "attrs": {"inplace": True}, "inputs": {"input": "w", "other": "one"}},
+        ],
+        "regions": [{"id": "update", "nodes": ["step"]}],
+    }
+    w = torch.randn(2, 3, requires_grad=True)
+    row = w[1]
+    with torch.no_grad():
+        w.add_(1.0)
+    nodes = Engine().evaluate(Graph.model_validate(doc)).nodes
+    assert {k: nodes[k].version for k in ("w", "row", "step")} == {"w": w._version, "row": row._version, "step": 1}
+    assert w._version == row._version == 1

@@ -85,6 +85,18 @@ class Run(BaseModel):
         return self.retain_graph
 
 
+class Region(BaseModel):
+    """A part of the graph that runs under torch.no_grad(): its ops' results do not require grad,
+    so backward does not go back through them."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str = Field(min_length=1, max_length=100, description="Unique name of the region.")
+    kind: Literal["no_grad"] = Field("no_grad", description="What the region does; 'no_grad' is the one kind.")
+    nodes: list[NodeId] = Field(description="The nodes whose ops run under torch.no_grad().")
+    label: str | None = Field(None, description="Optional display name for the editor.")
+
+
 class Position(BaseModel):
     x: float = Field(strict=True)
     y: float = Field(strict=True)
@@ -100,6 +112,9 @@ class Graph(BaseModel):
     description: str | None = None
     nodes: list[Node] = Field(description="The nodes, in any order. Random sources draw in this order.")
     run: Run = Field(default_factory=Run)
+    regions: list[Region] = Field(
+        default_factory=list, description="Parts of the graph run under torch.no_grad(); none by default."
+    )
     layout: dict[NodeId, Position] = Field(
         default_factory=dict, description="Editor positions by node id; ignored by the engine."
     )

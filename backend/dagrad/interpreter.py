@@ -79,6 +79,9 @@ class RunResult:
     contributions: dict[Edge, torch.Tensor | None] = field(default_factory=dict)
     # The identity view each tracked use was given (Interpreter.fetch): dagrad's, not the user's.
     aliases: dict[Edge, torch.Tensor] = field(default_factory=dict)
+    # Each source's version counter once filled (id of its tensor -> _version): what the report
+    # subtracts, so that a version counts the in-place writes after a node made its value.
+    filled: dict[int, int] = field(default_factory=dict)
     # With several backward passes: the kept gradients after each (after all of them is `grads`).
     grad_history: list[dict[str, torch.Tensor]] = field(default_factory=list)
     backward_passes: int = 0  # how many ran; 0 when run.output is not set
@@ -94,6 +97,7 @@ class Interpreter:
         self.aliases: dict[Edge, torch.Tensor] = {}
         self.makers = Makers()  # which node made which autograd node, noted as each value is made
         self.grad_history: list[dict[str, torch.Tensor]] = []  # after each pass, when there are several
+        self.filled: dict[int, int] = {}  # id(a source's tensor) -> its version counter once filled
         # Random sources draw from one CPU generator, in plan order (which keeps document order).
         self.generator = torch.Generator().manual_seed(plan.run.seed)
         self.deadline = time.perf_counter() + max_seconds
@@ -114,7 +118,7 @@ class Interpreter:
                 raise _located(node, exc) from exc
             self.makers.note(node.id, value)  # now: an in-place op may later replace the tensor's grad_fn
             self.observer.value(node, value)
-        result = RunResult(self.values, aliases=self.aliases, forward_s=time.perf_counter() - start)
+        result = RunResult(self.values, aliases=self.aliases, filled=self.filled, forward_s=time.perf_counter() - start)
         if self.plan.run.output is not None:
             self.check_deadline(self.plan.run.output)
             start = time.perf_counter()
@@ -128,13 +132,16 @@ class Interpreter:
     def run_node(self, node: PlannedNode) -> torch.Tensor:
         if node.op.source:
             return self.make_source(node)
-        return node.op.call(node.gather(self.fetch), node.attrs)
+        with torch.set_grad_enabled(not node.no_grad):  # a no_grad region: as torch.no_grad() runs it
+            return node.op.call(node.gather(self.fetch), node.attrs)
 
     def make_source(self, node: PlannedNode) -> torch.Tensor:
         attrs = node.attrs
         assert isinstance(attrs, SourceAttrs)
         t = create(attrs, attrs.resolved_dtype(self.plan.run.dtype), self.generator)
-        return t.to(self.plan.device).requires_grad_(attrs.requires_grad)
+        t = t.to(self.plan.device).requires_grad_(attrs.requires_grad)
+        self.filled[id(t)] = t._version  # the init's own in-place writes (normal_, uniform_): not the user's
+        return t
 
     def fetch(self, edge: Edge) -> torch.Tensor:
         """The value `edge` carries: its source's, or for a use of a shared tensor an identity view

@@ -55,6 +55,7 @@ class PlannedNode:
     # The input edge whose very tensor the op hands back, unchanged (flatten of a 1-D tensor): the
     # node's value is that tensor, as in PyTorch, and its uses are uses of it (Plan.shared).
     same_as: Edge | None = None
+    no_grad: bool = False  # in a no_grad region: its op runs under torch.no_grad()
 
     def gather(self, value_of: Callable[[Edge], T]) -> dict[str, T | list[T]]:
         return gather(self.inputs, value_of)

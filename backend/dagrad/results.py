@@ -71,7 +71,9 @@ class NodeResult(BaseModel):
     is_leaf: bool
     grad_fn: str | None = Field(description="The autograd node that made this tensor, e.g. 'MmBackward0'.")
     version: int = Field(
-        0, description="Its version counter (_version) after the run: how many in-place writes the tensor has had."
+        0,
+        description="Its version counter (_version) after the run: how many in-place writes the tensor has had "
+        "(a source's own filling, such as normal_(), not counted).",
     )
     value: TensorPayload
     grad: TensorPayload | None

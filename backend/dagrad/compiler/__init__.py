@@ -88,6 +88,7 @@ def compile_graph(graph: Graph, settings: Settings, memo: ShapeMemo | None = Non
             checked.edges[nid],
             tuple(users[nid]),
             shapes.same_as.get(nid),
+            nid in checked.no_grad,
         )
         for nid in inferred
     )
@@ -105,8 +106,8 @@ def compile_graph(graph: Graph, settings: Settings, memo: ShapeMemo | None = Non
 
 def _shared(nodes: tuple[PlannedNode, ...]) -> dict[str, tuple[Edge, ...]]:
     """Weight sharing: nodes that require grad and feed two or more uses that send a gradient
-    back (OpDef.sends_grad). A node that is the same tensor as its input (same_as) is no use of
-    its own: the uses of it are uses of that input."""
+    back (OpDef.sends_grad, outside a no_grad region). A node that is the same tensor as its input
+    (same_as) is no use of its own: the uses of it are uses of that input."""
     by_id = {n.id: n for n in nodes}
 
     def uses(node: PlannedNode) -> list[Edge]:
@@ -115,7 +116,7 @@ def _shared(nodes: tuple[PlannedNode, ...]) -> dict[str, tuple[Edge, ...]]:
             consumer = by_id[e.consumer]
             if consumer.same_as == e:
                 found += uses(consumer)
-            elif consumer.op.sends_grad(e.port):
+            elif consumer.op.sends_grad(e.port) and not consumer.no_grad:  # no_grad: autograd records nothing
                 found.append(e)
         return found
 

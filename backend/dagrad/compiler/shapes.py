@@ -129,8 +129,10 @@ class ShapeInference:
         if problems:
             return None
         memo = self.memo
-        # The device in the key too: a result is remembered once the device's kernel took it (runs()).
-        key = (self.device.type, memo.key(op, attrs, inputs)) if memo is not None else None
+        # The device in the key too: a result is remembered once the device's kernel took it (runs());
+        # and grad mode, which decides whether the result requires grad.
+        no_grad = nid in checked.no_grad
+        key = (self.device.type, no_grad, memo.key(op, attrs, inputs)) if memo is not None else None
         remembered = memo.recall(key) if memo is not None else None
         if remembered is not None:
             out, cost = remembered
@@ -139,7 +141,7 @@ class ShapeInference:
             self.costs[nid] = cost
             return out
         try:
-            with torch.enable_grad():
+            with torch.set_grad_enabled(not no_grad):
                 out = op.call(inputs, attrs)
         except OpError as exc:
             self.found.error(nid, exc.code, str(exc), port=exc.port)

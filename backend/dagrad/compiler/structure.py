@@ -29,6 +29,7 @@ class Checked:
     attrs: dict[str, Attrs] = field(default_factory=dict)  # nodes whose attributes are valid
     # Each node's input edges, to nodes that exist: by port, a list port's in its order.
     edges: dict[str, tuple[Edge, ...]] = field(default_factory=dict)
+    no_grad: set[str] = field(default_factory=set)  # nodes in a no_grad region
 
 
 def check_structure(graph: Graph, settings: Settings, found: Found) -> Checked:
@@ -47,7 +48,39 @@ def check_structure(graph: Graph, settings: Settings, found: Found) -> Checked:
         if _check_node_text(node, found):
             _check_node(node, checked, found)
     _check_run(graph, checked.nodes, settings, found)
+    checked.no_grad = _check_regions(graph, checked.nodes, found)
     return checked
+
+
+def _check_regions(graph: Graph, nodes: dict[str, Node], found: Found) -> set[str]:
+    """The nodes of the no_grad regions; a region naming a node that is not in the graph, a node
+    in two regions and two regions of one id are errors."""
+    members: dict[str, str] = {}
+    ids: set[str] = set()
+    for region in graph.regions:
+        if not is_text(region.id):
+            found.error(None, "malformed", not_text("a region's id", region.id))
+            continue
+        if region.id in ids:
+            found.error(None, "duplicate_id", f"two regions are named {region.id!r}; give each region its own id.")
+        ids.add(region.id)
+        for nid in region.nodes:
+            if nid not in nodes:
+                name = repr(nid) if is_text(nid) else "a node id that is not text"
+                found.error(
+                    None,
+                    "unknown_node",
+                    f"region {region.id!r} names {name}, which is not a node of the graph: remove it from the region.",
+                )
+            elif nid in members and members[nid] != region.id:
+                found.error(
+                    nid,
+                    "malformed",
+                    f"this node is in two regions, {members[nid]!r} and {region.id!r}: keep it in one.",
+                )
+            else:
+                members[nid] = region.id
+    return set(members)
 
 
 def _check_node_text(node: Node, found: Found) -> bool:

@@ -135,7 +135,7 @@ def evaluate_response(
             requires_grad=t.requires_grad,
             is_leaf=t.is_leaf,
             grad_fn=None if t.grad_fn is None else type(t.grad_fn).__name__,
-            version=t._version,
+            version=_writes(t, result.filled),
             value=value_of[node.id],
             grad=grad_of.get(node.id),
             grad_note=None if node.id in grad_of else _grad_note(plan.run, node.id, t, result),
@@ -152,6 +152,13 @@ def evaluate_response(
         encode_ms=(time.perf_counter() - start) * 1e3,
     )
     return EvaluateResponse(run=_run_info(plan), order=[n.id for n in plan.order], nodes=nodes, timings=timings)
+
+
+def _writes(t: torch.Tensor, filled: dict[int, int]) -> int:
+    """t's version counter less what filling a source wrote (its views and in-place results share
+    the source's counter: t._base is the source then)."""
+    root = t._base if t._base is not None else t
+    return int(t._version) - filled.get(id(root), 0)
 
 
 def backward_call(run: Run) -> str | None:

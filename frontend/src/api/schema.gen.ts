@@ -289,6 +289,11 @@ export interface components {
              * @description The nodes, in any order. Random sources draw in this order.
              */
             nodes: components["schemas"]["Node"][];
+            /**
+             * Regions
+             * @description Parts of the graph run under torch.no_grad(); none by default.
+             */
+            regions?: components["schemas"]["Region"][];
             run?: components["schemas"]["Run"];
             /** Title */
             title?: string | null;
@@ -435,7 +440,7 @@ export interface components {
             value: components["schemas"]["TensorPayload"];
             /**
              * Version
-             * @description Its version counter (_version) after the run: how many in-place writes the tensor has had.
+             * @description Its version counter (_version) after the run: how many in-place writes the tensor has had (a source's own filling, such as normal_(), not counted).
              * @default 0
              */
             version: number;
@@ -497,6 +502,35 @@ export interface components {
             x: number;
             /** Y */
             y: number;
+        };
+        /**
+         * Region
+         * @description A part of the graph that runs under torch.no_grad(): its ops' results do not require grad,
+         *     so backward does not go back through them.
+         */
+        Region: {
+            /**
+             * Id
+             * @description Unique name of the region.
+             */
+            id: string;
+            /**
+             * Kind
+             * @description What the region does; 'no_grad' is the one kind.
+             * @default no_grad
+             * @constant
+             */
+            kind: "no_grad";
+            /**
+             * Label
+             * @description Optional display name for the editor.
+             */
+            label?: string | null;
+            /**
+             * Nodes
+             * @description The nodes whose ops run under torch.no_grad().
+             */
+            nodes: string[];
         };
         /**
          * Run

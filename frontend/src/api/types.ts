@@ -25,3 +25,4 @@ export type Health = S["Health"];
 export type BackwardGraph = S["BackwardGraph"];
 export type AutogradNode = S["AutogradNode"];
 export type SavedTensor = S["SavedTensor"];
+export type Region = S["Region"];

@@ -12,6 +12,7 @@ import { checkConnection } from "../core/connect";
 import { useGraph } from "../store/graphStore";
 import { useResults } from "../store/resultsStore";
 import { nodeTypes } from "./OpNode";
+import { Regions } from "./Regions";
 import { edgeTypes } from "./ShapeEdge";
 
 export const DRAG_MIME = "application/x-dagrad-op";
@@ -81,6 +82,7 @@ export function Canvas() {
         proOptions={{ hideAttribution: true }}
       >
         <Background gap={20} size={1} />
+        <Regions />
         {!backward && <MiniMap pannable zoomable nodeStrokeWidth={3} />}
         <Controls />
       </ReactFlow>

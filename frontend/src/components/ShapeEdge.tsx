@@ -2,7 +2,9 @@
 // the tensor requires grad (backward goes back along it), dashed when it does not.
 import { BaseEdge, EdgeLabelRenderer, type EdgeProps, getBezierPath } from "@xyflow/react";
 import { memo } from "react";
+import { regionOf } from "../core/graph";
 import { shapeText } from "../core/tensor";
+import { useGraph } from "../store/graphStore";
 import { useResults } from "../store/resultsStore";
 
 function ShapeEdgeView(props: EdgeProps) {
@@ -11,6 +13,11 @@ function ShapeEdgeView(props: EdgeProps) {
   const shape = useResults((s) => s.run?.nodes[source]?.shape ?? s.metas[source]?.shape);
   // Whether the tensor carried requires grad: the edges backward can go back through.
   const tracked = useResults((s) => (s.run?.nodes[source] ?? s.metas[source])?.requires_grad);
+  // Into a no_grad region from outside it: the backward graph is cut here.
+  const cut = useGraph((s) => {
+    const region = regionOf(s.graph, props.target);
+    return Boolean(region && !region.nodes.includes(source));
+  });
   const [path, lx, ly] = getBezierPath({
     sourceX,
     sourceY,
@@ -24,7 +31,7 @@ function ShapeEdgeView(props: EdgeProps) {
       <BaseEdge
         path={path}
         markerEnd={markerEnd}
-        className={`${tracked ? "edge-tracked" : tracked === false ? "edge-untracked" : ""}${selected ? " edge-selected" : ""}`}
+        className={`${cut && tracked ? "edge-cut" : tracked ? "edge-tracked" : tracked === false ? "edge-untracked" : ""}${selected ? " edge-selected" : ""}`}
       />
       {shape && (
         <EdgeLabelRenderer>

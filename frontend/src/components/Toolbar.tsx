@@ -70,6 +70,14 @@ export function Toolbar({ onExamples }: { onExamples: () => void }) {
         <button type="button" onClick={() => flow.fitView({ padding: 0.15 })}>
           Fit
         </button>
+        <button
+          type="button"
+          data-testid="no-grad-button"
+          onClick={() => g.regionFromSelection()}
+          title="Run the selected nodes under torch.no_grad(): their results do not require grad"
+        >
+          no_grad
+        </button>
       </div>
       <div className="group right">
         <div className="seg" role="radiogroup" aria-label="Show on the canvas">

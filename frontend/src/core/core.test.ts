@@ -4,11 +4,14 @@ import { copySelection, paste } from "./clipboard";
 import { diverging, divergingInto } from "./colormap";
 import { checkConnection } from "./connect";
 import {
+  addRegion,
   emptyGraph,
   fromDoc,
   makeEdge,
   parseGraphDoc,
+  regionOf,
   removeNodes,
+  removeRegion,
   renameNode,
   sameContent,
   toDoc,
@@ -188,6 +191,27 @@ describe("attribute schema", () => {
     expect(parseInput(shape, "[2, 3]")).toEqual([2, 3]);
     expect(parseInput(shape, "")).toBeNull();
     expect(parseInput(shape, "5")).toEqual([5]);
+  });
+});
+
+describe("no_grad regions", () => {
+  it("are made from a selection, leave other regions, and follow renames and removals", () => {
+    const g0 = fromDoc(DAG);
+    const g1 = addRegion(g0, ["x1", "x2"]);
+    expect(g1.regions).toEqual([{ id: "no_grad_1", kind: "no_grad", nodes: ["x1", "x2"], label: null }]);
+    const g2 = addRegion(g1, ["x2", "s"]); // x2 moves to the new region
+    expect(g2.regions?.map((r) => [r.id, r.nodes])).toEqual([
+      ["no_grad_1", ["x1"]],
+      ["no_grad_2", ["x2", "s"]],
+    ]);
+    expect(regionOf(g2, "x2")?.id).toBe("no_grad_2");
+    expect(regionOf(renameNode(g2, "x1", "y1"), "y1")?.id).toBe("no_grad_1");
+    expect(removeNodes(g2, new Set(["x1"])).regions?.map((r) => r.id)).toEqual(["no_grad_2"]);
+    expect(removeRegion(g2, "no_grad_2").regions?.map((r) => r.id)).toEqual(["no_grad_1"]);
+    // They travel with the document, and come back from it.
+    expect(toDoc(g2).regions).toEqual(g2.regions);
+    expect(fromDoc(toDoc(g2)).regions).toEqual(g2.regions);
+    expect(toDoc(g0).regions).toBeUndefined();
   });
 });
 

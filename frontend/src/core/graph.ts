@@ -1,5 +1,5 @@
 // The editor's graph, React-free: plain JSON nodes and edges shaped as React Flow draws them.
-import type { GraphDoc, GraphNodeDoc, RunConfig } from "../api/types";
+import type { GraphDoc, GraphNodeDoc, Region, RunConfig } from "../api/types";
 import { handleId, parseHandle } from "./ports";
 
 export interface NodeData {
@@ -30,6 +30,8 @@ export interface EditorGraph {
   nodes: EditorNode[];
   edges: EditorEdge[];
   run: RunConfig;
+  /** no_grad regions: parts of the graph run under torch.no_grad(). */
+  regions?: Region[];
   title?: string | null;
   description?: string | null;
   meta?: Record<string, unknown>;
@@ -86,6 +88,7 @@ export function toDoc(graph: EditorGraph): GraphDoc {
   const layout: GraphDoc["layout"] = {};
   for (const n of graph.nodes) layout[n.id] = { x: Math.round(n.position.x), y: Math.round(n.position.y) };
   const doc: GraphDoc = { version: 1, nodes, run: { ...graph.run }, layout };
+  if (graph.regions?.length) doc.regions = graph.regions.map((r) => ({ ...r, nodes: [...r.nodes] }));
   if (graph.title) doc.title = graph.title;
   if (graph.description) doc.description = graph.description;
   if (graph.meta && Object.keys(graph.meta).length) doc.meta = graph.meta;
@@ -114,6 +117,7 @@ export function fromDoc(doc: GraphDoc): EditorGraph {
     nodes,
     edges,
     run: { ...defaultRun(), ...(doc.run ?? {}) },
+    regions: (doc.regions ?? []).map((r) => ({ ...r, nodes: [...r.nodes] })),
     title: doc.title ?? null,
     description: doc.description ?? null,
     meta: doc.meta ?? {},
@@ -124,7 +128,13 @@ export function fromDoc(doc: GraphDoc): EditorGraph {
  * (ids, order, data objects), edges (ids, which name source, target and port, in order), run and
  * texts. Conservative: false only means "maybe different". Cheap enough for every drag frame. */
 export function sameContent(a: EditorGraph, b: EditorGraph): boolean {
-  if (a.run !== b.run || a.title !== b.title || a.description !== b.description || a.meta !== b.meta)
+  if (
+    a.run !== b.run ||
+    a.regions !== b.regions ||
+    a.title !== b.title ||
+    a.description !== b.description ||
+    a.meta !== b.meta
+  )
     return false;
   if (a.nodes.length !== b.nodes.length || a.edges.length !== b.edges.length) return false;
   for (let i = 0; i < a.nodes.length; i++) {
@@ -167,6 +177,7 @@ export function renameNode(graph: EditorGraph, from: string, to: string): Editor
       output: graph.run.output === from ? to : graph.run.output,
       wrt: graph.run.wrt ? graph.run.wrt.map(rename) : graph.run.wrt,
     },
+    regions: graph.regions?.map((r) => (r.nodes.includes(from) ? { ...r, nodes: r.nodes.map(rename) } : r)),
   };
 }
 
@@ -181,7 +192,35 @@ export function removeNodes(graph: EditorGraph, ids: Set<string>): EditorGraph {
       output: graph.run.output && ids.has(graph.run.output) ? null : graph.run.output,
       wrt: graph.run.wrt ? graph.run.wrt.filter((w) => !ids.has(w)) : graph.run.wrt,
     },
+    regions: graph.regions
+      ?.map((r) => ({ ...r, nodes: r.nodes.filter((n) => !ids.has(n)) }))
+      .filter((r) => r.nodes.length > 0),
   };
+}
+
+/** A no_grad region of `ids`, which leave any region they were in (a node is in one at most);
+ * regions left empty go. */
+export function addRegion(graph: EditorGraph, ids: string[]): EditorGraph {
+  const taken = new Set((graph.regions ?? []).map((r) => r.id));
+  let n = 1;
+  while (taken.has(`no_grad_${n}`)) n++;
+  const chosen = new Set(ids);
+  const others = (graph.regions ?? [])
+    .map((r) => ({ ...r, nodes: r.nodes.filter((id) => !chosen.has(id)) }))
+    .filter((r) => r.nodes.length > 0);
+  return {
+    ...graph,
+    regions: [...others, { id: `no_grad_${n}`, kind: "no_grad", nodes: [...ids], label: null }],
+  };
+}
+
+export function removeRegion(graph: EditorGraph, id: string): EditorGraph {
+  return { ...graph, regions: (graph.regions ?? []).filter((r) => r.id !== id) };
+}
+
+/** The region a node is in, if any. */
+export function regionOf(graph: Pick<EditorGraph, "regions">, id: string): Region | undefined {
+  return graph.regions?.find((r) => r.nodes.includes(id));
 }
 
 /** The nodes each node feeds, by id: used to show every use of a shared parameter. */

@@ -87,6 +87,18 @@ describe("how requires_grad flows", () => {
     expect(why("nowhere")).toBeNull();
   });
 
+  it("says when a node is computed under no_grad", () => {
+    const graph = {
+      ...GRAPH,
+      regions: [{ id: "no_grad_1", kind: "no_grad" as const, nodes: ["x2", "x"], label: null }],
+    };
+    expect(whyTracking("x2", graph, { ...METAS, x2: m(false, true) }, OPS)).toBe(
+      "x2 does not require grad: computed under no_grad (region no_grad_1), so autograd records nothing for it.",
+    );
+    // A source in a region is made as outside one: its own requires_grad decides.
+    expect(whyTracking("x", graph, METAS, OPS)).toMatch(/requires_grad is off on this input/);
+  });
+
   it("says none of the inputs requires grad when none does", () => {
     const graph = { ...GRAPH, edges: [edge("x", "x2", "input")] };
     expect(whyTracking("x2", graph, { ...METAS, x2: m(false, true) }, OPS)).toBe(

@@ -4,7 +4,7 @@
 // one of its inputs does and the op is differentiable; detach cuts it; a grad node's result is
 // tracked only with create_graph. React-free, so that each sentence is tested.
 import type { NodeMeta, OpInfo } from "../api/types";
-import type { EditorGraph } from "./graph";
+import { type EditorGraph, regionOf } from "./graph";
 
 export type Tracking = "leaf" | "tracked" | "untracked";
 
@@ -41,6 +41,10 @@ export function whyTracking(
     if (meta.requires_grad)
       return `${id} requires grad: it is a ${name} with requires_grad on, a leaf whose .grad backward fills.`;
     return `${id} does not require grad: requires_grad is off on this ${name} (turn it on to get a gradient).`;
+  }
+  const region = regionOf(graph, id);
+  if (region && !op?.source) {
+    return `${id} does not require grad: computed under no_grad (region ${region.label || region.id}), so autograd records nothing for it.`;
   }
   if (name === "detach")
     return `${id} does not require grad: cut by detach, so no gradient flows back through it.`;

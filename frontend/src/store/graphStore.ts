@@ -5,6 +5,7 @@ import type { GraphDoc, OpInfo, RunConfig } from "../api/types";
 import { type Clip, copySelection, paste } from "../core/clipboard";
 import { type Connection, checkConnection } from "../core/connect";
 import {
+  addRegion,
   type EditorEdge,
   type EditorGraph,
   type EditorNode,
@@ -14,6 +15,7 @@ import {
   hasLayout,
   makeEdge,
   removeNodes,
+  removeRegion,
   renameNode,
 } from "../core/graph";
 import { emptyHistory, type History, record, redo, undo } from "../core/history";
@@ -48,6 +50,9 @@ interface GraphState {
   setAttr(id: string, name: string, value: unknown): void;
   rename(id: string, to: string): string | null;
   setRun(patch: Partial<RunConfig>): void;
+  /** A no_grad region of the selected nodes (undoable). */
+  regionFromSelection(): void;
+  removeRegion(id: string): void;
   deleteSelected(): void;
   selectAll(): void;
   select(id: string | null): void;
@@ -83,6 +88,20 @@ export const useGraph = create<GraphState>()((set, get) => {
       set((s) => ({ graph, history: record(s.history, s.graph), loadCount: s.loadCount + 1 }));
     },
     clear: () => edit(emptyGraph()),
+
+    regionFromSelection: () => {
+      const { graph } = get();
+      const ids = graph.nodes.filter((n) => n.selected).map((n) => n.id);
+      if (!ids.length) {
+        get().notify(
+          "info",
+          "Select the nodes to run under no_grad first (Shift+click or Shift+drag a box).",
+        );
+        return;
+      }
+      edit(addRegion(graph, ids));
+    },
+    removeRegion: (id) => edit(removeRegion(get().graph, id)),
 
     onNodesChange: (changes) => {
       const { graph } = get();
