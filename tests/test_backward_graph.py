@@ -270,3 +270,43 @@ def test_asked_for_over_http_and_absent_otherwise(client: TestClient) -> None:
     bg = BackwardGraph.model_validate(asked.json()["backward_graph"])
     assert bg.roots[0].node == "q"
     assert {n.name for n in bg.nodes} == {"LinalgVectorNormBackward0", "MvBackward0", "AddBackward0", "AccumulateGrad"}
+
+
+def test_saved_states_read_fast_agree_with_pytorchs_own_fields() -> None:
+    """The recorder reads a saved tensor's state from PyTorch's SavedTensor (`_raw_saved_*`),
+    without the exception its field raises once freed: kept, freed and overwritten must come out
+    as reading the field itself says, for single tensors and for a list of them."""
+    from dagrad.autograd import saved_state
+    from dagrad.report.backward_graph import _Saved, _state
+
+    def states(fns: list[Any]) -> list[tuple[str, str, str | None]]:
+        found = []
+        for fn in fns:
+            for field in [n for n in dir(fn) if n.startswith("_saved_")]:
+                truth = saved_state(fn, field)
+                if truth is None:
+                    continue
+                value = getattr(fn, field) if truth == "kept" else None
+                indices = range(len(value)) if isinstance(value, tuple | list) else [None]
+                for i in indices:
+                    found.append((type(fn).__name__, _state(fn, _Saved(field, i, [], "", None, None)), truth))
+        return found
+
+    x = torch.rand(5, requires_grad=True)
+    t = torch.tanh(x)
+    m = t * x
+    picked = m[torch.tensor([0, 2])]  # IndexBackward0 saves a list of index tensors
+    loss = picked.sum()
+    fns = [t.grad_fn, m.grad_fn, picked.grad_fn]
+    before = states(fns)
+    assert {s for _, s, _ in before} == {"kept"}
+    loss.backward()
+    after = [(name, fast, truth) for name, fast, truth in states(fns)]
+    assert [fast for _, fast, _ in after] == [truth for _, _, truth in after]
+    assert {truth for _, _, truth in after} == {"freed"}
+    assert any(name == "IndexBackward0" for name, _, _ in after)
+
+    y = torch.sigmoid(torch.rand(3, requires_grad=True))
+    torch.relu_(y)
+    [(name, fast, truth)] = states([y.grad_fn.next_functions[0][0]])
+    assert (name, fast, truth) == ("SigmoidBackward0", "overwritten", "overwritten")

@@ -23,7 +23,17 @@ ALLOWED: dict[str, set[str]] = {
     "results": {"errors"},
     "report": {"autograd", "errors", "graph_format", "interpreter", "plan", "results", "settings"},
     "admission": {"errors"},
-    "engine": {"admission", "compiler", "graph_format", "interpreter", "plan", "report", "results", "settings"},
+    "engine": {
+        "admission",
+        "compiler",
+        "errors",
+        "graph_format",
+        "interpreter",
+        "plan",
+        "report",
+        "results",
+        "settings",
+    },
     "examples": {"graph_format"},
 }
 TOP = {"api", "cli", "cli_table", "__init__", "__main__"}  # may import anything

@@ -9,6 +9,7 @@ in-place op overwrote, and which nodes' ops saved the tensors a backward freed.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable
 from typing import Any, Literal
@@ -36,9 +37,16 @@ def saved_state(fn: Any, field: str) -> SavedState | None:
     return None
 
 
-def saved_fields(fn: Any) -> list[str]:
+def saved_fields(fn: Any) -> tuple[str, ...]:
     """fn's `_saved_*` fields, in dir() order."""
-    return [name for name in dir(fn) if name.startswith(SAVED)]
+    return _fields_of(fn.__class__)
+
+
+@functools.cache
+def _fields_of(kind: Any) -> tuple[str, ...]:
+    # The fields are properties of the autograd node's class, generated with PyTorch and fixed;
+    # dir() of one costs about 7 us, and a run of a small net would call it once per node.
+    return tuple(name for name in dir(kind) if name.startswith(SAVED))
 
 
 def creator_names(value: torch.Tensor) -> set[str]:
@@ -67,11 +75,11 @@ class Makers:
         named = re.search(r"output \d+ of (\w+)", message)
         return self.by_name.get(named.group(1), []) if named else []
 
-    def saving(self, root: Any, state: SavedState) -> dict[str, list[str]]:
+    def saving(self, root: Any, state: SavedState) -> dict[str, list[tuple[str, list[str]]]]:
         """The nodes whose autograd nodes, reached from `root`, have saved tensors in `state`, each
-        with those autograd nodes and fields ("TanhBackward0 (result)"). An autograd node that no
-        value has as its grad_fn (linear's TBackward0) belongs to the one it was reached from."""
-        found: dict[str, list[str]] = {}
+        with those autograd nodes and fields (("TanhBackward0", ["result"])). An autograd node that
+        no value has as its grad_fn (linear's TBackward0) belongs to the one it was reached from."""
+        found: dict[str, list[tuple[str, list[str]]]] = {}
         seen: set[int] = set()
         stack: list[tuple[Any, str | None]] = [(root, None)]
         while stack:
@@ -83,9 +91,14 @@ class Makers:
             owner = made[1] if made is not None else via
             fields = [f[len(SAVED) :] for f in saved_fields(fn) if saved_state(fn, f) == state]
             if fields and owner is not None:
-                found.setdefault(owner, []).append(f"{type(fn).__name__} ({', '.join(fields)})")
+                found.setdefault(owner, []).append((type(fn).__name__, fields))
             stack.extend((nxt, owner) for nxt, _ in reversed(fn.next_functions))
         return found
+
+
+def _saved_text(what: list[tuple[str, list[str]]]) -> str:
+    """[("TanhBackward0", ["result"]), ...] as "TanhBackward0 (result) and ..."."""
+    return " and ".join(f"{name} ({', '.join(fields)})" for name, fields in what)
 
 
 def freed_errors(makers: Makers, root: Any, index: int, output: str) -> list[GraphError]:
@@ -103,8 +116,9 @@ def freed_errors(makers: Makers, root: Any, index: int, output: str) -> list[Gra
             GraphError(
                 node=nid,
                 code="runtime",
-                message=f"pass {index + 1} needs what {' and '.join(what)} saved for backward, which pass "
+                message=f"pass {index + 1} needs what {_saved_text(what)} saved for backward, which pass "
                 f"{index} freed: turn retain_graph on to keep it.",
+                autograd=[name for name, _ in what],
             )
             for nid, what in makers.saving(root, "freed").items()
         ),
@@ -138,7 +152,7 @@ def overwrite_errors(
     versions = _OVERWRITTEN.search(message)
     found, expected = versions.groups() if versions else ("?", "?")
     savers = makers.saving(root, "overwritten")
-    saved = "; ".join(f"{' and '.join(what)} of {nid}" for nid, what in savers.items()) or "an autograd node"
+    saved = "; ".join(f"{_saved_text(what)} of {nid}" for nid, what in savers.items()) or "an autograd node"
     errors: list[GraphError] = []
     for nid in made:
         by = writers.get(nid, [])
@@ -150,6 +164,7 @@ def overwrite_errors(
                 message=f"backward needs this node's value as {saved} saved it (version {expected}), but it was "
                 f"overwritten in place {written} (now version {found}). Turn inplace off on "
                 f"{', '.join(by) or 'that op'}.",
+                autograd=[name for name, _ in savers.get(nid, [])] or None,
             )
         )
         for w in by:

@@ -60,7 +60,8 @@ def _guarded(fn: Any, args: argparse.Namespace) -> int:
 def cmd_eval(args: argparse.Namespace) -> int:
     from dagrad.cli_table import DETAIL, render, render_backward_graph
     from dagrad.engine import Engine
-    from dagrad.results import PayloadOptions
+    from dagrad.errors import BackwardFailed
+    from dagrad.results import BackwardGraph, PayloadOptions
 
     graph = _read_graph(args.graph)
     updates = {k: v for k, v in (("device", args.device), ("seed", args.seed), ("dtype", args.dtype)) if v is not None}
@@ -71,7 +72,12 @@ def cmd_eval(args: argparse.Namespace) -> int:
     options = PayloadOptions(
         encoding="list", full=["*"] if args.full else [], max_elements=max_elements, backward_graph=args.backward_graph
     )
-    result = Engine().evaluate(graph, options)
+    try:
+        result = Engine().evaluate(graph, options)
+    except BackwardFailed as exc:  # what the failing backward found, then the errors (_guarded)
+        if isinstance(exc.backward_graph, BackwardGraph) and not args.json:
+            print(render_backward_graph(exc.backward_graph))
+        raise
     if args.json:
         print(result.model_dump_json(indent=2))
     else:

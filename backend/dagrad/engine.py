@@ -16,7 +16,8 @@ import time
 from dataclasses import dataclass
 
 from dagrad.admission import RunSlots
-from dagrad.compiler import ShapeMemo, compile_graph
+from dagrad.compiler import CompileErrors, ShapeMemo, compile_graph
+from dagrad.errors import BackwardFailed
 from dagrad.graph_format import Graph
 from dagrad.interpreter import Interpreter, Observer, Observers
 from dagrad.plan import Plan
@@ -38,9 +39,9 @@ class Engine:
         self.slots = RunSlots(self.settings.max_concurrent_runs, self.settings.queue_seconds)
         self.memo = ShapeMemo(self.settings.shape_memo_bytes) if self.settings.shape_memo_bytes else None
 
-    def compile(self, graph: Graph) -> Compiled:
+    def compile(self, graph: Graph, rehearse: bool = True) -> Compiled:
         start = time.perf_counter()
-        plan = compile_graph(graph, self.settings, self.memo)
+        plan = compile_graph(graph, self.settings, self.memo, rehearse)
         return Compiled(plan, time.perf_counter() - start)
 
     def validate(self, graph: Graph) -> ValidateResponse:
@@ -49,7 +50,18 @@ class Engine:
     def evaluate(
         self, graph: Graph, options: PayloadOptions | None = None, observer: Observer | None = None
     ) -> EvaluateResponse:
-        return self.run(self.compile(graph), options or PayloadOptions(), observer)
+        """Compile and run. A graph whose only fault is that its backward fails (rehearsed by the
+        compile) is refused as it is, unless the autograd graph was asked for: then it runs, to
+        fail in backward as PyTorch fails, and the error carries the autograd graph as the failing
+        pass found it (its freed or overwritten saved tensors: BackwardFailed)."""
+        options = options or PayloadOptions()
+        try:
+            compiled = self.compile(graph)
+        except CompileErrors as exc:
+            if not (options.backward_graph and exc.backward_fails):
+                raise
+            compiled = self.compile(graph, rehearse=False)
+        return self.run(compiled, options, observer)
 
     def run(self, compiled: Compiled, options: PayloadOptions, observer: Observer | None = None) -> EvaluateResponse:
         """Run a compiled graph, waiting for a run slot (tensors exist only while it is held),
@@ -62,10 +74,16 @@ class Engine:
         recorder = BackwardGraphRecorder(compiled.plan) if options.backward_graph else None
         if recorder is not None:
             observer = recorder if observer is None else Observers(observer, recorder)
-        result = Interpreter(compiled.plan, self.settings.max_run_seconds, observer).run()
+        interpreter = Interpreter(compiled.plan, self.settings.max_run_seconds, observer)
+        try:
+            result = interpreter.run()
+        except BackwardFailed as exc:
+            if recorder is not None:
+                exc.backward_graph = recorder.graph(interpreter.aliases)
+            raise
         response = evaluate_response(compiled.plan, result, options, self.settings, compiled.seconds)
         if recorder is not None:
-            response.backward_graph = recorder.graph(result)
+            response.backward_graph = recorder.graph(result.aliases)
         return response
 
 

@@ -40,6 +40,11 @@ class GraphError(BaseModel):
     attribute: str | None = Field(None, description="Attribute of that node, where the fault is there.")
     code: ErrorCode = Field(description="A stable machine-readable kind of error.")
     message: str = Field(description="What is wrong and how to fix it, in the user's terms.")
+    autograd: list[str] | None = Field(
+        None,
+        description="For a failed backward: the autograd nodes of this node the error is about, by PyTorch's "
+        "names ('TanhBackward0'), as the backward graph names them.",
+    )
 
 
 class GraphErrors(Exception):
@@ -51,6 +56,16 @@ class GraphErrors(Exception):
         self.errors = errors
         self.status = status
         self.headers = headers
+
+
+class BackwardFailed(GraphErrors):
+    """A backward pass failed: an earlier pass freed the graph, or an in-place op overwrote a
+    value autograd saved for it. `backward_graph` is the autograd graph as the failing pass found
+    it, when the client asked for it (report/backward_graph.py fills it in)."""
+
+    def __init__(self, errors: list[GraphError]) -> None:
+        super().__init__(errors)
+        self.backward_graph: object | None = None
 
 
 class OpError(Exception):

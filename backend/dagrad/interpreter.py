@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 import torch
 
 from dagrad.autograd import Makers, freed_errors, frees_graph, overwrite_errors, overwrites, writers
-from dagrad.errors import GraphError, GraphErrors, OpError
+from dagrad.errors import BackwardFailed, GraphError, GraphErrors, OpError
 from dagrad.ops.sources import SourceAttrs, create
 from dagrad.plan import Edge, Plan, PlannedNode
 
@@ -194,10 +194,10 @@ class Interpreter:
         node = self.plan.run.output
         assert node is not None
         if frees_graph(message):
-            return GraphErrors(freed_errors(self.makers, out.grad_fn, index, node))
+            return BackwardFailed(freed_errors(self.makers, out.grad_fn, index, node))
         if overwrites(message):
             inplace = writers((n.id, n.attrs, ((e.port, e.source) for e in n.inputs)) for n in self.plan.order)
-            return GraphErrors(overwrite_errors(self.makers, out.grad_fn, message, inplace, node))
+            return BackwardFailed(overwrite_errors(self.makers, out.grad_fn, message, inplace, node))
         return GraphErrors([GraphError(node=node, code="runtime", message=f"backward failed: {message}")])
 
     def check_deadline(self, nid: str) -> None:

@@ -201,6 +201,11 @@ class ErrorResponse(BaseModel):
     detail: str
     errors: list[GraphError]
     nodes: dict[str, NodeMeta] = Field(default_factory=dict)
+    backward_graph: BackwardGraph | None = Field(
+        None,
+        description="When backward failed and ?backward_graph=true: the autograd graph as the failing pass "
+        "found it, its saved tensors freed by an earlier pass or overwritten in place.",
+    )
 
 
 class PayloadOptions(BaseModel):

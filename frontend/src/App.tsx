@@ -1,12 +1,13 @@
 // The page: toolbar on top, palette | canvas (and the backward graph beside it) | inspector,
 // status bar below.
 import { ReactFlowProvider } from "@xyflow/react";
-import { useState } from "react";
+import { useRef, useState } from "react";
 import { BackwardView } from "./components/BackwardView";
 import { Canvas } from "./components/Canvas";
 import { ExamplesDialog } from "./components/ExamplesDialog";
 import { Inspector } from "./components/Inspector";
 import { Palette } from "./components/Palette";
+import { SplitDivider, useSplitShare } from "./components/SplitDivider";
 import { StatusBar } from "./components/StatusBar";
 import { Toolbar } from "./components/Toolbar";
 import { useAutosave } from "./hooks/useAutosave";
@@ -19,6 +20,8 @@ import { useResults } from "./store/resultsStore";
 function Editor() {
   const [examples, setExamples] = useState(false);
   const backward = useResults((s) => s.backward);
+  const [share, setShare] = useSplitShare();
+  const canvases = useRef<HTMLDivElement>(null);
   useLiveValidation();
   useAutosave();
   useKeyboard();
@@ -29,8 +32,13 @@ function Editor() {
       {/* With the backward graph beside the canvas the palette makes room: this is for looking. */}
       <main className={`workspace${backward ? " exploring" : ""}`}>
         {!backward && <Palette />}
-        <div className={`canvases${backward ? " split" : ""}`}>
+        <div
+          ref={canvases}
+          className={`canvases${backward ? " split" : ""}`}
+          style={backward ? { gridTemplateColumns: `${share}fr 8px ${1 - share}fr` } : undefined}
+        >
           <Canvas />
+          {backward && <SplitDivider container={canvases} onShare={setShare} />}
           {backward && <BackwardView />}
         </div>
         <Inspector />

@@ -56,4 +56,21 @@ def test_the_accumulation_timeline_zero_grad_and_retain_graph(page, console: Con
     page.select_option("#run-retain", "off")
     expect(page.locator("[data-testid=error-u]")).to_contain_text("retain_graph")
     expect(page.locator("[data-testid=error-x_pow3]")).to_contain_text("PowBackward0 (self)")
+
+    # Run anyway, with the backward graph shown: it is the graph pass 1 left, and the error is on
+    # the autograd node whose saved tensor pass 1 freed, as PyTorch's own graph shows it.
+    x = torch.tensor([-3.0, 2.0, 5.0], requires_grad=True)
+    u = x.pow(3).sum()
+    u.backward()
+    pow_fn = u.grad_fn.next_functions[0][0]
+    with pytest.raises(RuntimeError, match="Trying to backward through the graph a second time"):
+        pow_fn._saved_self  # noqa: B018 -- reading it is the test
+    page.click("[data-testid=backward-toggle]")
+    page.click("[data-testid=run-button]")
+    expect(page.locator("[data-testid=backward-failed]")).to_be_visible()
+    failing = page.locator(f".ag-node:has(.ag-name:text-is('{type(pow_fn).__name__}'))")
+    expect(failing).to_have_attribute("data-owner", "x_pow3")
+    expect(failing.locator(".ag-saved.freed")).to_contain_text("self: x [3] freed")
+    expect(failing.locator(".ag-error")).to_contain_text("turn retain_graph on")
+    expect(page.locator(".ag-error")).to_have_count(1)
     assert console.errors == []

@@ -58,6 +58,26 @@ def test_the_backward_graph_of_blah_beside_the_canvas(page, console: Console, sc
     )
     page.screenshot(path=str(screenshots / "backward-graph-blah.png"))
 
+    # The divider between the two graphs gives one more room (kept for the next visit), and a
+    # double-click shares it half and half again.
+    canvas = page.locator("[data-testid=canvas]")
+    half = canvas.bounding_box()
+    bar = page.locator("[data-testid=split-divider]").bounding_box()
+    assert half is not None
+    assert bar is not None
+    page.mouse.move(bar["x"] + bar["width"] / 2, bar["y"] + 200)
+    page.mouse.down()
+    page.mouse.move(bar["x"] + 200, bar["y"] + 200, steps=5)
+    page.mouse.up()
+    wider = canvas.bounding_box()
+    assert wider is not None
+    assert wider["width"] > half["width"] + 150
+    assert float(page.evaluate("localStorage.getItem('dagrad.split')")) > 0.5
+    page.dblclick("[data-testid=split-divider]")
+    back = canvas.bounding_box()
+    assert back is not None
+    assert abs(back["width"] - half["width"]) < 2
+
     page.click("[data-testid=backward-toggle]")
     expect(view).to_have_count(0)
     expect(page.locator(".palette")).to_be_visible()

@@ -56,6 +56,33 @@ def test_a_no_grad_region_drawn_with_the_mouse(page, console: Console) -> None:
     ed.select("w2")
     expect(page.locator("[data-testid=grad-view]")).to_have_count(0)  # no gradient reaches w2
 
+    # Resized by its corner over x2 as well: the region takes in every node whose centre the
+    # frame now covers, measured here on the screen.
+    frame = region.bounding_box()
+    target = ed.node("x2").bounding_box()
+    assert frame is not None
+    assert target is not None
+    corner = page.locator("[data-testid=region-se-no_grad_1]").bounding_box()
+    assert corner is not None
+    to = (target["x"] + target["width"] / 2 + 12, target["y"] + target["height"] / 2 + 12)
+    to = (max(to[0], frame["x"] + frame["width"]), max(to[1], frame["y"] + frame["height"]))
+    page.mouse.move(corner["x"] + corner["width"] / 2, corner["y"] + corner["height"] / 2)
+    page.mouse.down()
+    page.mouse.move(*to, steps=8)
+    covered = []
+    for nid in ed.node_ids():
+        box = ed.node(nid).bounding_box()
+        assert box is not None
+        cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+        if frame["x"] <= cx <= to[0] and frame["y"] <= cy <= to[1]:
+            covered.append(nid)
+    page.mouse.up()
+    assert "x2" in covered
+    expect(ed.node("x2").locator(".op-node")).to_have_class(re.compile(r"\btrack-untracked\b"))
+    assert sorted(ed.doc()["regions"][0]["nodes"]) == sorted(covered)
+    page.keyboard.press("Control+z")  # undoable, as every edit
+    assert ed.doc()["regions"][0]["nodes"] == ["x1", "w2x1"]
+
     page.click("[data-testid=region-remove-no_grad_1]")
     expect(region).to_have_count(0)
     assert "regions" not in ed.doc()

@@ -26,9 +26,9 @@ from fastapi.responses import Response
 from starlette.exceptions import HTTPException
 
 from dagrad.compiler import CompileErrors
-from dagrad.errors import ErrorCode, GraphError, GraphErrors, not_text
+from dagrad.errors import BackwardFailed, ErrorCode, GraphError, GraphErrors, not_text
 from dagrad.report.response import node_meta
-from dagrad.results import ErrorResponse
+from dagrad.results import BackwardGraph, ErrorResponse
 
 log = logging.getLogger(__name__)
 
@@ -49,9 +49,10 @@ def documented(*statuses: int) -> dict[int | str, dict[str, Any]]:
 
 
 def error_json(body: ErrorResponse) -> bytes:
-    return json.dumps(body.model_dump(mode="json"), ensure_ascii=True, allow_nan=False, separators=(",", ":")).encode(
-        "ascii"
-    )
+    leave_out = {"backward_graph"} if body.backward_graph is None else None  # only a failed backward has one
+    return json.dumps(
+        body.model_dump(mode="json", exclude=leave_out), ensure_ascii=True, allow_nan=False, separators=(",", ":")
+    ).encode("ascii")
 
 
 def error_body(detail: str, errors: list[GraphError], metas: dict[str, Any] | None = None) -> ErrorResponse:
@@ -61,7 +62,10 @@ def error_body(detail: str, errors: list[GraphError], metas: dict[str, Any] | No
 def graph_errors_body(exc: GraphErrors) -> ErrorResponse:
     metas = exc.metas if isinstance(exc, CompileErrors) else None
     count = len(exc.errors)
-    return error_body(f"the graph has {count} error{'s' if count != 1 else ''}", exc.errors, metas)
+    body = error_body(f"the graph has {count} error{'s' if count != 1 else ''}", exc.errors, metas)
+    if isinstance(exc, BackwardFailed) and isinstance(exc.backward_graph, BackwardGraph):
+        body.backward_graph = exc.backward_graph
+    return body
 
 
 def _node_id(body: Any, loc: tuple[Any, ...]) -> str | None:

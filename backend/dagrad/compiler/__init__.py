@@ -43,8 +43,10 @@ def resolve_device(requested: str) -> torch.device | None:
     return torch.device(requested)
 
 
-def compile_graph(graph: Graph, settings: Settings, memo: ShapeMemo | None = None) -> Plan:
-    """Validate `graph` and return its plan, or raise `CompileErrors` listing every problem."""
+def compile_graph(graph: Graph, settings: Settings, memo: ShapeMemo | None = None, rehearse: bool = True) -> Plan:
+    """Validate `graph` and return its plan, or raise `CompileErrors` listing every problem.
+    rehearse=False leaves backward unrehearsed: for a run that is to fail in backward as PyTorch
+    fails, to show the autograd graph as the failing pass found it (Engine.evaluate)."""
     found = Found()
     checked = check_structure(graph, settings, found)
     device = resolve_device(graph.run.device)
@@ -56,23 +58,27 @@ def compile_graph(graph: Graph, settings: Settings, memo: ShapeMemo | None = Non
     # may need what the one before freed (backward.py).
     run = graph.run
     frees = run.retain_graph is False and run.backward_passes > 1  # a second pass through a freed graph
-    rehearse = run.output is not None and (frees or any(mutates(a) for a in checked.attrs.values()))
+    rehearse = rehearse and run.output is not None and (frees or any(mutates(a) for a in checked.attrs.values()))
     if rehearse or any(op.needs_autograd_graph for op in checked.ops.values()):
         memo = None
     shapes = ShapeInference(graph.run.dtype, settings, found, memo, device)
     inferred = shapes.infer(order, checked)
     check_backward(graph.run, shapes.metas, found)
+    backward_fails = False
     if rehearse and not found.errors:
         inplace = writers(
             (nid, checked.attrs[nid], ((e.port, e.source) for e in checked.edges[nid])) for nid in inferred
         )
-        rehearse_backward(graph.run, shapes.meta_values, shapes.makers, inplace, found)
+        backward_fails = rehearse_backward(graph.run, shapes.meta_values, shapes.makers, inplace, found)
+    rehearsed = len(found.errors)
     costs = node_costs(inferred, checked.ops, checked.edges, shapes.costs, shapes.metas)
     total = estimate_bytes(graph.run, shapes.metas, costs)
     flops = estimate_flops(graph.run, checked.edges, costs, shapes.metas)
     check_totals(shapes.metas, total, flops, settings, found)
     if found.errors:
-        raise CompileErrors(found.errors, shapes.metas)
+        # Only backward failed: the run may go, to fail as PyTorch fails (rehearse=False)
+        only_backward = backward_fails and len(found.errors) == rehearsed
+        raise CompileErrors(found.errors, shapes.metas, only_backward)
     assert device is not None
 
     users: dict[str, list[Edge]] = {nid: [] for nid in inferred}

@@ -21,9 +21,10 @@ from dagrad.graph_format import Run
 
 def rehearse_backward(
     run: Run, values: dict[str, torch.Tensor], makers: Makers, inplace: dict[str, list[str]], found: Found
-) -> None:
+) -> bool:
     """Run backward on the meta values; a failure is reported as the interpreter reports it
-    (`inplace`: node -> the in-place nodes that write into its value, autograd.writers)."""
+    (`inplace`: node -> the in-place nodes that write into its value, autograd.writers), and
+    True returned."""
     assert run.output is not None
     out = values[run.output]
     grad = None if run.grad_output is None else torch.ones_like(out)
@@ -40,5 +41,6 @@ def rehearse_backward(
             else:
                 errors = [GraphError(node=run.output, code="runtime", message=f"backward would fail: {message}")]
             for e in errors:
-                found.error(e.node, e.code, e.message)
-            return
+                found.add(e)
+            return True
+    return False

@@ -7,11 +7,13 @@ from dagrad.plan import TensorMeta
 
 
 class CompileErrors(GraphErrors):
-    """Errors of a graph, with the metas of every node that could still be inferred."""
+    """Errors of a graph, with the metas of every node that could still be inferred;
+    `backward_fails`: the graph is sound but its backward, rehearsed, fails (compiler/backward.py)."""
 
-    def __init__(self, errors: list[GraphError], metas: dict[str, TensorMeta]) -> None:
+    def __init__(self, errors: list[GraphError], metas: dict[str, TensorMeta], backward_fails: bool = False) -> None:
         super().__init__(errors)
         self.metas = metas
+        self.backward_fails = backward_fails
 
 
 class Found:
@@ -30,6 +32,9 @@ class Found:
         port: str | None = None,
         attribute: str | None = None,
     ) -> None:
-        self.errors.append(GraphError(node=node, port=port, attribute=attribute, code=code, message=message))
-        if node is not None:
-            self.broken.add(node)
+        self.add(GraphError(node=node, port=port, attribute=attribute, code=code, message=message))
+
+    def add(self, error: GraphError) -> None:
+        self.errors.append(error)
+        if error.node is not None:
+            self.broken.add(error.node)

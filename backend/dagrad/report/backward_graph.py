@@ -27,11 +27,11 @@ from typing import Any
 
 import torch
 
-from dagrad.autograd import SAVED, saved_fields, saved_state
+from dagrad.autograd import SAVED, SavedState, saved_fields, saved_state
 from dagrad.errors import dtype_name
-from dagrad.interpreter import Observer, RunResult
-from dagrad.plan import Plan, PlannedNode
-from dagrad.results import AutogradEdge, AutogradNode, AutogradRoot, BackwardGraph, SavedTensor
+from dagrad.interpreter import Observer
+from dagrad.plan import Edge, Plan, PlannedNode
+from dagrad.results import BackwardGraph
 
 # An op's saved output, told apart from other tensors on the same storage by the grad_fn it was
 # saved with: (id(grad_fn), device, data pointer, offset, shape, strides, dtype).
@@ -79,6 +79,22 @@ def _saved_tensors(fn: Any, fields: tuple[str, ...]) -> list[tuple[str, int | No
     return found
 
 
+def _state(fn: Any, s: _Saved) -> SavedState:
+    """What became of a saved tensor, read without the RuntimeError its field raises once a
+    backward freed it (about 7 us each, most of what the graph costs on a small net): PyTorch's
+    own SavedTensor behind the field (`_raw_saved_*`) holds no data then. A field that held a
+    tensor when recorded is never None after."""
+    try:
+        raw = getattr(fn, "_raw" + s.field, None)
+    except RuntimeError:  # a list of them, freed, raises as the field does
+        raw = None
+    if isinstance(raw, list | tuple):
+        raw = raw[s.index] if s.index is not None and s.index < len(raw) else None
+    if isinstance(raw, torch._C._autograd.SavedTensor) and raw.data is None:  # type: ignore[attr-defined]  # in PyTorch, not its stubs
+        return "freed"
+    return saved_state(fn, s.field) or "freed"
+
+
 class BackwardGraphRecorder(Observer):
     def __init__(self, plan: Plan) -> None:
         self.plan = plan
@@ -90,8 +106,6 @@ class BackwardGraphRecorder(Observer):
         self.grad_fn_of: dict[str, Any] = {}  # a node's grad_fn when its value was made
         self.roots: list[tuple[str, str | None, Any]] = []
         self.leaf_of: dict[int, str] = {}  # id(leaf tensor) -> its node
-        # Each autograd node class's _saved_* fields (dir() of one is slow, and a class's never change).
-        self.fields_of: dict[type, tuple[str, ...]] = {}
 
     def value(self, node: PlannedNode, value: torch.Tensor) -> None:
         self.by_object[id(value)] = node.id
@@ -121,10 +135,7 @@ class BackwardGraphRecorder(Observer):
             variable = getattr(fn, "variable", None)  # AccumulateGrad: the leaf
             who = self.leaf_of.get(id(variable), None) if isinstance(variable, torch.Tensor) else owner
             rec = self.recorded[id(fn)] = _Recorded(fn, who)
-            kind = type(fn)
-            if kind not in self.fields_of:
-                self.fields_of[kind] = tuple(saved_fields(fn))
-            for attribute, index, t in _saved_tensors(fn, self.fields_of[kind]):
+            for attribute, index, t in _saved_tensors(fn, saved_fields(fn)):
                 node = self.by_object.get(id(t))
                 if node is None and (key := _output_key(t)) is not None:
                     node = self.by_output.get(key)
@@ -132,17 +143,18 @@ class BackwardGraphRecorder(Observer):
                 rec.saved.append(_Saved(attribute, index, list(t.shape), dtype_name(t.dtype), node, handle))
             stack.extend(nxt for nxt, _ in reversed(fn.next_functions))
 
-    def graph(self, result: RunResult) -> BackwardGraph:
-        """What is reachable from the roots, after the run, without the per-use identity views."""
-        aliases = {id(a.grad_fn) for a in result.aliases.values() if a.grad_fn is not None}
-        viewed = {id(a): edge.source for edge, a in result.aliases.items()}  # a use's view -> its tensor
+    def graph(self, aliases: dict[Edge, torch.Tensor]) -> BackwardGraph:
+        """What is reachable from the roots, after the run (or its failed backward), without the
+        per-use identity views (`aliases`: RunResult.aliases)."""
+        viewed = {id(a): edge.source for edge, a in aliases.items()}  # a use's view -> its tensor
+        alias_fns = {id(a.grad_fn) for a in aliases.values() if a.grad_fn is not None}
 
         def named(s: _Saved) -> str | None:
             handle = None if s.handle is None else s.handle()
             return s.node if handle is None else viewed.get(id(handle))  # alive: compared with live views
 
         def through(fn: Any) -> Any:  # an alias's view leads straight on to the tensor it views
-            while fn is not None and id(fn) in aliases:
+            while fn is not None and id(fn) in alias_fns:
                 fn = fn.next_functions[0][0]
             return fn
 
@@ -156,25 +168,27 @@ class BackwardGraphRecorder(Observer):
             ids[id(fn)] = len(order)
             order.append(fn)
             stack.extend(through(nxt) for nxt, _ in reversed(fn.next_functions))
+        # Plain data, validated as one BackwardGraph: one call into pydantic's core rather than
+        # some sixty models made one by one.
         nodes = []
         for i, fn in enumerate(order):
             rec = self.recorded[id(fn)]
             leads = [(slot, through(nxt)) for slot, (nxt, _) in enumerate(fn.next_functions)]
-            edges = [AutogradEdge(to=ids[id(to)], slot=slot) for slot, to in leads if id(to) in ids]
+            edges = [{"to": ids[id(to)], "slot": slot} for slot, to in leads if id(to) in ids]
             saved = [
-                SavedTensor(
-                    name=s.field[len(SAVED) :] + ("" if s.index is None else f"[{s.index}]"),
-                    shape=s.shape,
-                    dtype=s.dtype,
-                    node=named(s),
-                    state=saved_state(fn, s.field) or "freed",  # a tensor field: never None
-                )
+                {
+                    "name": s.field[len(SAVED) :] + ("" if s.index is None else f"[{s.index}]"),
+                    "shape": s.shape,
+                    "dtype": s.dtype,
+                    "node": named(s),
+                    "state": _state(fn, s),
+                }
                 for s in rec.saved
             ]
-            nodes.append(AutogradNode(id=i, name=type(fn).__name__, node=rec.owner, next=edges, saved=saved))
+            nodes.append({"id": i, "name": type(fn).__name__, "node": rec.owner, "next": edges, "saved": saved})
         roots = [
-            AutogradRoot(node=nid, port=port, to=ids[id(through(fn))])
+            {"node": nid, "port": port, "to": ids[id(through(fn))]}
             for nid, port, fn in self.roots
             if id(through(fn)) in ids
         ]
-        return BackwardGraph(nodes=nodes, roots=roots)
+        return BackwardGraph.model_validate({"nodes": nodes, "roots": roots})

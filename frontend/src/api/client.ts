@@ -1,5 +1,6 @@
 // Every request the editor makes. A failure becomes an ApiError with located errors, never an exception left loose.
 import type {
+  BackwardGraph,
   ErrorResponse,
   EvaluateResponse,
   ExampleSummary,
@@ -17,6 +18,8 @@ export class ApiError extends Error {
     readonly status: number,
     readonly errors: GraphError[] = [],
     readonly nodes: Record<string, NodeMeta> = {},
+    /** A run that failed in backward, asked for the autograd graph: the graph as that pass found it. */
+    readonly backwardGraph: BackwardGraph | null = null,
   ) {
     super(message);
   }
@@ -44,6 +47,7 @@ async function request<T>(path: string, init?: RequestInit): Promise<T> {
         response.status,
         err.errors,
         err.nodes ?? {},
+        err.backward_graph ?? null,
       );
     }
     const detail = (body as { detail?: unknown } | null)?.detail;

@@ -210,6 +210,8 @@ export interface components {
          * @description Every problem found, each on its node and port, plus what is known of the nodes that are fine.
          */
         ErrorResponse: {
+            /** @description When backward failed and ?backward_graph=true: the autograd graph as the failing pass found it, its saved tensors freed by an earlier pass or overwritten in place. */
+            backward_graph?: components["schemas"]["BackwardGraph"] | null;
             /** Detail */
             detail: string;
             /** Errors */
@@ -315,6 +317,11 @@ export interface components {
              * @description Attribute of that node, where the fault is there.
              */
             attribute?: string | null;
+            /**
+             * Autograd
+             * @description For a failed backward: the autograd nodes of this node the error is about, by PyTorch's names ('TanhBackward0'), as the backward graph names them.
+             */
+            autograd?: string[] | null;
             /**
              * Code
              * @description A stable machine-readable kind of error.

@@ -20,16 +20,16 @@ import {
   savedText,
   savedTitle,
 } from "../core/backward";
-import { useResults } from "../store/resultsStore";
+import { shownBackward, useResults } from "../store/resultsStore";
 
 type AgNode = { id: string; type: "autograd"; position: { x: number; y: number }; data: AutogradNodeData };
 
 function AutogradNodeView({ data }: NodeProps<AgNode>) {
-  const { node, color, roots } = data;
+  const { node, color, roots, errors } = data;
   const linked = useResults((s) => s.hovered !== null && s.hovered === node.node);
   return (
     <div
-      className={`ag-node${linked ? " linked" : ""}`}
+      className={`ag-node${linked ? " linked" : ""}${errors.length ? " has-error" : ""}`}
       style={{ "--owner": color } as React.CSSProperties}
       data-testid={`ag-${node.id}`}
       data-owner={node.node ?? ""}
@@ -50,6 +50,11 @@ function AutogradNodeView({ data }: NodeProps<AgNode>) {
           {savedText(s)}
         </div>
       ))}
+      {errors.map((m) => (
+        <div key={m} className="ag-error" data-testid={`ag-error-${node.id}`}>
+          {m}
+        </div>
+      ))}
       <Handle type="source" position={Position.Bottom} className="ag-handle" isConnectable={false} />
     </div>
   );
@@ -59,15 +64,21 @@ const nodeTypes = { autograd: memo(AutogradNodeView) } as unknown as NodeTypes;
 
 function BackwardFlow() {
   const run = useResults((s) => s.run);
-  const graph = run?.backward_graph ?? null;
-  const flow = useMemo(() => (graph && run ? backwardFlow(graph, run.order) : null), [graph, run]);
+  const failedBackward = useResults((s) => s.failedBackward);
+  const runErrors = useResults((s) => s.runErrors);
+  const shown = useMemo(() => shownBackward({ run, failedBackward }), [run, failedBackward]);
+  const graph = shown?.graph ?? null;
+  const flow = useMemo(
+    () => (shown ? backwardFlow(shown.graph, shown.order, runErrors) : null),
+    [shown, runErrors],
+  );
   const rf = useReactFlow();
   useEffect(() => {
     if (flow) requestAnimationFrame(() => rf.fitView({ padding: 0.06, duration: 0, maxZoom: 1.4 }));
   }, [flow, rf]);
   const setHovered = useResults.getState().setHovered;
 
-  const failed = useResults((s) => s.runErrors.length > 0);
+  const failed = runErrors.length > 0;
   let note: string | null = null;
   if (failed) note = "The run failed, so it built no graph to show: the marked nodes say why.";
   else if (!run) note = "Press Run: the backward graph the run builds appears here.";
@@ -75,7 +86,13 @@ function BackwardFlow() {
   return (
     <div className="backward" data-testid="backward-view">
       <div className="backward-head" data-testid="backward-summary">
-        <b>Backward graph</b> <span className="muted">{graph ? backwardSummary(graph) : note}</span>
+        <b>Backward graph</b>{" "}
+        {failedBackward && (
+          <span className="bad" data-testid="backward-failed">
+            backward failed here: the red lines say why.{" "}
+          </span>
+        )}
+        <span className="muted">{graph ? backwardSummary(graph) : note}</span>
       </div>
       {flow && (
         <ReactFlow

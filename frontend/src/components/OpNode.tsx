@@ -9,7 +9,7 @@ import { inputHandles, OUTPUT_HANDLE } from "../core/ports";
 import { shapeText } from "../core/tensor";
 import { trackingOf } from "../core/tracking";
 import { useGraph } from "../store/graphStore";
-import { errorsOf, useResults } from "../store/resultsStore";
+import { errorsOf, shownBackward, useResults } from "../store/resultsStore";
 import { TensorPreview } from "./TensorPreview";
 
 function OpNodeView({ id, data, selected }: NodeProps<EditorNode>) {
@@ -27,9 +27,10 @@ function OpNodeView({ id, data, selected }: NodeProps<EditorNode>) {
   const shared = useResults((s) => s.shared.find((n) => n.id === id));
   const ran = useResults((s) => s.run?.run);
   // With the backward graph shown: this node's colour there, and whether it is the one hovered.
-  const owner = useResults((s) =>
-    s.backward && s.run?.backward_graph ? ownerColor(id, s.run.order) : undefined,
-  );
+  const owner = useResults((s) => {
+    const shown = s.backward ? shownBackward(s) : null;
+    return shown ? ownerColor(id, shown.order) : undefined;
+  });
   const linked = useResults((s) => s.hovered === id && s.backward);
 
   if (!op) {

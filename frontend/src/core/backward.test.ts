@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import type { BackwardGraph, SavedTensor } from "../api/types";
-import { backwardFlow, backwardSummary, ownerColor, savedText, savedTitle } from "./backward";
+import type { BackwardGraph, GraphError, SavedTensor } from "../api/types";
+import { autogradErrors, backwardFlow, backwardSummary, ownerColor, savedText, savedTitle } from "./backward";
 
 // The backward graph of nn.Linear (dagrad eval linear_batch --backward-graph).
 const LINEAR: BackwardGraph = {
@@ -92,5 +92,31 @@ describe("the words", () => {
     };
     expect(backwardSummary(derivative)).toBe("4 autograd nodes, from g_sum, g.outputs");
     expect(backwardSummary({ nodes: [], roots: [] })).toMatch(/nothing is differentiated/);
+  });
+});
+
+describe("autogradErrors", () => {
+  const freed = (node: string, autograd: string[] | null): GraphError => ({
+    node,
+    port: null,
+    attribute: null,
+    code: "runtime",
+    message: `pass 2 needs what ${autograd?.join(" and ")} of ${node} saved`,
+    autograd,
+  });
+
+  it("puts an error on the autograd nodes it names, of the node it is located on", () => {
+    const errors = [freed("y", ["AddmmBackward0"]), freed("weight", ["AddmmBackward0"]), freed("y", null)];
+    const [addmm, bias, t] = LINEAR.nodes;
+    expect(autogradErrors(addmm, errors)).toEqual(["pass 2 needs what AddmmBackward0 of y saved"]);
+    expect(autogradErrors(t, errors)).toEqual([]); // y's too, but not named
+    expect(autogradErrors(bias, errors)).toEqual([]);
+  });
+
+  it("makes room for them in the layout", () => {
+    const plain = backwardFlow(LINEAR, ORDER).nodes;
+    const failed = backwardFlow(LINEAR, ORDER, [freed("y", ["AddmmBackward0"])]).nodes;
+    expect(failed[0].data.errors).toHaveLength(1);
+    expect(failed[2].position.y).toBeGreaterThan(plain[2].position.y);
   });
 });

@@ -2,18 +2,22 @@
 // as the editor's own graph is, and the colour that ties each autograd node to the node whose op
 // created it. React-free, so that it is tested on its own.
 import dagre from "@dagrejs/dagre";
-import type { AutogradNode, BackwardGraph, SavedTensor } from "../api/types";
+import type { AutogradNode, BackwardGraph, GraphError, SavedTensor } from "../api/types";
 import { shapeText } from "./tensor";
 
 export const AG_W = 160;
 const AG_HEAD = 46; // name and owner lines
 const AG_LINE = 16; // one saved tensor
+const AG_ERROR_LINE = 14; // one line of an error, about 27 characters at 11 px in the node's width
+const AG_ERROR_CHARS = 27;
 
 export interface AutogradNodeData extends Record<string, unknown> {
   node: AutogradNode;
   color: string;
   /** Where backward starts here: "q", "g.outputs"; empty when it is not a root. */
   roots: string[];
+  /** Why the failed backward could not go through here: the errors that name this autograd node. */
+  errors: string[];
 }
 
 export interface FlowNode {
@@ -63,11 +67,15 @@ export function savedTitle(s: SavedTensor): string {
 export function backwardFlow(
   graph: BackwardGraph,
   order: string[],
+  errors: GraphError[] = [],
 ): { nodes: FlowNode[]; edges: FlowEdge[] } {
   const g = new dagre.graphlib.Graph();
   g.setGraph({ rankdir: "TB", nodesep: 16, ranksep: 28 });
   g.setDefaultEdgeLabel(() => ({}));
-  const height = (n: AutogradNode) => AG_HEAD + AG_LINE * n.saved.length;
+  const errorsOf = new Map(graph.nodes.map((n) => [n.id, autogradErrors(n, errors)]));
+  const errorLines = (n: AutogradNode) =>
+    (errorsOf.get(n.id) ?? []).reduce((sum, m) => sum + Math.ceil(m.length / AG_ERROR_CHARS), 0);
+  const height = (n: AutogradNode) => AG_HEAD + AG_LINE * n.saved.length + AG_ERROR_LINE * errorLines(n);
   for (const n of graph.nodes) g.setNode(flowId(n.id), { width: AG_W, height: height(n) });
   const edges: FlowEdge[] = [];
   for (const n of graph.nodes) {
@@ -93,10 +101,23 @@ export function backwardFlow(
       id: flowId(n.id),
       type: "autograd",
       position: { x: Math.round(p.x - AG_W / 2), y: Math.round(p.y - height(n) / 2) },
-      data: { node: n, color: ownerColor(n.node, order), roots: rootsOf.get(n.id) ?? [] },
+      data: {
+        node: n,
+        color: ownerColor(n.node, order),
+        roots: rootsOf.get(n.id) ?? [],
+        errors: errorsOf.get(n.id) ?? [],
+      },
     };
   });
   return { nodes, edges };
+}
+
+/** The errors of a failed backward that are about this autograd node: those located on the node
+ * whose op made it that name it (GraphError.autograd: PyTorch's names). */
+export function autogradErrors(node: AutogradNode, errors: GraphError[]): string[] {
+  return errors
+    .filter((e) => e.node != null && e.node === node.node && e.autograd?.includes(node.name))
+    .map((e) => e.message);
 }
 
 /** The heading over the view: how many autograd nodes, and from where backward starts. */

@@ -8,12 +8,14 @@ import {
   emptyGraph,
   fromDoc,
   makeEdge,
+  nodesInRect,
   parseGraphDoc,
   regionOf,
   removeNodes,
   removeRegion,
   renameNode,
   sameContent,
+  setRegionNodes,
   toDoc,
 } from "./graph";
 import { emptyHistory, record, redo, undo } from "./history";
@@ -212,6 +214,21 @@ describe("no_grad regions", () => {
     expect(toDoc(g2).regions).toEqual(g2.regions);
     expect(fromDoc(toDoc(g2)).regions).toEqual(g2.regions);
     expect(toDoc(g0).regions).toBeUndefined();
+  });
+
+  it("take in the nodes a resized frame covers, and go when it covers none", () => {
+    const g1 = addRegion(addRegion(fromDoc(DAG), ["x1"]), ["x2"]);
+    const g2 = setRegionNodes(g1, "no_grad_1", ["x1", "x2"]); // x2 leaves no_grad_2, which goes
+    expect(g2.regions?.map((r) => [r.id, r.nodes])).toEqual([["no_grad_1", ["x1", "x2"]]]);
+    expect(setRegionNodes(g2, "no_grad_1", []).regions).toEqual([]);
+    const nodes = [
+      { id: "a", position: { x: 0, y: 0 }, measured: { width: 100, height: 40 } }, // centre (50, 20)
+      { id: "b", position: { x: 200, y: 0 }, measured: { width: 100, height: 40 } }, // (250, 20)
+      { id: "c", position: { x: 60, y: 60 } }, // not measured yet: the point (60, 60)
+    ];
+    expect(nodesInRect(nodes, { x: 0, y: 0, width: 240, height: 100 })).toEqual(["a", "c"]);
+    expect(nodesInRect(nodes, { x: 40, y: 10, width: 300, height: 20 })).toEqual(["a", "b"]);
+    expect(nodesInRect(nodes, { x: 51, y: 0, width: 100, height: 100 })).toEqual(["c"]);
   });
 });
 

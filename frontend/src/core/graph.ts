@@ -218,6 +218,40 @@ export function removeRegion(graph: EditorGraph, id: string): EditorGraph {
   return { ...graph, regions: (graph.regions ?? []).filter((r) => r.id !== id) };
 }
 
+/** Region `id` holding exactly `ids` now (a frame resized over them): they leave any other
+ * region, and a region left empty, this one included, goes. */
+export function setRegionNodes(graph: EditorGraph, id: string, ids: string[]): EditorGraph {
+  const chosen = new Set(ids);
+  const regions = (graph.regions ?? [])
+    .map((r) =>
+      r.id === id ? { ...r, nodes: [...ids] } : { ...r, nodes: r.nodes.filter((n) => !chosen.has(n)) },
+    )
+    .filter((r) => r.nodes.length > 0);
+  return { ...graph, regions };
+}
+
+export interface Rect {
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+}
+
+/** The nodes whose centre lies in `rect` (flow coordinates), as a frame dragged over them takes
+ * them in; a node not measured yet counts as a point. */
+export function nodesInRect(
+  nodes: { id: string; position: { x: number; y: number }; measured?: { width?: number; height?: number } }[],
+  rect: Rect,
+): string[] {
+  return nodes
+    .filter((n) => {
+      const cx = n.position.x + (n.measured?.width ?? 0) / 2;
+      const cy = n.position.y + (n.measured?.height ?? 0) / 2;
+      return cx >= rect.x && cx <= rect.x + rect.width && cy >= rect.y && cy <= rect.y + rect.height;
+    })
+    .map((n) => n.id);
+}
+
 /** The region a node is in, if any. */
 export function regionOf(graph: Pick<EditorGraph, "regions">, id: string): Region | undefined {
   return graph.regions?.find((r) => r.nodes.includes(id));

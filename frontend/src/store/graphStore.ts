@@ -17,6 +17,7 @@ import {
   removeNodes,
   removeRegion,
   renameNode,
+  setRegionNodes,
 } from "../core/graph";
 import { emptyHistory, type History, record, redo, undo } from "../core/history";
 import { autoLayout } from "../core/layout";
@@ -52,6 +53,8 @@ interface GraphState {
   setRun(patch: Partial<RunConfig>): void;
   /** A no_grad region of the selected nodes (undoable). */
   regionFromSelection(): void;
+  /** Region `id` now holds `ids`, the nodes its frame was resized over (undoable). */
+  resizeRegion(id: string, ids: string[]): void;
   removeRegion(id: string): void;
   deleteSelected(): void;
   selectAll(): void;
@@ -102,6 +105,7 @@ export const useGraph = create<GraphState>()((set, get) => {
       edit(addRegion(graph, ids));
     },
     removeRegion: (id) => edit(removeRegion(get().graph, id)),
+    resizeRegion: (id, ids) => edit(setRegionNodes(get().graph, id, ids)),
 
     onNodesChange: (changes) => {
       const { graph } = get();

@@ -1,9 +1,22 @@
 // Validation and run results: their own slice, apart from the graph.
 import { create } from "zustand";
 import { ApiError } from "../api/client";
-import type { EvaluateResponse, GraphError, NodeMeta, NodeResult, SharedNode } from "../api/types";
+import type {
+  BackwardGraph,
+  EvaluateResponse,
+  GraphError,
+  NodeMeta,
+  NodeResult,
+  SharedNode,
+} from "../api/types";
 
 export type Mode = "value" | "grad";
+
+export interface ShownBackward {
+  graph: BackwardGraph;
+  /** The node order ownerColor follows, alike on both graphs. */
+  order: string[];
+}
 
 interface ResultsState {
   validating: boolean;
@@ -18,6 +31,9 @@ interface ResultsState {
   run: EvaluateResponse | null;
   runErrors: GraphError[];
   runMessage: string | null;
+  /** A run that failed in backward: the autograd graph as the failing pass found it, and the node
+   * order its colours follow (the last validation's). */
+  failedBackward: ShownBackward | null;
   mode: Mode;
   /** performance.now() when the last run's response arrived, for the benchmark. */
   responseAt: number;
@@ -49,6 +65,7 @@ export const useResults = create<ResultsState>()((set) => ({
   run: null,
   runErrors: [],
   runMessage: null,
+  failedBackward: null,
   mode: "value",
   responseAt: 0,
   backward: false,
@@ -60,17 +77,28 @@ export const useResults = create<ResultsState>()((set) => ({
   setValidating: (validating) => set({ validating }),
   startRun: () => set({ running: true, runMessage: null }),
   finishRun: (run) =>
-    set({ run, running: false, runErrors: [], runMessage: null, responseAt: performance.now() }),
-  failRun: (error) =>
     set({
+      run,
+      running: false,
+      runErrors: [],
+      runMessage: null,
+      failedBackward: null,
+      responseAt: performance.now(),
+    }),
+  failRun: (error) =>
+    set((s) => ({
       running: false,
       run: null,
       runErrors: error instanceof ApiError ? error.errors : [],
       runMessage: error instanceof Error ? error.message : String(error),
-    }),
+      failedBackward:
+        error instanceof ApiError && error.backwardGraph
+          ? { graph: error.backwardGraph, order: Object.keys(s.metas) }
+          : null,
+    })),
   mergeNode: (result) =>
     set((s) => (s.run ? { run: { ...s.run, nodes: { ...s.run.nodes, [result.id]: result } } } : {})),
-  clearRun: () => set({ run: null, runErrors: [], runMessage: null }),
+  clearRun: () => set({ run: null, runErrors: [], runMessage: null, failedBackward: null }),
   setMode: (mode) => set({ mode }),
   setBackward: (backward) => set({ backward }),
   setHovered: (hovered) => set({ hovered }),
@@ -89,4 +117,10 @@ export function errorsOf(
     seen.add(key);
     return true;
   });
+}
+
+/** The backward graph to show: the last run's, or the one a run that failed in backward found. */
+export function shownBackward(s: Pick<ResultsState, "run" | "failedBackward">): ShownBackward | null {
+  if (s.run?.backward_graph) return { graph: s.run.backward_graph, order: s.run.order };
+  return s.failedBackward;
 }
