@@ -40,6 +40,7 @@ test-frontend: frontend
 
 test-python: install frontend
 	bash scripts/ensure-chromium.sh
+	bash scripts/ensure-redis.sh
 	$(BIN)/pytest
 
 test: lint test-frontend test-python

@@ -109,7 +109,10 @@ def busy(pid: int, seconds: float) -> float:
 def hang_up(url: str, body: bytes, after: float) -> None:
     host, port = url.removeprefix("http://").split(":")
     with socket.create_connection((host, int(port))) as s:
-        head = f"POST /api/evaluate HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+        head = (  # a Host the server answers to (settings.allowed_hosts)
+            f"POST /api/evaluate HTTP/1.1\r\nHost: {host}:{port}\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n"
+        )
         s.sendall(head.encode() + body)
         time.sleep(after)
 

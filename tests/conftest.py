@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import json
+import os
 import threading
 from collections.abc import Callable, Coroutine, Iterator
 from typing import Any, TypeVar
@@ -15,6 +16,10 @@ from fastapi.testclient import TestClient
 
 from dagrad.api.app import create_app
 from dagrad.settings import Settings
+
+# The test client names the host "testserver", which a real server does not answer to
+# (settings.allowed_hosts, api/auth.py): allowed here, before any test module makes its Settings.
+os.environ.setdefault("DAGRAD_ALLOWED_HOSTS", "localhost,127.0.0.1,::1,testserver")
 
 DAG_4_1: dict[str, Any] = {
     "nodes": [

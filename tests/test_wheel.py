@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -21,17 +20,13 @@ from pathlib import Path
 import httpx
 import pytest
 
+from servers import free_port
+
 ROOT = Path(__file__).resolve().parents[1]
 EDITOR = ROOT / "backend" / "dagrad" / "static"
 TORCH = "torch==2.13.0"  # first and on its own: a bare `torch` could pull a multi-GB CUDA build
 
 pytestmark = pytest.mark.wheel
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def clean_env() -> dict[str, str]:

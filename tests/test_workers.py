@@ -27,6 +27,7 @@ from conftest import DAG_4_1, MakeClient, errors_of, run_on_own_loop, torch_dag_
 from dagrad.api.workers import WorkerPool
 from dagrad.settings import Settings
 from graph_builder import decode
+from servers import free_port
 
 SLOW: dict[str, Any] = {
     "nodes": [
@@ -104,12 +105,6 @@ def descendants(pid: int) -> set[int]:
     return found
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads child processes from /proc")
 def test_a_client_that_hangs_up_stops_its_run() -> None:
     port = free_port()
@@ -130,7 +125,10 @@ def test_a_client_that_hangs_up_stops_its_run() -> None:
         assert len(workers) == 3  # the template the workers are forked from, one run slot, one spare
         body = httpx.Request("POST", f"{url}/api/evaluate", json=SLOW).read()
         with socket.create_connection(("127.0.0.1", port)) as s:
-            head = f"POST /api/evaluate HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+            head = (  # a Host the server answers to (settings.allowed_hosts)
+                f"POST /api/evaluate HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json\r\n"
+                f"Content-Length: {len(body)}\r\n\r\n"
+            )
             s.sendall(head.encode() + body)
             time.sleep(1.0)  # the run is under way; then the student closes the tab
         hung_up = time.monotonic()

@@ -11,6 +11,7 @@ dagrad openapi                  print the OpenAPI schema (for generating client 
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import json
 import sys
 from pathlib import Path
@@ -21,6 +22,7 @@ from pydantic import ValidationError
 from dagrad import __version__
 from dagrad.errors import GraphError, GraphErrors, describe
 from dagrad.graph_format import Graph
+from dagrad.settings import LOOPBACK_HOSTS, Settings
 
 
 def _read_graph(path: str) -> Graph:
@@ -145,9 +147,56 @@ def cmd_openapi(args: argparse.Namespace) -> int:
     return 0
 
 
+def is_loopback(host: str) -> bool:
+    try:
+        return host.strip("[]").lower() == "localhost" or ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:  # a name: it may resolve to anything
+        return False
+
+
+def exposure_warning(host: str, port: int, settings: Settings) -> str | None:
+    """What `dagrad serve` says on stderr when it listens beyond this machine: loudly with no class
+    token; a reminder of DAGRAD_ALLOWED_HOSTS when only the loopback names are allowed."""
+    if is_loopback(host):
+        return None
+    hosts = (
+        "Browsers reach it only by the names in DAGRAD_ALLOWED_HOSTS (now "
+        f"{','.join(settings.allowed_hosts)}): set it to the name or IP students type, for example "
+        "DAGRAD_ALLOWED_HOSTS=dagrad.school.example,10.0.0.5."
+    )
+    if settings.token is not None:
+        return None if set(settings.allowed_hosts) - set(LOOPBACK_HOSTS) else hosts
+    rule = "!" * 78
+    return "\n".join(
+        [
+            rule,
+            f"WARNING: dagrad is listening on {host}:{port} with no token (DAGRAD_TOKEN is not set).",
+            "Anyone who can reach this port can use this server: run graphs on its CPU (and GPU)",
+            "and open presenter rooms. Set a class token, and give students the link",
+            f"http://<this host>:{port}/?token=<token>:",
+            "    DAGRAD_TOKEN=$(python3 -c 'import secrets; print(secrets.token_urlsafe(16))') dagrad serve ...",
+            "and DAGRAD_TEACHER_TOKEN for the presenter controls.",
+            hosts,
+            rule,
+        ]
+    )
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    settings = Settings()
+    warning = exposure_warning(args.host, args.port, settings)
+    if warning:
+        print(warning, file=sys.stderr, flush=True)
+    if args.workers > 1 and not settings.redis_url:
+        print(
+            f"dagrad: {args.workers} server processes without DAGRAD_REDIS_URL: a presenter room lives in the "
+            "process that opened it, and students reaching another one will not find it. Set DAGRAD_REDIS_URL "
+            "(docs/rooms.md), or serve with one process.",
+            file=sys.stderr,
+            flush=True,
+        )
     print(f"dagrad {__version__}: open http://{args.host}:{args.port}/ (API docs at /docs)", flush=True)
     uvicorn.run("dagrad.api.main:app", host=args.host, port=args.port, workers=args.workers, log_level=args.log_level)
     return 0

@@ -29,6 +29,8 @@ ErrorCode = Literal[
     "runtime",
     "device",
     "not_found",
+    "unauthorized",
+    "bad_host",
 ]
 
 

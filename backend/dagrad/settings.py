@@ -2,10 +2,20 @@
 
 Each field can be overridden by an environment variable named DAGRAD_<FIELD>,
 for example DAGRAD_MAX_NODES=1000.
+
+Who gets in (token, teacher_token, allowed_hosts; api/auth.py) is set the same way, but is left
+out of every dump of the settings (exclude=True) and of their JSON schema: GET /api/health lists
+the limits, and the worker processes get the settings as a command-line argument, which any local
+user can read.
 """
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from typing import Annotated, Any
+
+from pydantic import Field, field_validator
+from pydantic.json_schema import SkipJsonSchema
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+LOOPBACK_HOSTS = ["localhost", "127.0.0.1", "::1"]
 
 
 class Settings(BaseSettings):
@@ -58,3 +68,65 @@ class Settings(BaseSettings):
         "what determines them (op, attributes, input shapes and dtypes), about 1.5 KiB each and no tensor data. "
         "0 turns the memo off.",
     )
+    # Presenter rooms (api/rooms.py).
+    redis_url: str | None = Field(
+        None,
+        exclude=True,  # may hold a password: never in an answer
+        description="Redis that several server processes or replicas share rooms through, e.g. "
+        "redis://redis:6379/0. Unset: rooms live in this process, which is all one process needs.",
+    )
+    max_rooms: int = Field(50, ge=0, description="Most presenter rooms open at once.")
+    max_followers: int = Field(
+        200, ge=0, description="Most pages following one room, per server process (each replica has its own)."
+    )
+    max_room_message_bytes: int = Field(
+        4 * 2**20,
+        ge=1024,
+        description="Largest state a presenter may send: the graph, the view and the last run's results "
+        "(a page leaves the results out of a larger one, and its followers run the graph themselves).",
+    )
+    room_messages_per_second: float = Field(20.0, gt=0, description="Most states one room takes a second.")
+    room_follower_queue: int = Field(
+        16,
+        ge=1,
+        description="States waiting to be sent to one follower; one that falls further behind is dropped, "
+        "and its page reconnects to the latest state.",
+    )
+    room_idle_seconds: float = Field(4 * 3600.0, gt=0, description="A room with no new state for this long closes.")
+
+    token: SkipJsonSchema[str | None] = Field(
+        None,
+        exclude=True,
+        description="The class token (DAGRAD_TOKEN): when set, every request but the page, its assets, /docs and "
+        "GET /api/health must carry it (cookie dagrad_token, Authorization: Bearer, or a ?token= link).",
+    )
+    teacher_token: SkipJsonSchema[str | None] = Field(
+        None,
+        exclude=True,
+        description="The teacher token (DAGRAD_TEACHER_TOKEN): guards the presenter controls; it also passes "
+        "where the class token does.",
+    )
+    # NoDecode: pydantic-settings reads a list from the environment as JSON; a comma-separated
+    # string is what people write (DAGRAD_ALLOWED_HOSTS=dagrad.school.example,10.0.0.5).
+    allowed_hosts: SkipJsonSchema[Annotated[list[str], NoDecode]] = Field(
+        default_factory=lambda: list(LOOPBACK_HOSTS),
+        exclude=True,
+        description="Host names the server answers to (the Host header, against DNS rebinding); '*' for any, "
+        "'*.example.org' for its subdomains.",
+    )
+
+    @field_validator("token", "teacher_token", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value: Any) -> Any:
+        # DAGRAD_TOKEN= (as compose files write an unset variable) means no token, not the empty one.
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("allowed_hosts", mode="before")
+    @classmethod
+    def _split_hosts(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = value.split(",")
+        if isinstance(value, list | tuple):
+            hosts = [h.strip().lower().strip("[]").rstrip(".") for h in value if isinstance(h, str) and h.strip()]
+            return hosts or list(LOOPBACK_HOSTS)  # DAGRAD_ALLOWED_HOSTS= : the default, not no host at all
+        return value

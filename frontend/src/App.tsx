@@ -7,8 +7,10 @@ import { Canvas } from "./components/Canvas";
 import { ExamplesDialog } from "./components/ExamplesDialog";
 import { Inspector } from "./components/Inspector";
 import { Palette } from "./components/Palette";
+import { RoomBar } from "./components/RoomBar";
 import { SplitDivider, useSplitShare } from "./components/SplitDivider";
 import { StatusBar } from "./components/StatusBar";
+import { TokenForm } from "./components/TokenForm";
 import { Toolbar } from "./components/Toolbar";
 import { useAutosave } from "./hooks/useAutosave";
 import { useBootstrap } from "./hooks/useBootstrap";
@@ -29,6 +31,7 @@ function Editor() {
   return (
     <div className="app">
       <Toolbar onExamples={() => setExamples(true)} />
+      <RoomBar />
       {/* With the backward graph beside the canvas the palette makes room: this is for looking. */}
       <main className={`workspace${backward ? " exploring" : ""}`}>
         {!backward && <Palette />}
@@ -52,6 +55,7 @@ function Editor() {
 export function App() {
   const [boot, retry] = useBootstrap();
   if (boot.status === "loading") return <div className="splash">Loading the op registry…</div>;
+  if (boot.status === "token") return <TokenForm onAccepted={retry} />;
   if (boot.status === "failed") {
     return (
       <div className="splash">

@@ -35,9 +35,13 @@ log = logging.getLogger(__name__)
 # What each status means, for every route's OpenAPI `responses` (documented()).
 STATUSES = {
     400: "Malformed JSON: not UTF-8, not parsable, or nested too deeply to parse.",
+    401: "A token is missing or wrong: the server has a class token (DAGRAD_TOKEN), to send as the cookie "
+    "dagrad_token or as Authorization: Bearer (api/auth.py).",
+    403: "Not allowed: a presenter's control without its key or the teacher token.",
     404: "No such resource.",
     413: "Request body too large.",
     422: "The request has errors, each on its node and port.",
+    429: "Too many at once: rooms open, a room's followers, or a room's states a second.",
     500: "An unexpected failure: a bug in dagrad, to report; the body still lists it.",
     503: "Every run slot or worker stayed busy; try again after Retry-After seconds.",
 }
@@ -143,7 +147,7 @@ async def on_request_validation(request: Request, exc: Exception) -> Response:
 async def on_http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     message = str(exc.detail)
-    codes: dict[int, ErrorCode] = {404: "not_found", 413: "limit"}
+    codes: dict[int, ErrorCode] = {401: "unauthorized", 404: "not_found", 413: "limit"}
     error = GraphError(code=codes.get(exc.status_code, "malformed"), message=message)
     return error_response(exc.status_code, error_body(message.split(";")[0], [error]), dict(exc.headers or {}))
 

@@ -13,6 +13,7 @@ from typing import Any
 
 from fastapi import Request
 from fastapi.exceptions import RequestValidationError
+from starlette.requests import HTTPConnection
 
 _INTEGER = re.compile(r"[+-]?\d+")
 
@@ -25,7 +26,9 @@ def _types(schema: dict[str, Any]) -> set[str]:
     return kinds
 
 
-async def strict_query(request: Request) -> None:
+async def strict_query(request: HTTPConnection) -> None:
+    if not isinstance(request, Request):  # a WebSocket: its route reads what it takes in messages
+        return
     route = request.scope.get("route")
     operation = request.app.openapi().get("paths", {}).get(getattr(route, "path", ""), {}).get(request.method.lower())
     if not operation:

@@ -1,5 +1,6 @@
 // Every request the editor makes. A failure becomes an ApiError with located errors, never an exception left loose.
 import type {
+  AuthStatus,
   BackwardGraph,
   ErrorResponse,
   EvaluateResponse,
@@ -9,6 +10,7 @@ import type {
   Health,
   NodeMeta,
   OpsResponse,
+  RoomCreated,
   ValidateResponse,
 } from "./types";
 
@@ -65,6 +67,12 @@ const post = (graph: GraphDoc): RequestInit => ({
   body: JSON.stringify(graph),
 });
 
+const postJson = (body: unknown): RequestInit => ({
+  method: "POST",
+  headers: { "content-type": "application/json" },
+  body: JSON.stringify(body),
+});
+
 export const api = {
   ops: () => request<OpsResponse>("/api/ops"),
   health: () => request<Health>("/api/health"),
@@ -79,4 +87,16 @@ export const api = {
     const q = query.toString();
     return request<EvaluateResponse>(`/api/evaluate${q ? `?${q}` : ""}`, post(graph));
   },
+  /** Who gets in: whether the server has a class token, a teacher token, and whether this browser is the teacher. */
+  auth: () => request<AuthStatus>("/api/auth"),
+  /** The class token, kept by the server in an HttpOnly cookie for this browser (a 401 when wrong). */
+  login: (token: string) => request<null>("/api/auth/token", postJson({ token })),
+  /** The teacher token, kept by the server in an HttpOnly cookie for this browser. */
+  teacherLogin: (token: string) => request<null>("/api/auth/teacher", postJson({ token })),
+  createRoom: () => request<RoomCreated>("/api/rooms", { method: "POST" }),
+  closeRoom: (id: string, key: string) =>
+    request<null>(`/api/rooms/${encodeURIComponent(id)}`, {
+      method: "DELETE",
+      headers: { "x-room-key": key },
+    }),
 };

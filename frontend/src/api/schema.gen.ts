@@ -4,6 +4,69 @@
  */
 
 export interface paths {
+    "/api/auth": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Auth Status
+         * @description What the page must ask for; open without any token.
+         */
+        get: operations["auth-get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/teacher": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Teacher Login
+         * @description Keep the teacher token in this browser (cookie dagrad_teacher, HttpOnly, for the browser session).
+         *     404 when the server has no teacher token.
+         */
+        post: operations["auth-teacher-login"];
+        /** Teacher Logout */
+        delete: operations["auth-teacher-logout"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/token": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Token Login
+         * @description Keep the class token in this browser (cookie dagrad_token, HttpOnly): the page's form.
+         */
+        post: operations["auth-token-login"];
+        /** Token Logout */
+        delete: operations["auth-token-logout"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/evaluate": {
         parameters: {
             query?: never;
@@ -92,6 +155,41 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/rooms": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Create Room */
+        post: operations["rooms-create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/rooms/{rid}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get Room */
+        get: operations["rooms-get"];
+        put?: never;
+        post?: never;
+        /** Close Room */
+        delete: operations["rooms-close"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/schema/graph": {
         parameters: {
             query?: never;
@@ -136,6 +234,24 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /** AuthStatus */
+        AuthStatus: {
+            /**
+             * Teacher
+             * @description This request carries the teacher token.
+             */
+            teacher: boolean;
+            /**
+             * Teacher Configured
+             * @description The server has a teacher token (presenter controls).
+             */
+            teacher_configured: boolean;
+            /**
+             * Token Required
+             * @description The server has a class token: the page must ask for it.
+             */
+            token_required: boolean;
+        };
         /**
          * AutogradEdge
          * @description One entry of an autograd node's next_functions: where the gradient of one of its op's
@@ -327,7 +443,7 @@ export interface components {
              * @description A stable machine-readable kind of error.
              * @enum {string}
              */
-            code: "malformed" | "unknown_op" | "unknown_node" | "duplicate_id" | "bad_attribute" | "unknown_port" | "missing_input" | "cycle" | "shape" | "dtype" | "value" | "limit" | "run" | "runtime" | "device" | "not_found";
+            code: "malformed" | "unknown_op" | "unknown_node" | "duplicate_id" | "bad_attribute" | "unknown_port" | "missing_input" | "cycle" | "shape" | "dtype" | "value" | "limit" | "run" | "runtime" | "device" | "not_found" | "unauthorized" | "bad_host";
             /**
              * Message
              * @description What is wrong and how to fix it, in the user's terms.
@@ -350,13 +466,25 @@ export interface components {
             cuda_devices: string[];
             /** Devices */
             devices: string[];
+            /** @description Every limit in force (the settings, less who gets in). */
             limits: components["schemas"]["Settings"];
+            /**
+             * Python
+             * @description Python's version; null unless the teacher token is sent.
+             */
+            python?: string | null;
             /** Status */
             status: string;
-            /** Torch */
-            torch: string;
-            /** Version */
-            version: string;
+            /**
+             * Torch
+             * @description PyTorch's version; null unless the teacher token is sent.
+             */
+            torch?: string | null;
+            /**
+             * Version
+             * @description dagrad's version; null unless the teacher token is sent.
+             */
+            version?: string | null;
         };
         /**
          * Node
@@ -539,6 +667,34 @@ export interface components {
              */
             nodes: string[];
         };
+        /** RoomCreated */
+        RoomCreated: {
+            /**
+             * Id
+             * @description The room's id: followers open /?room=<id>.
+             */
+            id: string;
+            /**
+             * Key
+             * @description The presenter's key: sent to publish or close; given only to the creator.
+             */
+            key: string;
+            /**
+             * Max Message Bytes
+             * @description The largest state the room takes.
+             */
+            max_message_bytes: number;
+        };
+        /** RoomInfo */
+        RoomInfo: {
+            /**
+             * Followers Here
+             * @description Pages following it through this server process.
+             */
+            followers_here: number;
+            /** Id */
+            id: string;
+        };
         /**
          * Run
          * @description How to run the graph: seed, device, dtype, and what to differentiate.
@@ -685,6 +841,12 @@ export interface components {
              */
             max_flops: number;
             /**
+             * Max Followers
+             * @description Most pages following one room, per server process (each replica has its own).
+             * @default 200
+             */
+            max_followers: number;
+            /**
              * Max Nodes
              * @description Most nodes one graph may hold.
              * @default 500
@@ -702,6 +864,18 @@ export interface components {
              * @default 134217728
              */
             max_response_bytes: number;
+            /**
+             * Max Room Message Bytes
+             * @description Largest state a presenter may send: the graph, the view and the last run's results (a page leaves the results out of a larger one, and its followers run the graph themselves).
+             * @default 4194304
+             */
+            max_room_message_bytes: number;
+            /**
+             * Max Rooms
+             * @description Most presenter rooms open at once.
+             * @default 50
+             */
+            max_rooms: number;
             /**
              * Max Run Bytes
              * @description Estimated bytes of all values and gradients of one run.
@@ -726,6 +900,24 @@ export interface components {
              * @default 30
              */
             queue_seconds: number;
+            /**
+             * Room Follower Queue
+             * @description States waiting to be sent to one follower; one that falls further behind is dropped, and its page reconnects to the latest state.
+             * @default 16
+             */
+            room_follower_queue: number;
+            /**
+             * Room Idle Seconds
+             * @description A room with no new state for this long closes.
+             * @default 14400
+             */
+            room_idle_seconds: number;
+            /**
+             * Room Messages Per Second
+             * @description Most states one room takes a second.
+             * @default 20
+             */
+            room_messages_per_second: number;
             /**
              * Shape Memo Bytes
              * @description Memory each worker's shape memo may take: shape inference results it remembers by exactly what determines them (op, attributes, input shapes and dtypes), about 1.5 KiB each and no tensor data. 0 turns the memo off.
@@ -854,6 +1046,11 @@ export interface components {
             /** Forward Ms */
             forward_ms: number;
         };
+        /** TokenBody */
+        TokenBody: {
+            /** Token */
+            token: string;
+        };
         /**
          * Use
          * @description One use of a node's value: the port of the node it feeds.
@@ -903,6 +1100,322 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
+    "auth-get": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuthStatus"];
+                };
+            };
+            /** @description A Host header this server does not answer to (DAGRAD_ALLOWED_HOSTS), or malformed JSON. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A token is missing or wrong: the server has a class token (DAGRAD_TOKEN), to send as the cookie dagrad_token or as Authorization: Bearer (api/auth.py). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Request body too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description An unexpected failure: a bug in dagrad, to report; the body still lists it. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    "auth-teacher-login": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TokenBody"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description A Host header this server does not answer to (DAGRAD_ALLOWED_HOSTS), or malformed JSON. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A token is missing or wrong: the server has a class token (DAGRAD_TOKEN), to send as the cookie dagrad_token or as Authorization: Bearer (api/auth.py). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No such resource. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Request body too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The request has errors, each on its node and port. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description An unexpected failure: a bug in dagrad, to report; the body still lists it. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    "auth-teacher-logout": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description A Host header this server does not answer to (DAGRAD_ALLOWED_HOSTS), or malformed JSON. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A token is missing or wrong: the server has a class token (DAGRAD_TOKEN), to send as the cookie dagrad_token or as Authorization: Bearer (api/auth.py). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Request body too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description An unexpected failure: a bug in dagrad, to report; the body still lists it. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    "auth-token-login": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TokenBody"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description A Host header this server does not answer to (DAGRAD_ALLOWED_HOSTS), or malformed JSON. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A token is missing or wrong: the server has a class token (DAGRAD_TOKEN), to send as the cookie dagrad_token or as Authorization: Bearer (api/auth.py). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No such resource. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Request body too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The request has errors, each on its node and port. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description An unexpected failure: a bug in dagrad, to report; the body still lists it. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    "auth-token-logout": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description A Host header this server does not answer to (DAGRAD_ALLOWED_HOSTS), or malformed JSON. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A token is missing or wrong: the server has a class token (DAGRAD_TOKEN), to send as the cookie dagrad_token or as Authorization: Bearer (api/auth.py). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Request body too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description An unexpected failure: a bug in dagrad, to report; the body still lists it. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
     "graphs-evaluate": {
         parameters: {
             query?: {
@@ -936,6 +1449,15 @@ export interface operations {
             };
             /** @description Malformed JSON. */
             400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A token is missing or wrong: the server has a class token (DAGRAD_TOKEN), to send as the cookie dagrad_token or as Authorization: Bearer (api/auth.py). */
+            401: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1001,6 +1523,24 @@ export interface operations {
                     "application/json": components["schemas"]["ExampleSummary"][];
                 };
             };
+            /** @description A Host header this server does not answer to (DAGRAD_ALLOWED_HOSTS), or malformed JSON. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A token is missing or wrong: the server has a class token (DAGRAD_TOKEN), to send as the cookie dagrad_token or as Authorization: Bearer (api/auth.py). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
             /** @description Request body too large. */
             413: {
                 headers: {
@@ -1039,6 +1579,24 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Graph"];
+                };
+            };
+            /** @description A Host header this server does not answer to (DAGRAD_ALLOWED_HOSTS), or malformed JSON. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A token is missing or wrong: the server has a class token (DAGRAD_TOKEN), to send as the cookie dagrad_token or as Authorization: Bearer (api/auth.py). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description No such resource. */
@@ -1097,6 +1655,24 @@ export interface operations {
                     "application/json": components["schemas"]["Health"];
                 };
             };
+            /** @description A Host header this server does not answer to (DAGRAD_ALLOWED_HOSTS), or malformed JSON. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A token is missing or wrong: the server has a class token (DAGRAD_TOKEN), to send as the cookie dagrad_token or as Authorization: Bearer (api/auth.py). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
             /** @description Request body too large. */
             413: {
                 headers: {
@@ -1135,8 +1711,262 @@ export interface operations {
                     "application/json": components["schemas"]["OpsResponse"];
                 };
             };
+            /** @description A Host header this server does not answer to (DAGRAD_ALLOWED_HOSTS), or malformed JSON. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A token is missing or wrong: the server has a class token (DAGRAD_TOKEN), to send as the cookie dagrad_token or as Authorization: Bearer (api/auth.py). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
             /** @description Request body too large. */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description An unexpected failure: a bug in dagrad, to report; the body still lists it. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    "rooms-create": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RoomCreated"];
+                };
+            };
+            /** @description A Host header this server does not answer to (DAGRAD_ALLOWED_HOSTS), or malformed JSON. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A token is missing or wrong: the server has a class token (DAGRAD_TOKEN), to send as the cookie dagrad_token or as Authorization: Bearer (api/auth.py). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not allowed: a presenter's control without its key or the teacher token. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Request body too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Too many at once: rooms open, a room's followers, or a room's states a second. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description An unexpected failure: a bug in dagrad, to report; the body still lists it. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    "rooms-get": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                rid: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RoomInfo"];
+                };
+            };
+            /** @description A Host header this server does not answer to (DAGRAD_ALLOWED_HOSTS), or malformed JSON. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A token is missing or wrong: the server has a class token (DAGRAD_TOKEN), to send as the cookie dagrad_token or as Authorization: Bearer (api/auth.py). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No such resource. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Request body too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The request has errors, each on its node and port. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description An unexpected failure: a bug in dagrad, to report; the body still lists it. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    "rooms-close": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The presenter's key. */
+                "x-room-key"?: string | null;
+            };
+            path: {
+                rid: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description A Host header this server does not answer to (DAGRAD_ALLOWED_HOSTS), or malformed JSON. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A token is missing or wrong: the server has a class token (DAGRAD_TOKEN), to send as the cookie dagrad_token or as Authorization: Bearer (api/auth.py). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not allowed: a presenter's control without its key or the teacher token. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No such resource. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Request body too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The request has errors, each on its node and port. */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1173,6 +2003,24 @@ export interface operations {
                     "application/json": {
                         [key: string]: unknown;
                     };
+                };
+            };
+            /** @description A Host header this server does not answer to (DAGRAD_ALLOWED_HOSTS), or malformed JSON. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A token is missing or wrong: the server has a class token (DAGRAD_TOKEN), to send as the cookie dagrad_token or as Authorization: Bearer (api/auth.py). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Request body too large. */
@@ -1219,6 +2067,15 @@ export interface operations {
             };
             /** @description Malformed JSON. */
             400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A token is missing or wrong: the server has a class token (DAGRAD_TOKEN), to send as the cookie dagrad_token or as Authorization: Bearer (api/auth.py). */
+            401: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -11,6 +11,7 @@ import { useCallback, useEffect } from "react";
 import { checkConnection } from "../core/connect";
 import { useGraph } from "../store/graphStore";
 import { useResults } from "../store/resultsStore";
+import { useRoom } from "../store/roomStore";
 import { nodeTypes } from "./OpNode";
 import { Regions } from "./Regions";
 import { edgeTypes } from "./ShapeEdge";
@@ -27,6 +28,8 @@ export function Canvas() {
   const flow = useReactFlow();
 
   const backward = useResults((s) => s.backward);
+  // Following a room, the graph is the presenter's: looked at, not edited (Make my copy edits).
+  const following = useRoom((s) => s.role === "following");
   // A new graph, or the canvas halved or whole again beside the backward graph: fit it anew.
   useEffect(() => {
     if (loadCount || backward)
@@ -71,6 +74,8 @@ export function Canvas() {
           }
         }}
         isValidConnection={isValidConnection}
+        nodesDraggable={!following}
+        nodesConnectable={!following}
         onNodeMouseEnter={(_, n) => useResults.getState().setHovered(n.id)}
         onNodeMouseLeave={() => useResults.getState().setHovered(null)}
         onNodeDragStart={() => checkpoint()}

@@ -2,13 +2,16 @@
 import { useReactFlow } from "@xyflow/react";
 import { useRef } from "react";
 import { openFile, saveFile, shareUrl } from "../actions/files";
+import { present, stopPresenting } from "../actions/room";
 import { runGraph } from "../actions/run";
 import { gradModeTitle } from "../core/explain";
 import { useGraph } from "../store/graphStore";
 import { useResults } from "../store/resultsStore";
+import { useRoom } from "../store/roomStore";
 
 export function Toolbar({ onExamples }: { onExamples: () => void }) {
   const running = useResults((s) => s.running);
+  const presenting = useRoom((s) => s.role === "presenting");
   const mode = useResults((s) => s.mode);
   const backward = useResults((s) => s.backward);
   const ran = useResults((s) => s.run?.run);
@@ -69,6 +72,14 @@ export function Toolbar({ onExamples }: { onExamples: () => void }) {
         </button>
         <button type="button" onClick={() => flow.fitView({ padding: 0.15 })}>
           Fit
+        </button>
+        <button
+          type="button"
+          data-testid="present-button"
+          onClick={() => (useRoom.getState().role === "presenting" ? stopPresenting() : void present())}
+          title="Open a room: the class follows this page live from a link"
+        >
+          {presenting ? "Stop presenting" : "Present"}
         </button>
         <button
           type="button"

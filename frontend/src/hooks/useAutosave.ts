@@ -3,6 +3,7 @@ import { useEffect } from "react";
 import type { GraphDoc } from "../api/types";
 import { parseGraphDoc, toDoc } from "../core/graph";
 import { useGraph } from "../store/graphStore";
+import { isFollowing } from "../store/roomStore";
 
 const KEY = "dagrad.autosave.v1";
 
@@ -20,7 +21,8 @@ export function useAutosave(): void {
   useEffect(() => {
     let timer: ReturnType<typeof setTimeout> | undefined;
     const unsubscribe = useGraph.subscribe((s, prev) => {
-      if (s.graph === prev.graph) return;
+      // A followed room's graph is the presenter's, not this browser's work: not saved over it.
+      if (s.graph === prev.graph || isFollowing()) return;
       clearTimeout(timer);
       timer = setTimeout(() => {
         try {

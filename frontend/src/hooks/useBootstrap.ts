@@ -1,6 +1,7 @@
 // Start-up: the op registry, the server's devices and examples, then the graph (URL, autosave, or empty).
 import { useEffect, useState } from "react";
-import { api } from "../api/client";
+import { follow } from "../actions/room";
+import { ApiError, api } from "../api/client";
 import type { GraphDoc } from "../api/types";
 import { emptyHistory } from "../core/history";
 import { decodeFragment } from "../core/share";
@@ -8,7 +9,12 @@ import { useGraph } from "../store/graphStore";
 import { useServer } from "../store/serverStore";
 import { readAutosave } from "./useAutosave";
 
-export type BootState = { status: "loading" } | { status: "ready" } | { status: "failed"; message: string };
+export type BootState =
+  | { status: "loading" }
+  | { status: "ready" }
+  | { status: "failed"; message: string }
+  // The server has a class token and this browser has not given it (components/TokenForm.tsx).
+  | { status: "token" };
 
 function initialDoc(): GraphDoc | null {
   return decodeFragment(location.hash) ?? readAutosave();
@@ -25,14 +31,18 @@ export function useBootstrap(): [BootState, () => void] {
         const ops = await api.ops();
         if (cancelled) return;
         useGraph.getState().setOps(ops.categories, ops.ops);
-        const doc = initialDoc();
+        const room = new URLSearchParams(location.search).get("room");
+        const doc = room ? null : initialDoc();
+        if (room) follow(room);
         if (doc) {
           useGraph.getState().loadDoc(doc);
           useGraph.setState({ history: emptyHistory() });
         }
         setState({ status: "ready" });
       } catch (e) {
-        if (!cancelled) setState({ status: "failed", message: (e as Error).message });
+        if (cancelled) return;
+        if (e instanceof ApiError && e.status === 401) setState({ status: "token" });
+        else setState({ status: "failed", message: (e as Error).message });
         return;
       }
       api

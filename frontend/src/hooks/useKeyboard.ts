@@ -3,6 +3,7 @@ import { useEffect } from "react";
 import { runGraph } from "../actions/run";
 import { useGraph } from "../store/graphStore";
 import { useResults } from "../store/resultsStore";
+import { isFollowing } from "../store/roomStore";
 
 const typing = (t: EventTarget | null) =>
   t instanceof HTMLElement && (t.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(t.tagName));
@@ -17,6 +18,8 @@ export function useKeyboard(): void {
         runGraph();
       } else if (typing(e.target)) {
         return;
+      } else if (isFollowing() && (key === "delete" || key === "backspace" || (mod && "zyv".includes(key)))) {
+        return; // the presenter's graph: edits wait for Make my copy
       } else if (key === "delete" || key === "backspace") {
         g.deleteSelected();
       } else if (mod && key === "z" && !e.shiftKey) {

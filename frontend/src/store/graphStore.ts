@@ -51,6 +51,9 @@ interface GraphState {
   setAttr(id: string, name: string, value: unknown): void;
   rename(id: string, to: string): string | null;
   setRun(patch: Partial<RunConfig>): void;
+  /** The presenter's graph, as a follower of a room shows it: not an edit of this page's own
+   * (no undo step), `selected` selected, fitted to the view when `fit`. */
+  followDoc(doc: GraphDoc, selected: string[], fit: boolean): void;
   /** A no_grad region of the selected nodes (undoable). */
   regionFromSelection(): void;
   /** Region `id` now holds `ids`, the nodes its frame was resized over (undoable). */
@@ -91,6 +94,12 @@ export const useGraph = create<GraphState>()((set, get) => {
       set((s) => ({ graph, history: record(s.history, s.graph), loadCount: s.loadCount + 1 }));
     },
     clear: () => edit(emptyGraph()),
+    followDoc: (doc, selected, fit) => {
+      const chosen = new Set(selected);
+      const graph = fromDoc(doc);
+      graph.nodes = graph.nodes.map((n) => (chosen.has(n.id) ? { ...n, selected: true } : n));
+      set((s) => ({ graph, loadCount: fit ? s.loadCount + 1 : s.loadCount }));
+    },
 
     regionFromSelection: () => {
       const { graph } = get();
