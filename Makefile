@@ -9,7 +9,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 TORCH ?= torch==2.13.0
 
-.PHONY: install frontend run test lint test-python test-frontend bench clean
+.PHONY: install frontend run test lint test-python test-frontend test-docker bench clean
 
 # An editable install: it builds no editor (setup.py's hook is for wheels), `make frontend` does.
 $(BIN)/.installed: pyproject.toml setup.py
@@ -43,7 +43,12 @@ test-python: install frontend
 	bash scripts/ensure-redis.sh
 	$(BIN)/pytest
 
-test: lint test-frontend test-python
+# The container: docker-compose.yml's stack, built from local base images, checked over HTTP and in
+# Chromium (scripts/docker-test.sh). As root; another user, or DAGRAD_SKIP_DOCKER=1, skips it.
+test-docker: install
+	bash scripts/docker-test.sh
+
+test: lint test-frontend test-python test-docker
 
 bench: install
 	$(BIN)/python bench/run.py

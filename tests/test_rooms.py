@@ -43,8 +43,8 @@ def close_room(c: TestClient, room: dict[str, Any]) -> None:
     assert c.delete(f"/api/rooms/{room['id']}", headers={"x-room-key": room["key"]}).status_code == 204
 
 
-def state(n: int, pad: int = 0) -> str:
-    return json.dumps({"doc": {"nodes": [], "n": n}, "pad": "x" * pad})
+def state(n: int, pad: int = 0, part: str = "graph") -> str:
+    return json.dumps({"part": part, "doc": {"nodes": [], "n": n}, "pad": "x" * pad})
 
 
 def test_states_reach_followers_and_a_late_one_starts_from_the_latest(rooms_client: TestClient) -> None:
@@ -56,14 +56,26 @@ def test_states_reach_followers_and_a_late_one_starts_from_the_latest(rooms_clie
         teacher.send_text(json.dumps({"role": "present", "key": room["key"]}))
         teacher.send_text(state(1))
         assert json.loads(teacher.receive_text()) == {"type": "ack", "seq": 1}
-        assert json.loads(early.receive_text()) == {"type": "state", "seq": 1, "state": json.loads(state(1))}
+        assert json.loads(early.receive_text()) == {
+            "type": "state",
+            "seq": 1,
+            "part": "graph",
+            "state": json.loads(state(1)),
+        }
         teacher.send_text(state(2))
         assert json.loads(teacher.receive_text())["seq"] == 2
         assert json.loads(early.receive_text())["state"]["doc"]["n"] == 2
+        teacher.send_text(state(3, part="run"))  # another part: kept beside the graph's latest
+        assert json.loads(teacher.receive_text())["seq"] == 3
+        assert json.loads(early.receive_text())["part"] == "run"
         with rooms_client.websocket_connect(ws_path) as late:
             late.send_text(json.dumps({"role": "follow"}))
-            first = json.loads(late.receive_text())
-            assert (first["seq"], first["state"]["doc"]["n"]) == (2, 2)  # the latest, at once
+            first, second = json.loads(late.receive_text()), json.loads(late.receive_text())
+            # The latest of each part, at once, in the order they were sent.
+            assert [(f["seq"], f["part"], f["state"]["doc"]["n"]) for f in (first, second)] == [
+                (2, "graph", 2),
+                (3, "run", 3),
+            ]
             assert rooms_client.get(f"/api/rooms/{room['id']}").json()["followers_here"] == 2
         close_room(rooms_client, room)
         assert json.loads(early.receive_text()) == {"type": "closed"}
@@ -102,7 +114,9 @@ def test_a_state_too_large_or_not_an_object_is_refused_and_not_passed_on(rooms_c
     with rooms_client.websocket_connect(ws_path) as teacher, rooms_client.websocket_connect(ws_path) as student:
         student.send_text(json.dumps({"role": "follow"}))
         teacher.send_text(json.dumps({"role": "present", "key": room["key"]}))
-        for bad, code in [(state(1, pad=LIMITS["max_room_message_bytes"]), "limit"), ("[1, 2]", "malformed")]:
+        too_large = state(1, pad=LIMITS["max_room_message_bytes"])
+        no_part = json.dumps({"doc": {}})
+        for bad, code in [(too_large, "limit"), ("[1, 2]", "malformed"), (no_part, "malformed")]:
             teacher.send_text(bad)
             answer = json.loads(teacher.receive_text())
             assert (answer["type"], answer["code"]) == ("error", code)
@@ -188,3 +202,20 @@ def test_where_a_teacher_token_is_set_only_the_teacher_opens_a_room(make_client:
     with c.websocket_connect(f"/api/rooms/{room['id']}/ws") as student:  # following needs no teacher
         student.send_text(json.dumps({"role": "follow"}))
         assert c.get(f"/api/rooms/{room['id']}").json()["followers_here"] == 1
+
+
+def test_a_room_keeps_a_few_parts_at_most() -> None:
+    async def go() -> list[str]:
+        rooms = Rooms(Settings())
+        rid, _ = await rooms.create()
+        outcomes = []
+        for part in ["graph", "run", "a", "b", "c", "graph"]:
+            try:
+                await rooms.publish(rid, state(0, part=part))
+                outcomes.append("ok")
+            except Exception as e:
+                outcomes.append(getattr(e, "code", "?"))
+        return outcomes
+
+    # Four parts kept; a fifth refused; a kept part takes a new state as ever.
+    assert run_on_own_loop(go) == ["ok", "ok", "ok", "ok", "malformed", "ok"]

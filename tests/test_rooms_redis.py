@@ -43,15 +43,19 @@ def test_a_presenter_on_one_process_reaches_followers_on_both(two_servers: tuple
         time.sleep(0.2)  # both subscribed before the first state
         teacher.send(json.dumps({"role": "present", "key": room["key"]}))
         for n in (1, 2):
-            teacher.send(json.dumps({"doc": {"n": n}}))
+            teacher.send(json.dumps({"part": "graph", "doc": {"n": n}}))
             assert json.loads(teacher.recv(timeout=5)) == {"type": "ack", "seq": n}
             for f in (near, far):
                 got = json.loads(f.recv(timeout=5))
-                assert (got["seq"], got["state"]) == (n, {"doc": {"n": n}})
-        # A follower joining on the other process starts from the latest state, kept in Redis.
+                assert (got["seq"], got["part"], got["state"]) == (n, "graph", {"part": "graph", "doc": {"n": n}})
+        teacher.send(json.dumps({"part": "run", "run": None}))
+        assert json.loads(teacher.recv(timeout=5))["seq"] == 3
+        for f in (near, far):
+            assert json.loads(f.recv(timeout=5))["part"] == "run"
+        # A follower joining on the other process starts from the latest of each part, kept in Redis.
         with connect(ws(b, room["id"])) as late:
             late.send(json.dumps({"role": "follow"}))
-            assert json.loads(late.recv(timeout=5))["seq"] == 2
+            assert [json.loads(late.recv(timeout=5))["seq"] for _ in range(2)] == [2, 3]
         # Closed by its presenter through the other process: every follower is told.
         assert httpx.delete(f"{b}/api/rooms/{room['id']}", headers={"x-room-key": room["key"]}).status_code == 204
         for f in (near, far):

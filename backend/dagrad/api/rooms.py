@@ -11,7 +11,10 @@ back. Where the rooms themselves live depends on the server:
   room's channel, which every process with followers of that room subscribes to.
 
 A room's key is its presenter's: made at creation, given to the creator only, kept as a digest.
-The server reads a state only to check that it is one JSON object within the size limit.
+A state is one JSON object naming its `part` ("graph", "run": the page sends a part only when it
+changed, so a node dragged on a large net does not send its results again to every follower);
+the room keeps the latest of each part, and a follower who joins gets them all. The server reads a
+state only to check that it is one JSON object with a part, within the size limit.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import asyncio
 import contextlib
 import hashlib
 import json
+import re
 import secrets
 import time
 from dataclasses import dataclass, field
@@ -29,6 +33,8 @@ from dagrad.errors import ErrorCode
 from dagrad.settings import Settings
 
 ROOM_ID_BYTES = 6  # 8 url-safe characters: short enough to read out in class
+MAX_PARTS = 4  # the page has two; a bound on what a room keeps per presenter
+PART = re.compile(r"[a-z]{1,16}")
 
 
 class RoomError(Exception):
@@ -45,9 +51,9 @@ def _digest(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
-def state_frame(seq: int, state: str) -> str:
+def state_frame(seq: int, part: str, state: str) -> str:
     """What a follower receives: the state as the presenter sent it, numbered."""
-    return f'{{"type":"state","seq":{seq},"state":{state}}}'
+    return f'{{"type":"state","seq":{seq},"part":"{part}","state":{state}}}'
 
 
 CLOSED_FRAME = '{"type":"closed"}'
@@ -64,7 +70,7 @@ class _LocalRoom:
     digest: str
     expires: float
     seq: int = 0
-    state: str | None = None
+    parts: dict[str, tuple[int, str]] = field(default_factory=dict)  # part -> (seq, frame)
 
 
 class _Local:
@@ -90,18 +96,24 @@ class _Local:
         room = self.rooms.get(rid)
         return None if room is None else room.digest
 
-    async def publish(self, rid: str, state: str) -> tuple[int, str] | None:
+    async def publish(self, rid: str, part: str, state: str) -> tuple[int, str] | None:
         room = self.rooms.get(rid)
         if room is None:
             return None
         room.seq += 1
-        room.state = state
+        frame = state_frame(room.seq, part, state)
+        room.parts[part] = (room.seq, frame)
         room.expires = time.monotonic() + self.settings.room_idle_seconds
-        return room.seq, state_frame(room.seq, state)
+        return room.seq, frame
 
-    async def latest(self, rid: str) -> str | None:
+    async def parts(self, rid: str) -> set[str]:
         room = self.rooms.get(rid)
-        return None if room is None or room.state is None else state_frame(room.seq, room.state)
+        return set() if room is None else set(room.parts)
+
+    async def latest(self, rid: str) -> list[str]:
+        """The latest frame of each part, in the order they were sent."""
+        room = self.rooms.get(rid)
+        return [] if room is None else [frame for _, frame in sorted(room.parts.values())]
 
     async def close(self, rid: str) -> None:
         self.rooms.pop(rid, None)
@@ -145,14 +157,15 @@ class _Redis:
     async def digest(self, rid: str) -> str | None:
         return _text(await self.redis.get(self._key(rid)))
 
-    async def publish(self, rid: str, state: str) -> tuple[int, str] | None:
+    async def publish(self, rid: str, part: str, state: str) -> tuple[int, str] | None:
         ttl = int(self.settings.room_idle_seconds)
         if not await self.redis.exists(self._key(rid)):
             return None
         seq = await self.redis.incr(self._key(rid, ":seq"))
-        frame = state_frame(seq, state)
+        frame = state_frame(seq, part, state)
         async with self.redis.pipeline(transaction=True) as p:
-            p.set(self._key(rid, ":state"), frame, ex=ttl)
+            p.hset(self._key(rid, ":parts"), part, frame)
+            p.expire(self._key(rid, ":parts"), ttl)
             p.expire(self._key(rid), ttl)
             p.expire(self._key(rid, ":seq"), ttl)
             p.zadd("dagrad:rooms", {rid: time.time() + ttl})
@@ -160,12 +173,16 @@ class _Redis:
             await p.execute()
         return seq, frame
 
-    async def latest(self, rid: str) -> str | None:
-        return _text(await self.redis.get(self._key(rid, ":state")))
+    async def parts(self, rid: str) -> set[str]:
+        return {_text(k) or "" for k in await self.redis.hkeys(self._key(rid, ":parts"))}
+
+    async def latest(self, rid: str) -> list[str]:
+        frames = [_text(f) or "" for f in (await self.redis.hgetall(self._key(rid, ":parts"))).values()]
+        return sorted(frames, key=lambda f: int(json.loads(f)["seq"]))
 
     async def close(self, rid: str) -> None:
         async with self.redis.pipeline(transaction=True) as p:
-            p.delete(self._key(rid), self._key(rid, ":state"), self._key(rid, ":seq"))
+            p.delete(self._key(rid), self._key(rid, ":parts"), self._key(rid, ":seq"))
             p.zrem("dagrad:rooms", rid)
             p.publish(self._key(rid), CLOSED_FRAME)
             await p.execute()
@@ -208,8 +225,9 @@ class Rooms:
         if key is None or not secrets.compare_digest(digest, _digest(key)):
             raise RoomError(403, "unauthorized", "only the room's presenter, with its key, can do that")
 
-    def check_state(self, rid: str, text: str) -> None:
-        """A state the presenter sent: one JSON object within the size limit, within the rate."""
+    def check_state(self, rid: str, text: str) -> str:
+        """A state the presenter sent: one JSON object with its part, within the size limit and
+        the rate; its part."""
         limit = self.settings.max_room_message_bytes
         if len(text.encode()) > limit:
             raise RoomError(413, "limit", f"a room's state may take {limit} bytes; this one takes more")
@@ -219,6 +237,9 @@ class Rooms:
             raise RoomError(422, "malformed", f"a room's state must be JSON: {exc}") from exc
         if not isinstance(parsed, dict):
             raise RoomError(422, "malformed", "a room's state must be a JSON object")
+        part = parsed.get("part")
+        if not isinstance(part, str) or not PART.fullmatch(part):
+            raise RoomError(422, "malformed", 'a room\'s state names its part: "part": "graph", up to 16 letters a-z')
         now = time.monotonic()
         recent = [t for t in self.sent.get(rid, []) if now - t < 1.0]
         if len(recent) >= self.settings.room_messages_per_second:
@@ -227,10 +248,13 @@ class Rooms:
             )
         recent.append(now)
         self.sent[rid] = recent
+        return part
 
     async def publish(self, rid: str, text: str) -> int:
-        self.check_state(rid, text)
-        done = await self.store.publish(rid, text)
+        part = self.check_state(rid, text)
+        if part not in (parts := await self.store.parts(rid)) and len(parts) >= MAX_PARTS:
+            raise RoomError(422, "malformed", f"a room keeps {MAX_PARTS} parts at most: {sorted(parts)}")
+        done = await self.store.publish(rid, part, text)
         if done is None:
             raise RoomError(404, "not_found", f"there is no room {rid!r}: it was closed, or it expired")
         seq, frame = done
@@ -256,9 +280,8 @@ class Rooms:
         mine.add(follower)
         if isinstance(self.store, _Redis):
             await self._listen(rid)
-        latest = await self.store.latest(rid)
-        if latest is not None:
-            self._give(follower, latest)
+        for frame in await self.store.latest(rid):
+            self._give(follower, frame)
         return follower
 
     async def leave(self, rid: str, follower: Follower) -> None:

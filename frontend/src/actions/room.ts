@@ -3,7 +3,14 @@
 // delay, and a follower then starts from the room's latest state.
 import { api } from "../api/client";
 import { toDoc } from "../core/graph";
-import { closeReason, encodeState, parseFrame, type RoomState, roomSocketUrl } from "../core/room";
+import {
+  closeReason,
+  encodePart,
+  type GraphPart,
+  parseFrame,
+  type RunPart,
+  roomSocketUrl,
+} from "../core/room";
 import { useGraph } from "../store/graphStore";
 import { useResults } from "../store/resultsStore";
 import { useRoom } from "../store/roomStore";
@@ -16,24 +23,20 @@ let retries = 0;
 let unsubscribe: (() => void) | null = null;
 let throttle: ReturnType<typeof setTimeout> | undefined;
 let lastSent = 0;
-let lastText = "";
+let lastText: Record<string, string> = {}; // each part as last sent
 let applied = 0; // states shown since following began: the first one fits the view
 
-function snapshot(): RoomState {
+function graphPart(): GraphPart {
   const { graph } = useGraph.getState();
   const r = useResults.getState();
-  return {
-    doc: toDoc(graph),
-    view: {
-      mode: r.mode,
-      backward: r.backward,
-      selected: graph.nodes.filter((n) => n.selected).map((n) => n.id),
-    },
-    run: r.run,
-    runErrors: r.runErrors,
-    failedBackward: r.failedBackward?.graph ?? null,
-    runLeftOut: false,
-  };
+  const selected = graph.nodes.filter((n) => n.selected).map((n) => n.id);
+  return { part: "graph", doc: toDoc(graph), view: { mode: r.mode, backward: r.backward, selected } };
+}
+
+function runPart(): RunPart {
+  const r = useResults.getState();
+  const failedBackward = r.failedBackward?.graph ?? null;
+  return { part: "run", run: r.run, runErrors: r.runErrors, failedBackward, runLeftOut: false };
 }
 
 function hangUp(): void {
@@ -60,15 +63,17 @@ function reconnectLater(connect: () => void): void {
 
 function send(): void {
   if (!socket || socket.readyState !== WebSocket.OPEN) return;
-  const text = encodeState(snapshot(), useRoom.getState().maxBytes);
-  if (text === null) {
-    useRoom.setState({ message: "The graph is too large to share with the room." });
-    return;
+  for (const part of [graphPart(), runPart()]) {
+    const text = encodePart(part, useRoom.getState().maxBytes);
+    if (text === null) {
+      useRoom.setState({ message: "The graph is too large to share with the room." });
+      continue;
+    }
+    if (text === lastText[part.part]) continue; // nothing a follower would see changed
+    lastText[part.part] = text;
+    lastSent = performance.now();
+    socket.send(text);
   }
-  if (text === lastText) return; // nothing a follower would see changed
-  lastText = text;
-  lastSent = performance.now();
-  socket.send(text);
 }
 
 function schedule(): void {
@@ -85,7 +90,7 @@ function connectPresenter(): void {
   ws.onopen = () => {
     ws.send(JSON.stringify({ role: "present", key }));
     retries = 0;
-    lastText = "";
+    lastText = {};
     useRoom.setState({ status: "live" });
     send();
   };
@@ -140,22 +145,25 @@ export function stopPresenting(why: string | null = null): void {
 
 // --- following --------------------------------------------------------------------------------
 
-function apply(state: RoomState): void {
-  const first = applied++ === 0;
-  useGraph.getState().followDoc(state.doc, state.view.selected, first);
+function apply(part: GraphPart | RunPart): void {
   const results = useResults.getState();
-  results.setMode(state.view.mode);
-  results.setBackward(state.view.backward);
+  if (part.part === "graph") {
+    const first = applied++ === 0;
+    useGraph.getState().followDoc(part.doc, part.view.selected, first);
+    results.setMode(part.view.mode);
+    results.setBackward(part.view.backward);
+    return;
+  }
   useResults.setState({
-    run: state.run,
+    run: part.run,
     running: false,
-    runErrors: state.runErrors,
+    runErrors: part.runErrors,
     runMessage: null,
-    failedBackward: state.failedBackward
-      ? { graph: state.failedBackward, order: Object.keys(results.metas) }
+    failedBackward: part.failedBackward
+      ? { graph: part.failedBackward, order: Object.keys(results.metas) }
       : null,
   });
-  if (state.runLeftOut) void runGraph(); // too large to pass on: the same graph, run here
+  if (part.runLeftOut) void runGraph(); // too large to pass on: the same graph, run here
 }
 
 function connectFollower(): void {

@@ -3,34 +3,39 @@ import type { EvaluateResponse, GraphDoc } from "../api/types";
 import {
   byteLength,
   closeReason,
-  encodeState,
+  encodePart,
+  type GraphPart,
   parseFrame,
-  type RoomState,
+  type RunPart,
   roomLink,
   roomSocketUrl,
 } from "./room";
 
-const state = (runBytes: number): RoomState => ({
-  doc: { version: 1, nodes: [], run: {} } as unknown as GraphDoc,
-  view: { mode: "grad", backward: true, selected: ["x"] },
+const runPart = (runBytes: number): RunPart => ({
+  part: "run",
   run: { order: ["x"], pad: "é".repeat(runBytes / 2) } as unknown as EvaluateResponse,
   runErrors: [],
   failedBackward: null,
   runLeftOut: false,
 });
+const graphPart: GraphPart = {
+  part: "graph",
+  doc: { version: 1, nodes: [], run: {} } as unknown as GraphDoc,
+  view: { mode: "grad", backward: true, selected: ["x"] },
+};
 
 describe("room states", () => {
-  it("go whole when they fit, and without the run when they would not", () => {
-    const small = encodeState(state(100), 10_000);
+  it("go whole when they fit; a run part too large goes without the results", () => {
+    const small = encodePart(runPart(100), 10_000);
     expect(small && JSON.parse(small).run.order).toEqual(["x"]);
-    const big = encodeState(state(20_000), 10_000); // "é" is two bytes in UTF-8: counted as bytes
+    const big = encodePart(runPart(20_000), 10_000); // "é" is two bytes in UTF-8: counted as bytes
     expect(big).not.toBeNull();
     const lean = JSON.parse(big as string);
     expect(lean.run).toBeNull();
     expect(lean.runLeftOut).toBe(true);
-    expect(lean.view.selected).toEqual(["x"]);
     expect(byteLength(big as string)).toBeLessThanOrEqual(10_000);
-    expect(encodeState(state(100), 50)).toBeNull(); // not even the graph fits
+    expect(encodePart(graphPart, 10_000)).toBe(JSON.stringify(graphPart));
+    expect(encodePart(graphPart, 20)).toBeNull(); // a graph is never cut: the page says it is too large
   });
 
   it("read frames, and nothing else", () => {

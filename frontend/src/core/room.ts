@@ -10,34 +10,44 @@ export interface RoomView {
   selected: string[];
 }
 
-export interface RoomState {
+/** What the page sends, in two parts, each only when it changed: a node dragged on a large net
+ * sends the small graph part, not the run's results again to every follower. */
+export interface GraphPart {
+  part: "graph";
   doc: GraphDoc;
   view: RoomView;
+}
+
+export interface RunPart {
+  part: "run";
   /** The last run's answer, or null: not run since the last edit, or left out for size. */
   run: EvaluateResponse | null;
   runErrors: GraphError[];
   failedBackward: BackwardGraph | null;
-  /** The run was left out because the state would pass the room's size limit: a follower runs
-   * the graph itself. */
+  /** The run was left out because it would pass the room's size limit: a follower runs the
+   * graph itself (the same seed gives the same numbers). */
   runLeftOut: boolean;
 }
 
+export type RoomPart = GraphPart | RunPart;
+
 export type RoomFrame =
-  | { type: "state"; seq: number; state: RoomState }
+  | { type: "state"; seq: number; part: string; state: RoomPart }
   | { type: "closed" }
   | { type: "ack"; seq: number }
   | { type: "error"; code: string; message: string };
 
-/** The state as the presenter sends it: within `maxBytes`, leaving the run's results out when
- * they would not fit (the graph, with the same seed, gives the same numbers when run again). */
-export function encodeState(state: RoomState, maxBytes: number): string | null {
-  const whole = JSON.stringify(state);
+/** A part as the presenter sends it, within `maxBytes`: a run part too large goes without the
+ * results; null when even that does not fit. */
+export function encodePart(part: RoomPart, maxBytes: number): string | null {
+  const whole = JSON.stringify(part);
   if (byteLength(whole) <= maxBytes) return whole;
+  if (part.part !== "run") return null;
   const lean = JSON.stringify({
-    ...state,
+    ...part,
     run: null,
     failedBackward: null,
-    runLeftOut: state.run !== null || state.failedBackward !== null,
+    runLeftOut: part.run !== null || part.failedBackward !== null,
   });
   return byteLength(lean) <= maxBytes ? lean : null;
 }
