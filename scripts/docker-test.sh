@@ -128,6 +128,31 @@ docker exec "$dagrad_id" python -c "import os; e = os.environ; assert e['DAGRAD_
 [ "$(docker exec "$dagrad_id" id -u)" != 0 ] || die "dagrad runs as root in its container"
 say "redis answers PING; dagrad runs as $(docker exec "$dagrad_id" id -un) with DAGRAD_REDIS_URL=redis://redis:6379/0"
 
+say "a presenter room through the container, kept in its redis"
+room_id=$("$VENV_PYTHON" - "$URL" "$DAGRAD_TOKEN" <<'EOF'
+import json, sys, urllib.request
+from websockets.sync.client import connect
+
+url, token = sys.argv[1:]
+auth = {"Authorization": f"Bearer {token}"}
+with urllib.request.urlopen(urllib.request.Request(f"{url}/api/rooms", method="POST", headers=auth), timeout=30) as r:
+    room = json.load(r)
+ws = url.replace("http://", "ws://") + f"/api/rooms/{room['id']}/ws"
+with connect(ws, additional_headers=auth, origin=url) as student, connect(ws, additional_headers=auth, origin=url) as teacher:
+    student.send(json.dumps({"role": "follow"}))
+    teacher.send(json.dumps({"role": "present", "key": room["key"]}))
+    teacher.send(json.dumps({"part": "graph", "doc": {"nodes": []}}))
+    ack, got = json.loads(teacher.recv(timeout=10)), json.loads(student.recv(timeout=10))
+if ack != {"type": "ack", "seq": 1} or (got["type"], got["seq"], got["part"]) != ("state", 1, "graph"):
+    sys.exit(f"FAILED: the room's state did not reach its follower: {ack} {got}")
+print(f"  room {room['id']}: the presenter's state reached the follower", file=sys.stderr)
+print(room["id"])
+EOF
+) || die "a presenter room through the container"
+[ "$(docker exec "$redis_id" redis-cli exists "dagrad:room:$room_id:parts")" = 1 ] ||
+  die "room $room_id is not in redis: dagrad kept it in its own process (DAGRAD_REDIS_URL unused?)"
+say "room $room_id is kept in redis"
+
 say "the editor in headless Chromium"
 "$VENV_PYTHON" - "$URL" "$DAGRAD_TOKEN" "$REPO/tests/e2e/browser.py" "$DAGRAD_DOCKER_ARTIFACTS/editor.png" <<'EOF'
 import runpy, sys
