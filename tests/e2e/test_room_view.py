@@ -53,9 +53,13 @@ def test_a_student_follows_the_teachers_room(browser: Any, server: str, console:
     Editor(teacher).open_example("dag_4_1")
     Editor(teacher).wait_valid()
     link = present(teacher)
-    student = new_page(browser, link)
+    student = browser.new_page(viewport={"width": 1280, "height": 720})
+    validations: list[str] = []  # a follower shows the presenter's validation: it asks for none
+    student.on("request", lambda r: validations.append(r.url) if "/api/validate" in r.url else None)
+    student.goto(link)
     expect(student.locator("[data-testid=room-bar]")).to_have_attribute("data-role", "following")
     expect(student.locator(".react-flow__node[data-id='q']")).to_be_visible()
+    Editor(student).wait_valid()  # the shapes, as the teacher's page found them
 
     lag = follow_an_edit(teacher, student)
     assert lag < 0.5, f"the student's canvas followed after {lag * 1000:.0f} ms"
@@ -69,6 +73,8 @@ def test_a_student_follows_the_teachers_room(browser: Any, server: str, console:
     expect(student.locator("[data-testid=run-status]")).to_be_visible()
     expect(student.locator("[data-testid=mode-grad]")).to_have_class(re.compile(r"\bon\b"))
 
+    assert validations == []
+
     # A copy stops following; following again catches up with what the teacher did meanwhile.
     student.click("[data-testid=room-copy]")
     expect(student.locator("[data-testid=room-bar]")).to_have_attribute("data-role", "copy")
@@ -78,6 +84,11 @@ def test_a_student_follows_the_teachers_room(browser: Any, server: str, console:
     assert set(Editor(student).node_ids()) == before
     student.click("[data-testid=room-follow]")
     expect(student.locator(".react-flow__node")).to_have_count(len(Editor(teacher).node_ids()))
+
+    # The next example: each student's canvas shows it whole, fitted as the teacher's is.
+    Editor(teacher).open_example("siamese")
+    for nid in Editor(teacher).node_ids():
+        expect(student.locator(f".react-flow__node[data-id='{nid}']")).to_be_in_viewport()
 
     teacher.click("[data-testid=room-stop]")
     expect(student.locator("[data-testid=room-bar]")).to_have_attribute("data-role", "copy")

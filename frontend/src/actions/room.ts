@@ -25,12 +25,19 @@ let throttle: ReturnType<typeof setTimeout> | undefined;
 let lastSent = 0;
 let lastText: Record<string, string> = {}; // each part as last sent
 let applied = 0; // states shown since following began: the first one fits the view
+let loads = -1; // the presenter's loadCount last shown: another graph loaded is fitted too
 
 function graphPart(): GraphPart {
   const { graph } = useGraph.getState();
   const r = useResults.getState();
   const selected = graph.nodes.filter((n) => n.selected).map((n) => n.id);
-  return { part: "graph", doc: toDoc(graph), view: { mode: r.mode, backward: r.backward, selected } };
+  const validation = { metas: r.metas, shared: r.shared, errors: r.validationErrors };
+  return {
+    part: "graph",
+    doc: toDoc(graph),
+    view: { mode: r.mode, backward: r.backward, selected, loads: useGraph.getState().loadCount },
+    validation,
+  };
 }
 
 function runPart(): RunPart {
@@ -148,10 +155,13 @@ export function stopPresenting(why: string | null = null): void {
 function apply(part: GraphPart | RunPart): void {
   const results = useResults.getState();
   if (part.part === "graph") {
-    const first = applied++ === 0;
-    useGraph.getState().followDoc(part.doc, part.view.selected, first);
+    const fit = applied++ === 0 || part.view.loads !== loads;
+    loads = part.view.loads;
+    useGraph.getState().followDoc(part.doc, part.view.selected, fit);
     results.setMode(part.view.mode);
     results.setBackward(part.view.backward);
+    const v = part.validation;
+    results.setValidation(v.metas, v.shared, v.errors);
     return;
   }
   useResults.setState({

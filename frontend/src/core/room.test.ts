@@ -21,7 +21,8 @@ const runPart = (runBytes: number): RunPart => ({
 const graphPart: GraphPart = {
   part: "graph",
   doc: { version: 1, nodes: [], run: {} } as unknown as GraphDoc,
-  view: { mode: "grad", backward: true, selected: ["x"] },
+  view: { mode: "grad", backward: true, selected: ["x"], loads: 1 },
+  validation: { metas: {}, shared: [], errors: [] },
 };
 
 describe("room states", () => {

@@ -1,13 +1,23 @@
 // A presenter room's messages (the server: backend/dagrad/api/routes/rooms.py). The presenter's
 // page sends its state; each follower's page shows it as its own. React-free, so it is tested
 // on its own.
-import type { BackwardGraph, EvaluateResponse, GraphDoc, GraphError } from "../api/types";
+import type {
+  BackwardGraph,
+  EvaluateResponse,
+  GraphDoc,
+  GraphError,
+  NodeMeta,
+  SharedNode,
+} from "../api/types";
 
 export interface RoomView {
   mode: "value" | "grad";
   backward: boolean;
   /** The nodes the presenter has selected: the follower's inspector shows the same one. */
   selected: string[];
+  /** How many graphs the presenter's page has loaded: a new one (the next example) is fitted to
+   * each follower's view, as it is to the presenter's. */
+  loads: number;
 }
 
 /** What the page sends, in two parts, each only when it changed: a node dragged on a large net
@@ -16,6 +26,9 @@ export interface GraphPart {
   part: "graph";
   doc: GraphDoc;
   view: RoomView;
+  /** The presenter's validation of the graph: followers show it rather than each asking the
+   * server again (thirty students, one validation). */
+  validation: { metas: Record<string, NodeMeta>; shared: SharedNode[]; errors: GraphError[] };
 }
 
 export interface RunPart {

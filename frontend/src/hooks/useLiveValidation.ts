@@ -5,6 +5,7 @@ import type { GraphDoc } from "../api/types";
 import { sameContent, toDoc } from "../core/graph";
 import { useGraph } from "../store/graphStore";
 import { useResults } from "../store/resultsStore";
+import { isFollowing } from "../store/roomStore";
 
 /** What validation and runs depend on: everything but positions (and selection, which toDoc drops). */
 export function contentKey(doc: GraphDoc): string {
@@ -18,6 +19,8 @@ export function useLiveValidation(): void {
     let controller: AbortController | null = null;
     let lastKey = "";
     const check = () => {
+      // Following a room, the presenter's validation comes with the graph (actions/room.ts).
+      if (isFollowing()) return;
       const { graph } = useGraph.getState();
       const doc = toDoc(graph);
       const key = contentKey(doc);
