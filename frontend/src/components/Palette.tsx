@@ -47,8 +47,11 @@ export function Palette() {
   const onKey = (ev: React.KeyboardEvent) => {
     if (ev.key === "ArrowDown") setActive((a) => Math.min(a + 1, matches.length - 1));
     else if (ev.key === "ArrowUp") setActive((a) => Math.max(a - 1, 0));
-    else if (ev.key === "Enter" && matches[active]) addAtCentre(matches[active]);
-    else if (ev.key === "Escape") setQuery("");
+    else if (ev.key === "Enter" && matches[active]) {
+      addAtCentre(matches[active]);
+      setQuery(""); // the next search starts afresh, not appended to this one
+      setActive(0);
+    } else if (ev.key === "Escape") setQuery("");
     else return;
     ev.preventDefault();
   };

@@ -3,7 +3,7 @@ import { useMemo, useState } from "react";
 import type { TensorPayload } from "../api/types";
 import { download } from "../core/download";
 import { toNested, toNpy } from "../core/npy";
-import { absMax, decode, formatNumber, shapeText, unravel } from "../core/tensor";
+import { absMax, decode, formatNumber, hoverText, shapeText } from "../core/tensor";
 import { ColorBar } from "./ColorBar";
 import { Heatmap } from "./Heatmap";
 import { TensorTable } from "./TensorTable";
@@ -58,7 +58,7 @@ export function TensorView({ payload, name, testId, onLoadFull }: Props) {
           <div className="hover-readout mono">
             {hover === null
               ? "Hover the map for an element's index and value."
-              : `[${unravel(hover, tensor.shape).join(", ")}] = ${tensor.data[hover]}`}
+              : hoverText(hover, tensor.shape, tensor.data[hover])}
           </div>
         </>
       ) : (

@@ -22,7 +22,7 @@ import { emptyHistory, record, redo, undo } from "./history";
 import { inputHandles, parseHandle } from "./ports";
 import { fields, parseInput, validateAttrs } from "./schema";
 import { decodeFragment, encodeFragment } from "./share";
-import { asMaps, decode, lineText, unravel } from "./tensor";
+import { asMaps, decode, hoverText, lineText, unravel } from "./tensor";
 
 const DAG: GraphDoc = {
   version: 1,
@@ -290,5 +290,13 @@ describe("colour map", () => {
     expect(diverging(1, 2)).toEqual([213, 136, 145]);
     expect(diverging(Number.NaN, 2)).toEqual([150, 150, 150]);
     expect(diverging(5, 0)).toEqual([247, 247, 247]);
+  });
+});
+
+describe("hovering a heatmap", () => {
+  it("says the element's index and its value to 6 digits, not every digit of a double", () => {
+    expect(hoverText(5, [2, 3], 4.070731163024902)).toBe("[1, 2] = 4.07073");
+    expect(hoverText(0, [4], -0.000123456789)).toBe("[0] = -1.23457e-4");
+    expect(hoverText(3, [4], Number.NaN)).toBe("[3] = NaN");
   });
 });

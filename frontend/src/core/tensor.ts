@@ -81,6 +81,12 @@ export function absMax(data: Float64Array): number {
   return m;
 }
 
+/** What hovering one element of a heatmap says: its index and its value, to 6 significant digits
+ * (float32 holds about 7; the full value is in the table and the downloads). */
+export function hoverText(index: number, shape: number[], value: number): string {
+  return `[${unravel(index, shape).join(", ")}] = ${formatNumber(value, 6)}`;
+}
+
 export function formatNumber(v: number | null | undefined, digits = 4): string {
   if (v === null || v === undefined || Number.isNaN(v)) return "NaN";
   if (!Number.isFinite(v)) return v > 0 ? "inf" : "-inf";
