@@ -9,6 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 import torch
+from playwright.sync_api import expect
 
 from test_api import torch_dag_4_1
 
@@ -198,6 +199,12 @@ def test_save_open_share_and_autosave_keep_the_graph_whole(page, server: str, tm
 
     page.click("button:has-text('New')")
     assert ed.doc()["nodes"] == []
+    # New replaced the work without a dialog, but says how to get it back, and that works.
+    expect(page.locator("[data-testid=notice]")).to_contain_text("Ctrl+Z brings back the graph you had")
+    page.locator(".react-flow__pane").click(position={"x": 5, "y": 5})
+    page.keyboard.press("Control+z")
+    assert ed.doc()["nodes"] == original["nodes"]
+    page.click("button:has-text('New')")
     page.set_input_files("[data-testid=open-input]", str(saved))
     page.wait_for_selector(".react-flow__node")
     assert ed.doc() == original

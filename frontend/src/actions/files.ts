@@ -1,4 +1,6 @@
 // Save and open graph files (the API's format, layout included) and share a graph by URL.
+
+import type { GraphDoc } from "../api/types";
 import { download } from "../core/download";
 import { parseGraphDoc, toDoc } from "../core/graph";
 import { encodeFragment } from "../core/share";
@@ -11,11 +13,20 @@ export function saveFile(): void {
   download(`${slug(graph.title)}.json`, `${JSON.stringify(toDoc(graph), null, 2)}\n`, "application/json");
 }
 
+/** Replace the graph with `doc` (null: an empty one), saying so, and how to get the old one
+ * back when there was one: New and an example load replace the student's work. */
+export function replaceGraph(doc: GraphDoc | null, what: string): void {
+  const { graph, loadDoc, clear, notify } = useGraph.getState();
+  const had = graph.nodes.length;
+  if (doc) loadDoc(doc);
+  else clear();
+  notify("info", had ? `${what} Ctrl+Z brings back the graph you had.` : what);
+}
+
 export async function openFile(file: File): Promise<void> {
-  const { loadDoc, notify } = useGraph.getState();
+  const { notify } = useGraph.getState();
   try {
-    loadDoc(parseGraphDoc(await file.text()));
-    notify("info", `Opened ${file.name}.`);
+    replaceGraph(parseGraphDoc(await file.text()), `Opened ${file.name}.`);
   } catch (e) {
     notify("error", `${file.name} is not a dagrad graph file (${(e as Error).message}).`);
   }

@@ -1,5 +1,6 @@
 // The examples gallery: the course chapter's graphs, one click each.
 import { useEffect } from "react";
+import { replaceGraph } from "../actions/files";
 import { api } from "../api/client";
 import { useGraph } from "../store/graphStore";
 import { useResults } from "../store/resultsStore";
@@ -16,7 +17,7 @@ export function ExamplesDialog({ onClose }: { onClose: () => void }) {
   const open = async (name: string) => {
     try {
       const doc = await api.example(name);
-      useGraph.getState().loadDoc(doc);
+      replaceGraph(doc, `Opened the example “${doc.title ?? name}”.`);
       useResults.getState().clearRun();
       onClose();
     } catch (e) {

@@ -1,7 +1,7 @@
 // The top bar: file actions, editing actions, and the run.
 import { useReactFlow } from "@xyflow/react";
 import { useRef } from "react";
-import { openFile, saveFile, shareUrl } from "../actions/files";
+import { openFile, replaceGraph, saveFile, shareUrl } from "../actions/files";
 import { present, stopPresenting } from "../actions/room";
 import { runGraph } from "../actions/run";
 import { gradModeTitle } from "../core/explain";
@@ -30,7 +30,12 @@ export function Toolbar({ onExamples }: { onExamples: () => void }) {
         <button type="button" data-testid="examples-button" onClick={onExamples}>
           Examples
         </button>
-        <button type="button" onClick={() => g.clear()} title="A new, empty graph">
+        <button
+          type="button"
+          data-testid="new-button"
+          onClick={() => replaceGraph(null, "A new, empty graph.")}
+          title="A new, empty graph"
+        >
           New
         </button>
         <button type="button" data-testid="open-button" onClick={() => fileInput.current?.click()}>
