@@ -229,3 +229,22 @@ def test_save_open_share_and_autosave_keep_the_graph_whole(page, server: str, tm
     page.goto(server)
     page.wait_for_selector(".react-flow__node")
     assert ed.doc() == original
+
+
+def test_the_title_and_an_exercises_instructions_are_edited_and_saved_with_the_graph(page) -> None:
+    ed = Editor(page)
+    ed.open_example("dag_4_1")
+    ed.wait_valid()
+    ed.deselect()
+    page.click("[data-testid=graph-title]")
+    page.fill("[data-testid=graph-title-input]", "Exercise 1: weight sharing")
+    page.fill("[data-testid=graph-description-input]", "Which uses of w1 add up to its gradient? Run it and look.")
+    page.click("[data-testid=graph-info-save]")
+    expect(page.locator("[data-testid=graph-title]")).to_contain_text("Exercise 1: weight sharing")
+    expect(page.locator("[data-testid=graph-description]")).to_contain_text("Which uses of w1")
+    doc = ed.doc()
+    assert doc["title"] == "Exercise 1: weight sharing"
+    assert doc["description"] == "Which uses of w1 add up to its gradient? Run it and look."
+    page.locator(".react-flow__pane").click(position={"x": 5, "y": 5})
+    page.keyboard.press("Control+z")  # undoable, as every edit
+    assert ed.doc()["title"] == "The DAG of 4.1, with w1 shared"

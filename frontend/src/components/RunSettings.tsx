@@ -1,11 +1,72 @@
 // The run's settings, shown when no node is selected: loss, device, dtype, seed, backward passes,
 // retain_graph and zero_grad.
+import { useState } from "react";
 import { useShallow } from "zustand/react/shallow";
 import { guessLoss } from "../actions/run";
 import type { RunConfig } from "../api/types";
 import { useGraph } from "../store/graphStore";
 import { useResults } from "../store/resultsStore";
 import { useServer } from "../store/serverStore";
+
+/** The title and the description (an exercise's instructions): click to edit, saved with the graph. */
+function GraphInfo({ title, description }: { title: string | null; description: string | null }) {
+  const [editing, setEditing] = useState(false);
+  const setInfo = useGraph((s) => s.setInfo);
+  if (!editing) {
+    return (
+      <>
+        <h3>
+          <button
+            type="button"
+            className="link graph-title"
+            data-testid="graph-title"
+            title="Edit the title and the description"
+            onClick={() => setEditing(true)}
+          >
+            {title || "Untitled graph"} ✎
+          </button>
+        </h3>
+        {description && (
+          <p className="doc" data-testid="graph-description">
+            {description}
+          </p>
+        )}
+      </>
+    );
+  }
+  return (
+    <form
+      className="graph-info"
+      onSubmit={(e) => {
+        e.preventDefault();
+        const data = new FormData(e.currentTarget);
+        const t = String(data.get("title") ?? "").trim();
+        const d = String(data.get("description") ?? "").trim();
+        setInfo({ title: t || null, description: d || null });
+        setEditing(false);
+      }}
+    >
+      <label htmlFor="graph-title-input">Title</label>
+      <input id="graph-title-input" name="title" data-testid="graph-title-input" defaultValue={title ?? ""} />
+      <label htmlFor="graph-description-input">Description, or an exercise's instructions</label>
+      <textarea
+        id="graph-description-input"
+        name="description"
+        data-testid="graph-description-input"
+        rows={5}
+        defaultValue={description ?? ""}
+      />
+      <div className="row">
+        <button type="submit" data-testid="graph-info-save">
+          Save
+        </button>
+        <button type="button" onClick={() => setEditing(false)}>
+          Cancel
+        </button>
+      </div>
+    </form>
+  );
+}
 
 export function RunSettings() {
   // Only what is shown: moving or selecting nodes leaves all of these unchanged.
@@ -19,8 +80,7 @@ export function RunSettings() {
   const devices = useServer((s) => s.devices);
   return (
     <div className="inspector-body" data-testid="run-settings">
-      <h3>{title || "Untitled graph"}</h3>
-      {description && <p className="doc">{description}</p>}
+      <GraphInfo title={title ?? null} description={description ?? null} />
       <h4>Run</h4>
       <div className="field">
         <label htmlFor="run-output">Loss (node to differentiate)</label>

@@ -51,6 +51,8 @@ interface GraphState {
   setAttr(id: string, name: string, value: unknown): void;
   rename(id: string, to: string): string | null;
   setRun(patch: Partial<RunConfig>): void;
+  /** The graph's title and description (an exercise's instructions), as the document keeps them (undoable). */
+  setInfo(patch: { title?: string | null; description?: string | null }): void;
   /** The presenter's graph, as a follower of a room shows it: not an edit of this page's own
    * (no undo step), `selected` selected, fitted to the view when `fit`. */
   followDoc(doc: GraphDoc, selected: string[], fit: boolean): void;
@@ -182,6 +184,11 @@ export const useGraph = create<GraphState>()((set, get) => {
     setRun: (patch) => {
       const { graph } = get();
       edit({ ...graph, run: { ...graph.run, ...patch } });
+    },
+    setInfo: (patch) => {
+      const { graph } = get();
+      const next = { ...graph, ...patch };
+      if (next.title !== graph.title || next.description !== graph.description) edit(next);
     },
 
     deleteSelected: () => {
