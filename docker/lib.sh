@@ -40,6 +40,16 @@ docker_skip_reason() {
   fi
 }
 
+# "<what> SKIPPED: <why>" and exit 0 when docker_skip_reason has a reason.
+exit_if_skipped() {
+  local reason
+  reason=$(docker_skip_reason)
+  if [ -n "$reason" ]; then
+    echo "$1 SKIPPED: $reason"
+    exit 0
+  fi
+}
+
 ensure_docker() {
   local missing=()
   command -v dockerd >/dev/null || missing+=(docker.io)

@@ -16,11 +16,7 @@ cd "$(dirname "$0")/.."
 # shellcheck source=docker/lib.sh
 source docker/lib.sh
 
-reason=$(docker_skip_reason)
-if [ -n "$reason" ]; then
-  echo "docker test SKIPPED: $reason"
-  exit 0
-fi
+exit_if_skipped "docker test"
 
 START=$SECONDS
 export DAGRAD_IMAGE=${DAGRAD_IMAGE:-dagrad:test}

@@ -20,11 +20,7 @@ cd "$(dirname "$0")/.."
 # shellcheck source=docker/lib.sh
 source docker/lib.sh
 
-reason=$(docker_skip_reason)
-if [ -n "$reason" ]; then
-  echo "swarm test SKIPPED: $reason"
-  exit 0
-fi
+exit_if_skipped "swarm test"
 
 LOAD_ARGS=("$@")
 [ ${#LOAD_ARGS[@]} -gt 0 ] || LOAD_ARGS=(--clients 8 --seconds 20)

@@ -56,7 +56,21 @@ def state_frame(seq: int, part: str, state: str) -> str:
     return f'{{"type":"state","seq":{seq},"part":"{part}","state":{state}}}'
 
 
+_FRAME_SEQ = re.compile(r'\{"type":"state","seq":(\d+),')
+
+
+def frame_seq(frame: str) -> int:
+    """The number state_frame gave a frame, read from its start (a run's frame may be megabytes)."""
+    found = _FRAME_SEQ.match(frame)
+    assert found is not None, frame[:60]
+    return int(found.group(1))
+
+
 CLOSED_FRAME = '{"type":"closed"}'
+
+
+def _no_room(rid: str) -> RoomError:
+    return RoomError(404, "not_found", f"there is no room {rid!r}: it was closed, or it expired")
 
 
 @dataclass(eq=False)  # each one itself, in a set
@@ -178,7 +192,7 @@ class _Redis:
 
     async def latest(self, rid: str) -> list[str]:
         frames = [_text(f) or "" for f in (await self.redis.hgetall(self._key(rid, ":parts"))).values()]
-        return sorted(frames, key=lambda f: int(json.loads(f)["seq"]))
+        return sorted(frames, key=frame_seq)
 
     async def close(self, rid: str) -> None:
         async with self.redis.pipeline(transaction=True) as p:
@@ -218,10 +232,15 @@ class Rooms:
         await self.store.create(rid, _digest(key))
         return rid, key
 
-    async def check_key(self, rid: str, key: str | None) -> None:
+    async def require(self, rid: str) -> str:
+        """Room `rid`'s key digest; a 404 RoomError when it is closed or expired."""
         digest = await self.store.digest(rid)
         if digest is None:
-            raise RoomError(404, "not_found", f"there is no room {rid!r}: it was closed, or it expired")
+            raise _no_room(rid)
+        return digest
+
+    async def check_key(self, rid: str, key: str | None) -> None:
+        digest = await self.require(rid)
         if key is None or not secrets.compare_digest(digest, _digest(key)):
             raise RoomError(403, "unauthorized", "only the room's presenter, with its key, can do that")
 
@@ -256,7 +275,7 @@ class Rooms:
             raise RoomError(422, "malformed", f"a room keeps {MAX_PARTS} parts at most: {sorted(parts)}")
         done = await self.store.publish(rid, part, text)
         if done is None:
-            raise RoomError(404, "not_found", f"there is no room {rid!r}: it was closed, or it expired")
+            raise _no_room(rid)
         seq, frame = done
         if isinstance(self.store, _Local):  # Redis hands it to every process's listener, this one's too
             self.deliver(rid, frame)
@@ -271,8 +290,7 @@ class Rooms:
     # --- the followers ----------------------------------------------------------------------------
 
     async def follow(self, rid: str) -> Follower:
-        if await self.store.digest(rid) is None:
-            raise RoomError(404, "not_found", f"there is no room {rid!r}: it was closed, or it expired")
+        await self.require(rid)
         mine = self.followers.setdefault(rid, set())
         if len(mine) >= self.settings.max_followers:
             raise RoomError(429, "limit", f"room {rid!r} has {self.settings.max_followers} followers, its most")

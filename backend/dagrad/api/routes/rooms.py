@@ -24,7 +24,7 @@ from pydantic import BaseModel, Field
 
 from dagrad.api.auth import is_teacher
 from dagrad.api.error_handlers import documented
-from dagrad.api.rooms import RoomError, Rooms
+from dagrad.api.rooms import CLOSED_FRAME, RoomError, Rooms
 from dagrad.errors import GraphError, GraphErrors
 
 router = APIRouter(prefix="/api", tags=["rooms"])
@@ -76,8 +76,10 @@ async def create_room(request: Request) -> RoomCreated:
 @router.get("/rooms/{rid}", operation_id="rooms-get", responses=documented(404, 422))
 async def get_room(rid: str, request: Request) -> RoomInfo:
     rooms = _rooms(request)
-    if await rooms.store.digest(rid) is None:
-        raise _refused(RoomError(404, "not_found", f"there is no room {rid!r}: it was closed, or it expired"))
+    try:
+        await rooms.require(rid)
+    except RoomError as e:
+        raise _refused(e) from e
     return RoomInfo(id=rid, followers_here=rooms.local_followers(rid))
 
 
@@ -144,7 +146,7 @@ async def _follow(websocket: WebSocket, rooms: Rooms, rid: str) -> None:
                 await websocket.close(4408, "fell behind the room: reconnect for its latest state")
                 return
             await websocket.send_text(frame)
-            if frame == '{"type":"closed"}':
+            if frame == CLOSED_FRAME:
                 await websocket.close(1000, "the presenter closed the room")
                 return
 
