@@ -10,6 +10,15 @@
 # cannot work there, moves to DAGRAD_MESH_PORT, 18080), and redis is reached by DNS round robin.
 #
 #   scripts/swarm-test.sh [load.py's arguments]      # default: --clients 8 --seconds 20
+#   DAGRAD_REPLICA_CPUS=0.25 scripts/swarm-test.sh   # each replica limited to a quarter core
+#
+# DAGRAD_REPLICA_CPUS adds docker/swarm-capacity.yml: a CPU limit on each dagrad task, so that each
+# replica stands for a machine of its own (one PyTorch thread each, DAGRAD_WORKER_THREADS=1, unless
+# set). The summary then gives each replica's CPU use as a share of its limit: near 100% means the
+# limit, not the rest of the machine, bounded it, and 2 replicas should serve twice the requests.
+# So that other work on the node cannot hold a replica below its limit (a replica of a real swarm
+# has its machine to itself), the containers' CPU weight (cgroup v1 cpu.shares of Docker's
+# parent group) is raised for the test and put back after it.
 #
 # The image is built as scripts/docker-test.sh builds it (docker/lib.sh: local base images).
 # Environment: DAGRAD_IMAGE (dagrad:swarm-test), DAGRAD_PORT (8000), DAGRAD_WARMUP_SECONDS (5: a
@@ -39,8 +48,11 @@ VENV_PYTHON=${VENV:-$REPO/.venv}/bin/python
 
 MADE_SWARM=
 DEPLOYED=
+DOCKER_SHARES=/sys/fs/cgroup/cpu/docker/cpu.shares
+OLD_SHARES=
 finish() {
   local rc=$?
+  [ -z "$OLD_SHARES" ] || echo "$OLD_SHARES" >"$DOCKER_SHARES" || true
   if [ -n "$DEPLOYED" ]; then
     [ $rc -eq 0 ] || docker service logs --tail 40 "$SERVICE" >&2 || true
     say "docker stack rm $STACK"
@@ -145,6 +157,17 @@ if [ "$(docker info -f '{{.Swarm.LocalNodeState}}')" != active ]; then
 fi
 
 STACK_FILES=(-c docker-compose.yml)
+if [ -n "${DAGRAD_REPLICA_CPUS:-}" ]; then
+  export DAGRAD_WORKER_THREADS=${DAGRAD_WORKER_THREADS:-1}
+  STACK_FILES+=(-c docker/swarm-capacity.yml)
+  if [ -w "$DOCKER_SHARES" ]; then
+    OLD_SHARES=$(cat "$DOCKER_SHARES")
+    echo 262144 >"$DOCKER_SHARES"
+    say "Docker's containers weighted before other work here (cpu.shares $OLD_SHARES -> 262144, put back at the end)"
+  else
+    say "no $DOCKER_SHARES (not cgroup v1): other work on this node may hold the replicas below their limit"
+  fi
+fi
 if [ -d /proc/sys/net/ipv4/vs ]; then
   VIA="the routing mesh"
 else
@@ -169,12 +192,13 @@ wait_ready 2
 check_redis
 measure 2
 
-"$VENV_PYTHON" - "$ARTIFACTS" "$(nproc)" "$VIA" <<'EOF'
+"$VENV_PYTHON" - "$ARTIFACTS" "$(nproc)" "$VIA" "${DAGRAD_REPLICA_CPUS:-}" <<'EOF'
 import json, sys
 from pathlib import Path
 
-folder, cores, via = Path(sys.argv[1]), sys.argv[2], sys.argv[3]
-print(f"\nsummary ({cores} cores, through {via}):")
+folder, cores, via, limit = Path(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
+each = f", each replica limited to {limit} CPU" if limit else ""
+print(f"\nsummary ({cores} cores, through {via}{each}):")
 print(f"  {'replicas':>8}  {'200s/s':>7}  {'p50 ms':>7}  {'p99 ms':>7}  {'machine busy':>12}  CPU seconds (statuses)")
 for n in (1, 2):
     r = json.loads((folder / f"replicas-{n}.json").read_text())
@@ -191,6 +215,13 @@ for n in (1, 2):
     spent["the rest"] = after["busy_s"] - before["busy_s"] - sum(spent.values())
     cpu = ", ".join(f"{k} {v:.1f}" for k, v in spent.items())
     lat = r["latency_ms"]
+    if limit:  # each dagrad task's CPU as a share of its limit over the measurement
+        shares = [
+            (c["cpu_s"] - before["containers"].get(cid, {"cpu_s": 0.0})["cpu_s"]) / (float(limit) * r["seconds"])
+            for cid, c in after["containers"].items()
+            if c["service"].endswith("_dagrad")
+        ]
+        cpu += "; replicas at " + ", ".join(f"{100 * s:.0f}%" for s in shares) + " of their limit"
     print(
         f"  {n:>8}  {r['ok_per_second']:>7.1f}  {lat.get('p50', 0):>7}  {lat.get('p99', 0):>7}  {100 * busy:>11.0f}%"
         f"  {cpu} in {r['seconds']} s ({r['statuses']})"
