@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from dagrad.cli import exposure_warning
+from dagrad.cli import exposure_warning, short_token_warning
 from dagrad.settings import Settings
 
 TOKEN = "class-7fQ2"
@@ -36,6 +36,21 @@ def test_serve_with_a_token_only_reminds_of_the_allowed_hosts() -> None:
     assert "WARNING" not in reminder
     assert "DAGRAD_ALLOWED_HOSTS" in reminder
     assert exposure_warning("0.0.0.0", 8000, Settings(token=TOKEN, allowed_hosts="10.0.0.5")) is None
+
+
+def test_serve_warns_of_a_token_short_enough_to_guess() -> None:
+    strong = "Zq3v9-Lm0tXc2Rb8Yw1P"
+    warning = short_token_warning("0.0.0.0", Settings(token=TOKEN, teacher_token=strong))
+    assert warning is not None
+    assert f"DAGRAD_TOKEN has {len(TOKEN)} characters" in warning
+    assert "TEACHER" not in warning
+    assert "token_urlsafe" in warning
+    both = short_token_warning("10.0.0.5", Settings(token=TOKEN, teacher_token="teach"))
+    assert both is not None
+    assert "DAGRAD_TEACHER_TOKEN has 5 characters" in both
+    assert short_token_warning("0.0.0.0", Settings(token=strong, teacher_token=strong + "x")) is None
+    assert short_token_warning("0.0.0.0", Settings()) is None  # no token: exposure_warning says it louder
+    assert short_token_warning("127.0.0.1", Settings(token=TOKEN)) is None
 
 
 def test_dagrad_serve_prints_the_warning_on_stderr() -> None:

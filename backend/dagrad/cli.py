@@ -182,13 +182,38 @@ def exposure_warning(host: str, port: int, settings: Settings) -> str | None:
     )
 
 
+# A token a student can type but no one can guess: the server answers a wrong token as fast as a
+# right one, so its strength is its length; 16 random characters of token_urlsafe hold 96 bits.
+STRONG_TOKEN_CHARACTERS = 16
+
+
+def short_token_warning(host: str, settings: Settings) -> str | None:
+    """What `dagrad serve` says when it listens beyond this machine with a token short enough to
+    guess by trying: the server does not slow wrong guesses (behind a swarm's mesh or a school's
+    NAT many students share one address, and a limit per address would lock a class out)."""
+    if is_loopback(host):
+        return None
+    short = [
+        f"{name} has {len(token)} characters"
+        for name, token in (("DAGRAD_TOKEN", settings.token), ("DAGRAD_TEACHER_TOKEN", settings.teacher_token))
+        if token is not None and len(token) < STRONG_TOKEN_CHARACTERS
+    ]
+    if not short:
+        return None
+    return (
+        f"dagrad: {' and '.join(short)}: anyone who reaches this port may try tokens as fast as the server "
+        f"answers, so a short one can be guessed. Use {STRONG_TOKEN_CHARACTERS} or more random characters: "
+        "python3 -c 'import secrets; print(secrets.token_urlsafe(16))'."
+    )
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     settings = Settings()
-    warning = exposure_warning(args.host, args.port, settings)
-    if warning:
-        print(warning, file=sys.stderr, flush=True)
+    for warning in (exposure_warning(args.host, args.port, settings), short_token_warning(args.host, settings)):
+        if warning:
+            print(warning, file=sys.stderr, flush=True)
     if args.workers > 1 and not settings.redis_url:
         print(
             f"dagrad: {args.workers} server processes without DAGRAD_REDIS_URL: a presenter room lives in the "
