@@ -96,7 +96,9 @@ export function ToolbarRow({ items, menu }: { items: ToolItem[]; menu: ReactNode
           aria-haspopup="menu"
           aria-expanded={open}
           title={
-            inMenu.length ? `More: ${inMenu.map((it) => it.key).join(", ")}, text size` : "More: text size"
+            inMenu.length
+              ? "More: what the toolbar has no room for, text and zoom, the side panels"
+              : "More: text and zoom, the side panels"
           }
           onClick={() => setOpen(!open)}
         >
