@@ -7,6 +7,7 @@ import { Canvas } from "./components/Canvas";
 import { ExamplesDialog } from "./components/ExamplesDialog";
 import { Inspector } from "./components/Inspector";
 import { Palette } from "./components/Palette";
+import { PanelTabs } from "./components/PanelTabs";
 import { RoomBar } from "./components/RoomBar";
 import { SplitDivider, useSplitShare } from "./components/SplitDivider";
 import { StatusBar } from "./components/StatusBar";
@@ -18,23 +19,30 @@ import { useKeyboard } from "./hooks/useKeyboard";
 import { useLiveValidation } from "./hooks/useLiveValidation";
 import { usePaintMark } from "./hooks/usePaintMark";
 import { useResults } from "./store/resultsStore";
+import { useUi } from "./store/uiStore";
 
 function Editor() {
   const [examples, setExamples] = useState(false);
   const backward = useResults((s) => s.backward);
   const [share, setShare] = useSplitShare();
   const canvases = useRef<HTMLDivElement>(null);
+  // Presentation (store/uiStore.ts): either panel folded away, and the scale of the panels' text.
+  const palette = useUi((s) => s.palette) && !backward;
+  const inspector = useUi((s) => s.inspector);
+  const scale = useUi((s) => s.scale);
   useLiveValidation();
   useAutosave();
   useKeyboard();
   usePaintMark();
   return (
-    <div className="app">
+    <div className="app" style={{ "--ui-scale": scale } as React.CSSProperties}>
       <Toolbar onExamples={() => setExamples(true)} />
       <RoomBar />
       {/* With the backward graph beside the canvas the palette makes room: this is for looking. */}
-      <main className={`workspace${backward ? " exploring" : ""}`}>
-        {!backward && <Palette />}
+      <main
+        className={`workspace${backward ? " exploring" : ""}${palette ? "" : " no-palette"}${inspector ? "" : " no-inspector"}`}
+      >
+        {palette && <Palette />}
         <div
           ref={canvases}
           className={`canvases${backward ? " split" : ""}`}
@@ -43,8 +51,9 @@ function Editor() {
           <Canvas />
           {backward && <SplitDivider container={canvases} onShare={setShare} />}
           {backward && <BackwardView />}
+          <PanelTabs palette={!backward} />
         </div>
-        <Inspector />
+        {inspector && <Inspector />}
       </main>
       <StatusBar />
       {examples && <ExamplesDialog onClose={() => setExamples(false)} />}

@@ -6,6 +6,7 @@ are skipped when it is missing, or when the editor has not been built into backe
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -92,14 +93,24 @@ def console() -> Console:
     return Console()
 
 
-@pytest.fixture
-def page(browser: Any, server: str, console: Console) -> Iterator[Any]:
-    """A fresh page (empty storage) on the editor, once the op registry has loaded."""
-    context = browser.new_context(viewport={"width": 1440, "height": 900}, accept_downloads=True)
-    pg = context.new_page()
+@contextlib.contextmanager
+def editor_page(browser: Any, server: str, console: Console, **context: Any) -> Iterator[Any]:
+    """A fresh page (empty storage) on the editor, once the op registry has loaded, in a browser
+    context made with `context` (its viewport, touch, ...), closed afterwards."""
+    ctx = browser.new_context(**context)
+    pg = ctx.new_page()
     pg.on("console", console.on_message)
     pg.on("pageerror", console.on_error)
     pg.goto(server)
     pg.wait_for_selector("[data-testid=palette-search]")
-    yield pg
-    context.close()
+    try:
+        yield pg
+    finally:
+        ctx.close()
+
+
+@pytest.fixture
+def page(browser: Any, server: str, console: Console) -> Iterator[Any]:
+    """A fresh page on the editor at 1440×900."""
+    with editor_page(browser, server, console, viewport={"width": 1440, "height": 900}, accept_downloads=True) as pg:
+        yield pg

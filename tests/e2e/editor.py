@@ -122,3 +122,12 @@ class Editor:
     def load_whole(self, view: str) -> None:
         """Press the inspector's "Load the whole tensor" button in `view` (value-view or grad-view)."""
         self.page.locator(f"[data-testid={view}]").get_by_role("button", name="Load the whole tensor").click()
+
+    # -- the toolbar ----------------------------------------------------------------------------
+    def tool(self, testid: str) -> None:
+        """Click a toolbar button, in the row or, where the row had no room for it, in the "⋯" menu."""
+        button = self.page.locator(f"[data-testid=toolbar-row] [data-testid={testid}]")
+        if not button.count():
+            self.page.click("[data-testid=toolbar-more]")
+            button = self.page.locator(f"[data-testid=toolbar-menu] [data-testid={testid}]")
+        button.click()

@@ -21,6 +21,16 @@ from .editor import Editor
 pytestmark = pytest.mark.e2e
 
 
+ZOOM = "() => new DOMMatrix(getComputedStyle(document.querySelector('.react-flow__viewport')).transform).a"
+LEFTMOST = """() => window.__dagrad.graph.getState().graph.nodes
+    .reduce((a, n) => (n.position.x < a.position.x ? n : a)).id"""
+
+
+def title_px(page: Any) -> float:
+    """The font size of node titles on the canvas, before the zoom."""
+    return float(page.evaluate("parseFloat(getComputedStyle(document.querySelector('.op-name')).fontSize)"))
+
+
 def new_page(browser: Any, url: str) -> Any:
     page = browser.new_page(viewport={"width": 1280, "height": 720})
     page.goto(url)
@@ -87,10 +97,18 @@ def test_a_student_follows_the_teachers_room(browser: Any, server: str, console:
     student.click("[data-testid=room-follow]")
     expect(student.locator(".react-flow__node")).to_have_count(len(Editor(teacher).node_ids()))
 
-    # The next example: each student's canvas shows it whole, fitted as the teacher's is.
+    # The next example: each student's canvas fits it as the teacher's does, at the same zoom, a
+    # readable one (the whole graph where it fits, else its start: its leftmost node in view).
     Editor(teacher).open_example("siamese")
-    for nid in Editor(teacher).node_ids():
-        expect(student.locator(f".react-flow__node[data-id='{nid}']")).to_be_in_viewport()
+    expect(student.locator(".react-flow__node")).to_have_count(len(Editor(teacher).node_ids()))
+    first = teacher.evaluate(LEFTMOST)
+    for page in (teacher, student):
+        expect(page.locator(f".react-flow__node[data-id='{first}']")).to_be_in_viewport()
+    deadline = time.monotonic() + 5
+    while (zooms := (teacher.evaluate(ZOOM), student.evaluate(ZOOM)))[0] != zooms[1]:
+        assert time.monotonic() < deadline, f"the teacher's zoom and the student's differ: {zooms}"
+        time.sleep(0.05)
+    assert zooms[1] * title_px(student) >= 9
 
     teacher.click("[data-testid=room-stop]")
     expect(student.locator("[data-testid=room-bar]")).to_have_attribute("data-role", "copy")

@@ -7,11 +7,16 @@ import {
   ReactFlow,
   useReactFlow,
 } from "@xyflow/react";
-import { useCallback, useEffect } from "react";
+import { useCallback } from "react";
 import { checkConnection } from "../core/connect";
+import { MINIMAP } from "../core/minimap";
+import { presenting } from "../core/prefs";
+import { useFitOn, useMinimapFree, useScaleZoom, useZoomVariable } from "../hooks/useCanvasView";
+import { useReadableFit } from "../hooks/useReadableFit";
 import { useGraph } from "../store/graphStore";
 import { useResults } from "../store/resultsStore";
 import { useRoom } from "../store/roomStore";
+import { useUi } from "../store/uiStore";
 import { nodeTypes } from "./OpNode";
 import { Regions } from "./Regions";
 import { edgeTypes } from "./ShapeEdge";
@@ -30,11 +35,14 @@ export function Canvas() {
   const backward = useResults((s) => s.backward);
   // Following a room, the graph is the presenter's: looked at, not edited (Make my copy edits).
   const following = useRoom((s) => s.role === "following");
-  // A new graph, or the canvas halved or whole again beside the backward graph: fit it anew.
-  useEffect(() => {
-    if (loadCount || backward)
-      requestAnimationFrame(() => flow.fitView({ padding: 0.12, duration: 0, maxZoom: 1.2 }));
-  }, [loadCount, flow, backward]);
+  const fit = useReadableFit();
+  const present = useUi(presenting);
+  const showMinimap = useMinimapFree();
+  // A new graph, the canvas halved or whole again beside the backward graph, or the panels folded
+  // for presenting or back again: fit it anew.
+  useFitOn(`${loadCount} ${backward} ${present}`, fit);
+  useScaleZoom();
+  useZoomVariable();
 
   const isValidConnection: IsValidConnection = useCallback(
     (c) => checkConnection(useGraph.getState().graph, c).ok,
@@ -88,8 +96,15 @@ export function Canvas() {
       >
         <Background gap={20} size={1} />
         <Regions />
-        {!backward && <MiniMap pannable zoomable nodeStrokeWidth={3} />}
-        <Controls />
+        {!backward && showMinimap && (
+          <MiniMap
+            pannable
+            zoomable
+            nodeStrokeWidth={3}
+            style={{ width: MINIMAP.width, height: MINIMAP.height }}
+          />
+        )}
+        <Controls onFitView={fit} />
       </ReactFlow>
       {nodes.length === 0 && (
         <div className="canvas-empty">

@@ -51,9 +51,11 @@ export function Heatmap({ tensor, limit, maxWidth, maxHeight, gap = 2, onHover }
 
   const hover = (ev: React.MouseEvent<HTMLCanvasElement>) => {
     if (!onHover) return;
+    // The drawing as the screen has it, which a panel's scale (CSS zoom) or the canvas's zoom makes
+    // larger or smaller than its CSS size: back to CSS px before finding the cell.
     const r = ev.currentTarget.getBoundingClientRect();
-    const px = (ev.clientX - r.left) / cell;
-    const py = (ev.clientY - r.top) / cell;
+    const px = ((ev.clientX - r.left) * (r.width ? width / r.width : 1)) / cell;
+    const py = ((ev.clientY - r.top) * (r.height ? height / r.height : 1)) / cell;
     const gc = Math.floor(px / (m.w + gap));
     const gr = Math.floor(py / (m.h + gap));
     const c = Math.floor(px - gc * (m.w + gap));

@@ -207,6 +207,7 @@ export function RunSettings() {
         <li>Ctrl+Enter run · Delete remove · Ctrl+A select all</li>
         <li>Ctrl+Z / Ctrl+Shift+Z undo / redo · Ctrl+C / Ctrl+V copy / paste</li>
         <li>Shift+drag select a box · G toggle values / gradients</li>
+        <li>[ / ] fold the palette / inspector · P presentation mode (both)</li>
       </ul>
     </div>
   );

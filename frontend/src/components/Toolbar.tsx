@@ -1,35 +1,47 @@
-// The top bar: file actions, editing actions, and the run.
-import { useReactFlow } from "@xyflow/react";
+// The top bar: file actions, editing actions, and the run, on one line at any width: what does not
+// fit goes into the "⋯" menu (ToolbarRow), the least needed first.
 import { useRef } from "react";
 import { openFile, replaceGraph, saveFile, shareUrl } from "../actions/files";
 import { present, stopPresenting } from "../actions/room";
 import { runGraph } from "../actions/run";
 import { gradModeTitle } from "../core/explain";
+import { presenting } from "../core/prefs";
+import { useReadableFit } from "../hooks/useReadableFit";
 import { useGraph } from "../store/graphStore";
 import { useResults } from "../store/resultsStore";
 import { useRoom } from "../store/roomStore";
+import { useUi } from "../store/uiStore";
+import { PanelSwitches, ScaleControl } from "./ScaleControl";
+import { ToolbarRow, type ToolItem } from "./ToolbarRow";
 
 export function Toolbar({ onExamples }: { onExamples: () => void }) {
   const running = useResults((s) => s.running);
-  const presenting = useRoom((s) => s.role === "presenting");
+  const presentingRoom = useRoom((s) => s.role === "presenting");
   const mode = useResults((s) => s.mode);
   const backward = useResults((s) => s.backward);
   const ran = useResults((s) => s.run?.run);
   const canUndo = useGraph((s) => s.history.past.length > 0);
   const canRedo = useGraph((s) => s.history.future.length > 0);
+  const projecting = useUi(presenting);
   const g = useGraph.getState();
-  const flow = useReactFlow();
+  const fit = useReadableFit();
   const fileInput = useRef<HTMLInputElement>(null);
 
-  return (
-    <header className="toolbar">
-      <div className="brand">
-        dagrad <span className="muted">autograd explorer</span>
-      </div>
-      <div className="group">
+  // `keep`: how much each is needed on the row at a tablet's width; the lowest go to the menu first.
+  const items: ToolItem[] = [
+    {
+      key: "examples",
+      keep: 8,
+      node: (
         <button type="button" data-testid="examples-button" onClick={onExamples}>
           Examples
         </button>
+      ),
+    },
+    {
+      key: "new",
+      keep: 5,
+      node: (
         <button
           type="button"
           data-testid="new-button"
@@ -38,35 +50,58 @@ export function Toolbar({ onExamples }: { onExamples: () => void }) {
         >
           New
         </button>
+      ),
+    },
+    {
+      key: "open",
+      keep: 4,
+      node: (
         <button type="button" data-testid="open-button" onClick={() => fileInput.current?.click()}>
           Open…
         </button>
-        <input
-          ref={fileInput}
-          type="file"
-          accept=".json,application/json"
-          hidden
-          data-testid="open-input"
-          onChange={(e) => {
-            const f = e.target.files?.[0];
-            if (f) openFile(f);
-            e.target.value = "";
-          }}
-        />
+      ),
+    },
+    {
+      key: "save",
+      keep: 4,
+      node: (
         <button type="button" data-testid="save-button" onClick={saveFile}>
           Save
         </button>
+      ),
+    },
+    {
+      key: "share",
+      keep: 3,
+      node: (
         <button type="button" data-testid="share-button" onClick={shareUrl}>
           Share link
         </button>
-      </div>
-      <div className="group">
+      ),
+    },
+    {
+      key: "undo",
+      keep: 7,
+      group: true,
+      node: (
         <button type="button" onClick={g.undo} disabled={!canUndo} title="Undo (Ctrl+Z)">
           ↶ Undo
         </button>
+      ),
+    },
+    {
+      key: "redo",
+      keep: 6,
+      node: (
         <button type="button" onClick={g.redo} disabled={!canRedo} title="Redo (Ctrl+Shift+Z)">
           ↷ Redo
         </button>
+      ),
+    },
+    {
+      key: "layout",
+      keep: 2,
+      node: (
         <button
           type="button"
           data-testid="layout-button"
@@ -75,17 +110,56 @@ export function Toolbar({ onExamples }: { onExamples: () => void }) {
         >
           Auto-layout
         </button>
-        <button type="button" onClick={() => flow.fitView({ padding: 0.15 })}>
+      ),
+    },
+    {
+      key: "fit",
+      keep: 7,
+      node: (
+        <button
+          type="button"
+          data-testid="fit-button"
+          onClick={fit}
+          title="The whole graph, or as much of it as fits with readable titles (drag the canvas for the rest)"
+        >
           Fit
         </button>
+      ),
+    },
+    {
+      key: "projector",
+      keep: 7,
+      node: (
+        <button
+          type="button"
+          data-testid="presentation-button"
+          className={projecting ? "on" : ""}
+          aria-pressed={projecting}
+          onClick={() => useUi.getState().togglePresenting()}
+          title="Presentation mode: fold both side panels away, and Fit keeps node titles readable from the back of a room (P)"
+        >
+          Projector
+        </button>
+      ),
+    },
+    {
+      key: "present",
+      keep: 5,
+      node: (
         <button
           type="button"
           data-testid="present-button"
           onClick={() => (useRoom.getState().role === "presenting" ? stopPresenting() : void present())}
           title="Open a room: the class follows this page live from a link"
         >
-          {presenting ? "Stop presenting" : "Present"}
+          {presentingRoom ? "Stop presenting" : "Present"}
         </button>
+      ),
+    },
+    {
+      key: "no_grad",
+      keep: 1,
+      node: (
         <button
           type="button"
           data-testid="no-grad-button"
@@ -94,8 +168,13 @@ export function Toolbar({ onExamples }: { onExamples: () => void }) {
         >
           no_grad
         </button>
-      </div>
-      <div className="group right">
+      ),
+    },
+    {
+      key: "mode",
+      keep: 9,
+      right: true,
+      node: (
         <div className="seg" role="radiogroup" aria-label="Show on the canvas">
           <button
             type="button"
@@ -115,6 +194,12 @@ export function Toolbar({ onExamples }: { onExamples: () => void }) {
             Gradients
           </button>
         </div>
+      ),
+    },
+    {
+      key: "backward",
+      keep: 3,
+      node: (
         <button
           type="button"
           data-testid="backward-toggle"
@@ -125,6 +210,12 @@ export function Toolbar({ onExamples }: { onExamples: () => void }) {
         >
           Backward graph
         </button>
+      ),
+    },
+    {
+      key: "run",
+      keep: 10,
+      node: (
         <button
           type="button"
           className="primary"
@@ -135,7 +226,36 @@ export function Toolbar({ onExamples }: { onExamples: () => void }) {
         >
           {running ? "Running…" : ran ? "▶ Run again" : "▶ Run"}
         </button>
+      ),
+    },
+  ];
+
+  return (
+    <header className="toolbar">
+      <div className="brand">
+        dagrad <span className="muted">autograd explorer</span>
       </div>
+      <input
+        ref={fileInput}
+        type="file"
+        accept=".json,application/json"
+        hidden
+        data-testid="open-input"
+        onChange={(e) => {
+          const f = e.target.files?.[0];
+          if (f) openFile(f);
+          e.target.value = "";
+        }}
+      />
+      <ToolbarRow
+        items={items}
+        menu={
+          <>
+            <ScaleControl />
+            <PanelSwitches />
+          </>
+        }
+      />
     </header>
   );
 }

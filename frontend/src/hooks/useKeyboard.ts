@@ -4,6 +4,9 @@ import { runGraph } from "../actions/run";
 import { useGraph } from "../store/graphStore";
 import { useResults } from "../store/resultsStore";
 import { isFollowing } from "../store/roomStore";
+import { useUi } from "../store/uiStore";
+
+const focusSearch = () => document.querySelector<HTMLInputElement>("[data-testid=palette-search]")?.focus();
 
 const typing = (t: EventTarget | null) =>
   t instanceof HTMLElement && (t.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(t.tagName));
@@ -33,7 +36,17 @@ export function useKeyboard(): void {
       } else if (mod && key === "a") {
         g.selectAll();
       } else if (key === "/" && !mod) {
-        document.querySelector<HTMLInputElement>("[data-testid=palette-search]")?.focus();
+        // A folded palette opens first, to be searched once it is drawn.
+        if (!useUi.getState().palette) {
+          useUi.getState().togglePalette();
+          requestAnimationFrame(focusSearch);
+        } else focusSearch();
+      } else if (key === "[" && !mod) {
+        useUi.getState().togglePalette();
+      } else if (key === "]" && !mod) {
+        useUi.getState().toggleInspector();
+      } else if (key === "p" && !mod) {
+        useUi.getState().togglePresenting();
       } else if (key === "g" && !mod) {
         const r = useResults.getState();
         r.setMode(r.mode === "value" ? "grad" : "value");
