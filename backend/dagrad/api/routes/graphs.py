@@ -1,4 +1,4 @@
-"""POST /api/validate and /api/evaluate, and the graph format's JSON Schema.
+"""POST /api/validate, /api/evaluate and /api/gradcheck, and the graph format's JSON Schema.
 
 Both hand the request's raw body to a worker process (api/workers.py), which parses, compiles
 and runs the graph and builds the whole answer; this process only relays it. The body is
@@ -19,7 +19,7 @@ from dagrad.api.deps import PoolDep
 from dagrad.api.workers import ClientGone, Slot
 from dagrad.errors import GraphError, GraphErrors
 from dagrad.graph_format import Graph
-from dagrad.results import ErrorResponse, EvaluateResponse, PayloadOptions, ValidateResponse
+from dagrad.results import ErrorResponse, EvaluateResponse, GradcheckResponse, PayloadOptions, ValidateResponse
 
 router = APIRouter(prefix="/api", tags=["graphs"])
 
@@ -130,6 +130,29 @@ async def evaluate(
         backward_graph=backward_graph,
     )
     return await _relay(request, pool, "evaluate", options.model_dump())
+
+
+@router.post(
+    "/gradcheck",
+    operation_id="graphs-gradcheck",
+    response_model=GradcheckResponse,
+    responses=ERRORS,
+    openapi_extra=GRAPH_BODY,
+)
+async def gradcheck(
+    request: Request,
+    pool: PoolDep,
+    max_elements: Annotated[
+        int | None,
+        Query(
+            ge=1,
+            description="Most elements to move, over all nodes (two forward runs each); the server's default if unset.",
+        ),
+    ] = None,
+) -> Response:
+    """Compare every gradient the graph's run returns with central finite differences, in float64
+    with one backward pass, as torch.autograd.gradcheck does; above max_elements, a seeded sample."""
+    return await _relay(request, pool, "gradcheck", {"max_elements": max_elements})
 
 
 @router.get("/schema/graph", operation_id="graphs-schema")
