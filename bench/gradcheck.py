@@ -23,9 +23,9 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "backend"))
-import graphs  # noqa: E402
-from dagrad.engine import Engine  # noqa: E402
-from dagrad.settings import Settings  # noqa: E402
+import graphs
+from dagrad.engine import Engine
+from dagrad.settings import Settings
 
 
 def torch_check(batch: int, moves: int) -> float:
@@ -76,7 +76,8 @@ def main(argv: list[str] | None = None) -> int:
         report = engine.gradcheck(graph, args.max_elements)
         ours.append(time.perf_counter() - start)
         theirs.append(torch_check(args.batch, report.elements_checked))
-    assert report is not None and report.ok
+    assert report is not None
+    assert report.ok
     a, b = statistics.median(ours), statistics.median(theirs)
     print(
         f"Net, batch {args.batch}: {report.elements_checked} of {report.elements_total:,} elements moved "

@@ -35,7 +35,7 @@ from typing import Literal
 
 import torch
 
-from dagrad.compiler import compile_graph
+from dagrad.compiler import ShapeMemo, compile_graph
 from dagrad.errors import GraphError, GraphErrors
 from dagrad.graph_format import Graph, Node
 from dagrad.interpreter import Interpreter
@@ -180,7 +180,9 @@ def _picked(numels: list[int], budget: int, seed: int) -> tuple[list[torch.Tenso
     return [torch.randperm(n, generator=generator)[:k].sort().values for n, k in zip(numels, share, strict=True)], True
 
 
-def check(graph: Graph, settings: Settings, max_elements: int | None = None) -> GradcheckResponse:
+def check(
+    graph: Graph, settings: Settings, max_elements: int | None = None, memo: ShapeMemo | None = None
+) -> GradcheckResponse:
     start = time.perf_counter()
     budget = settings.gradcheck_elements if max_elements is None else max_elements
     if budget > settings.max_gradcheck_elements:
@@ -188,7 +190,7 @@ def check(graph: Graph, settings: Settings, max_elements: int | None = None) -> 
             f"max_elements={budget:,} is more than this server's limit of {settings.max_gradcheck_elements:,} "
             "elements moved per gradient check: ask for fewer."
         )
-    plan = compile_graph(as_float64(graph), settings)
+    plan = compile_graph(as_float64(graph), settings, memo)
     result = Interpreter(plan, settings.max_run_seconds).run()
     targets = _targets(plan, result.values, result.grads)
     if not targets:

@@ -259,3 +259,32 @@ class GradcheckResponse(BaseModel):
     ok: bool = Field(description="Every node agrees.")
     nodes: list[GradcheckNode]
     seconds: float
+
+
+class PerSampleParam(BaseModel):
+    """One parameter's per-sample gradients."""
+
+    node: str
+    grad: TensorPayload = Field(description="Its gradient for the sample asked for alone.")
+    norms: list[float] = Field(description="The 2-norm of each sample's gradient, in batch order.")
+    sum_error: float = Field(
+        description="Largest |sum of the samples' gradients - the batch gradient|, over the batch gradient's largest "
+        "|element|: about 0 for a sum-reduced loss."
+    )
+    mean_error: float = Field(description="The same for their mean: about 0 for a mean-reduced loss.")
+
+
+class PerSampleResponse(BaseModel):
+    """Each sample's gradient with respect to each parameter: that of the loss of the graph fed with
+    that sample alone (a batch of one)."""
+
+    batch_size: int
+    batch: list[str] = Field(description="The sources fed one sample at a time.")
+    sample: int = Field(description="The sample whose input and gradients are given in full.")
+    method: Literal["vmap", "loop"] = Field(
+        description="torch.func.vmap over torch.func.grad, or a loop of one backward per sample where an op "
+        "cannot be vmapped."
+    )
+    inputs: dict[str, TensorPayload] = Field(description="That sample of each batch source.")
+    params: list[PerSampleParam]
+    seconds: float
