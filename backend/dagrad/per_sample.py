@@ -27,7 +27,7 @@ from torch.func import vmap
 from dagrad.compiler import ShapeMemo, compile_graph
 from dagrad.errors import GraphError, GraphErrors
 from dagrad.graph_format import Graph
-from dagrad.interpreter import Interpreter
+from dagrad.interpreter import Interpreter, located
 from dagrad.plan import Plan, PlannedNode
 from dagrad.report.payload import payloads
 from dagrad.results import PayloadOptions, PerSampleParam, PerSampleResponse
@@ -46,7 +46,12 @@ class _Fed(Interpreter):
         self.feed, self.values = feed, {}
         for node in self.plan.order:
             self.check_deadline(node.id)
-            self.values[node.id] = self.run_node(node)
+            try:
+                self.values[node.id] = self.run_node(node)
+            except GraphErrors:
+                raise
+            except Exception as exc:
+                raise located(node, exc) from exc
         return self.values[self.plan.run.output or ""].sum()
 
     def make_source(self, node: PlannedNode) -> torch.Tensor:
@@ -204,10 +209,13 @@ def _per_sample(
     try:
         found: dict[str, torch.Tensor] = vmap(func_grad(loss), in_dims=(None, 0))(weights, rows)
         return {nid: found[nid].detach() for nid in params}, "vmap"
-    except GraphErrors:
-        raise
-    except Exception:  # an op vmap cannot batch: the same, one sample at a time
+    except GraphErrors as exc:
+        if any(e.code == "limit" for e in exc.errors):  # out of time: no loop would finish either
+            raise
+    except Exception:  # torch.func's own refusals
         pass
+    # An op vmap cannot batch (or one that failed under it): the same, one sample at a time,
+    # where an op's real error is raised as evaluate raises it.
     out: dict[str, list[torch.Tensor]] = {nid: [] for nid in params}
     for i in range(size):
         leaves = {nid: v.clone().requires_grad_() for nid, v in weights.items()}
