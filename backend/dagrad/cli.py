@@ -89,6 +89,41 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_gradcheck(args: argparse.Namespace) -> int:
+    """Every gradient against finite differences; exit status 1 when one disagrees."""
+    from dagrad.engine import Engine
+
+    result = Engine().gradcheck(_read_graph(args.graph), args.max_elements)
+    if args.json:
+        print(result.model_dump_json(indent=2))
+        return 0 if result.ok else 1
+    width = max(len(n.node) for n in result.nodes)
+    print(f"{'node':<{width}}  {'checked':>13}  {'max abs err':>11}  {'max rel err':>11}  verdict")
+    for n in result.nodes:
+        checked = f"{n.checked}/{n.numel}" + ("*" if n.sampled else "")
+        what = "" if n.kind == "gradient" else f" (derivative wrt {n.moved})"
+        verdict = (
+            "ok"
+            if n.ok
+            else f"WRONG at {n.worst_index}: autograd {n.worst_analytic:.6g}, numeric {n.worst_numeric:.6g}"
+        )
+        kinks = f", {n.kinks} on a kink" if n.kinks else ""
+        print(
+            f"{n.node:<{width}}  {checked:>13}  {n.max_abs_error:>11.2e}  {n.max_rel_error:>11.2e}  {verdict}{kinks}{what}"
+        )
+    sampled = (
+        f"; * a seeded sample of {result.elements_checked} of {result.elements_total} elements"
+        if result.sampled
+        else ""
+    )
+    verdict = "every gradient agrees" if result.ok else "some gradients disagree"
+    print(
+        f"{verdict}: central differences in float64, eps {result.eps:g}, |a - n| <= {result.atol:g} + "
+        f"{result.rtol:g}·|n|{sampled}; {result.seconds:.2f} s"
+    )
+    return 0 if result.ok else 1
+
+
 def cmd_validate(args: argparse.Namespace) -> int:
     from dagrad.engine import Engine
     from dagrad.errors import fmt_shape
@@ -248,6 +283,15 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--seed", type=int)
     ev.add_argument("--backward-graph", action="store_true", help="also print the autograd graph the run built")
     ev.set_defaults(fn=cmd_eval)
+
+    gc = sub.add_parser(
+        "gradcheck",
+        help="compare every gradient of a graph with finite differences in float64 (exit 1 if one disagrees)",
+    )
+    gc.add_argument("graph", help="a graph JSON file, '-' for stdin, or an example's name")
+    gc.add_argument("--max-elements", type=int, help="most elements to move, over all nodes (the server default: 128)")
+    gc.add_argument("--json", action="store_true")
+    gc.set_defaults(fn=cmd_gradcheck)
 
     va = sub.add_parser("validate", help="check a graph file and print every node's shape")
     va.add_argument("graph")

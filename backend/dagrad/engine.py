@@ -8,6 +8,8 @@ process of the server holds one (api/worker_main.py); the CLI and scripts call i
     engine.validate(graph)           -> shapes and errors, nothing allocated
     engine.evaluate(graph, options)  -> every node's value and gradient (and, when asked, the
                                         autograd graph: report/backward_graph.py)
+    engine.gradcheck(graph)          -> each gradient against finite differences (gradcheck.py)
+    engine.per_sample(graph, i)      -> each sample's gradients of a batch (per_sample.py)
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
+from dagrad import gradcheck, per_sample
 from dagrad.admission import RunSlots
 from dagrad.compiler import CompileErrors, ShapeMemo, compile_graph
 from dagrad.errors import BackwardFailed
@@ -23,7 +26,7 @@ from dagrad.interpreter import Interpreter, Observer, Observers
 from dagrad.plan import Plan
 from dagrad.report.backward_graph import BackwardGraphRecorder
 from dagrad.report.response import check_response_size, evaluate_response, validate_response
-from dagrad.results import EvaluateResponse, PayloadOptions, ValidateResponse
+from dagrad.results import EvaluateResponse, GradcheckResponse, PayloadOptions, PerSampleResponse, ValidateResponse
 from dagrad.settings import Settings
 
 
@@ -62,6 +65,17 @@ class Engine:
                 raise
             compiled = self.compile(graph, rehearse=False)
         return self.run(compiled, options, observer)
+
+    def gradcheck(self, graph: Graph, max_elements: int | None = None) -> GradcheckResponse:
+        """Every gradient of the graph, run in float64, against central finite differences, in a run slot."""
+        self.compile(graph)  # its errors as evaluate gives them, before the float64 copy's
+        with self.slots.wait():
+            return gradcheck.check(graph, self.settings, max_elements, self.memo)
+
+    def per_sample(self, graph: Graph, sample: int = 0, batch: list[str] | None = None) -> PerSampleResponse:
+        """Each sample's gradient of each parameter, sample `sample`'s in full, in a run slot."""
+        with self.slots.wait():
+            return per_sample.gradients(graph, self.settings, sample, batch, self.memo)
 
     def run(self, compiled: Compiled, options: PayloadOptions, observer: Observer | None = None) -> EvaluateResponse:
         """Run a compiled graph, waiting for a run slot (tensors exist only while it is held),

@@ -115,7 +115,7 @@ class Interpreter:
             except GraphErrors:
                 raise
             except Exception as exc:
-                raise _located(node, exc) from exc
+                raise located(node, exc) from exc
             self.makers.note(node.id, value)  # now: an in-place op may later replace the tensor's grad_fn
             self.observer.value(node, value)
         result = RunResult(self.values, aliases=self.aliases, filled=self.filled, forward_s=time.perf_counter() - start)
@@ -240,7 +240,7 @@ def _keeper(grads: dict[str, torch.Tensor], nid: str) -> Callable[[torch.Tensor]
     return keep
 
 
-def _located(node: PlannedNode, exc: Exception) -> GraphErrors:
+def located(node: PlannedNode, exc: Exception) -> GraphErrors:
     if isinstance(exc, OpError):
         return GraphErrors([GraphError(node=node.id, port=exc.port, code=exc.code, message=str(exc))])
     text = str(exc).strip()

@@ -217,3 +217,74 @@ class PayloadOptions(BaseModel):
     )
     full: list[str] = Field(default_factory=list, description="Node ids whose tensors come whole; '*' for all.")
     backward_graph: bool = Field(False, description="Also return the autograd graph the run built.")
+
+
+class GradcheckNode(BaseModel):
+    """One node's gradient against central finite differences."""
+
+    node: str = Field(description="The node whose gradient, or for a grad node its value, was checked.")
+    kind: Literal["gradient", "derivative"] = Field(
+        description="'gradient': the node's gradient of run.output; 'derivative': a grad node's value, "
+        "the derivative of its outputs with respect to its inputs."
+    )
+    moved: str = Field(description="The node whose elements were moved: this one, or a grad node's inputs.")
+    numel: int = Field(description="Elements of its gradient.")
+    checked: int = Field(description="Elements moved to check it.")
+    sampled: bool = Field(description="True when only a seeded sample of its elements was checked.")
+    max_abs_error: float = Field(description="Largest |analytic - numeric| over the elements checked.")
+    max_rel_error: float = Field(description="Largest |analytic - numeric| / max(|analytic|, |numeric|).")
+    failing: int = Field(description="Elements outside the tolerance: |analytic - numeric| > atol + rtol * |numeric|.")
+    kinks: int = Field(
+        description="Elements where the function has a kink (a tie of max pooling, relu at 0): the one-sided "
+        "differences disagree and autograd's value is one of them. Not counted as failing, nor in the errors."
+    )
+    ok: bool = Field(description="Every element checked is within the tolerance.")
+    worst_index: list[int] = Field(description="Where the largest absolute error is.")
+    worst_analytic: float = Field(description="The gradient autograd gave there.")
+    worst_numeric: float = Field(description="The finite difference there.")
+
+
+class GradcheckResponse(BaseModel):
+    """Every gradient the run returns against central finite differences, in float64, with one
+    backward pass: the verdict torch.autograd.gradcheck gives, per element."""
+
+    eps: float = Field(description="How far each element is moved, each way.")
+    atol: float
+    rtol: float
+    dtype: Literal["float64"] = Field(description="What the check ran in, whatever the graph's dtype.")
+    max_elements: int = Field(description="The budget: most elements moved, over all nodes.")
+    elements_checked: int
+    elements_total: int = Field(description="Elements of every gradient; above max_elements, a sample is checked.")
+    sampled: bool = Field(description="True when some node's elements were sampled (seeded by run.seed).")
+    ok: bool = Field(description="Every node agrees.")
+    nodes: list[GradcheckNode]
+    seconds: float
+
+
+class PerSampleParam(BaseModel):
+    """One parameter's per-sample gradients."""
+
+    node: str
+    grad: TensorPayload = Field(description="Its gradient for the sample asked for alone.")
+    norms: list[float] = Field(description="The 2-norm of each sample's gradient, in batch order.")
+    sum_error: float = Field(
+        description="Largest |sum of the samples' gradients - the batch gradient|, over the batch gradient's largest "
+        "|element|: about 0 for a sum-reduced loss."
+    )
+    mean_error: float = Field(description="The same for their mean: about 0 for a mean-reduced loss.")
+
+
+class PerSampleResponse(BaseModel):
+    """Each sample's gradient with respect to each parameter: that of the loss of the graph fed with
+    that sample alone (a batch of one)."""
+
+    batch_size: int
+    batch: list[str] = Field(description="The sources fed one sample at a time.")
+    sample: int = Field(description="The sample whose input and gradients are given in full.")
+    method: Literal["vmap", "loop"] = Field(
+        description="torch.func.vmap over torch.func.grad, or a loop of one backward per sample where an op "
+        "cannot be vmapped."
+    )
+    inputs: dict[str, TensorPayload] = Field(description="That sample of each batch source.")
+    params: list[PerSampleParam]
+    seconds: float

@@ -61,6 +61,12 @@ class Settings(BaseSettings):
         description="PyTorch's threads in each worker process; 0: the machine's cores shared among the "
         "max_concurrent_runs runs that may go at once (at least one each).",
     )
+    gradcheck_elements: int = Field(
+        128, ge=1, description="Elements a gradient check moves, over all nodes, unless it asks for another number."
+    )
+    max_gradcheck_elements: int = Field(
+        20000, ge=1, description="Most elements one gradient check may move (each costs two forward runs)."
+    )
     shape_memo_bytes: int = Field(
         8 * 2**20,
         ge=0,

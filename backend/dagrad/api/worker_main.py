@@ -93,6 +93,12 @@ def handle(
     try:
         if kind == "validate":
             return 200, engine.validate(graph).model_dump_json().encode()
+        if kind == "per_sample":
+            o = options or {}
+            return 200, engine.per_sample(graph, o.get("sample", 0), o.get("batch")).model_dump_json().encode()
+        if kind == "gradcheck":
+            budget = (options or {}).get("max_elements")
+            return 200, engine.gradcheck(graph, budget).model_dump_json().encode()
         opts = PayloadOptions.model_validate(options or {})
         return 200, engine.evaluate(graph, opts, Whereabouts(where)).model_dump_json().encode()
     except GraphErrors as exc:

@@ -199,9 +199,9 @@ class WorkerPool:
 
     # --- jobs ---------------------------------------------------------------------------------
     async def slot(self, kind: str, deadline: float) -> Slot:
-        """A run slot for an evaluation (validation needs none: it allocates nothing), waiting
-        until `deadline` (time.monotonic()) at most; else a 503 with Retry-After."""
-        if kind != "evaluate":
+        """A run slot for an evaluation or a gradient check (validation needs none: it allocates
+        nothing), waiting until `deadline` (time.monotonic()) at most; else a 503 with Retry-After."""
+        if kind == "validate":
             return Slot(None)
         token = await self._runs.take(deadline)
         if token is None:

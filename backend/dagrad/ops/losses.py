@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from typing import Any, Literal
 
 import torch
+import torch._C._functorch as _functorch
 import torch.nn.functional as F
 from pydantic import Field
 
@@ -34,11 +35,22 @@ class CrossEntropyAttrs(ClassLossAttrs):
     label_smoothing: float = Field(0.0, ge=0.0, le=1.0, description="Mix the target with the uniform distribution.")
 
 
+def vmapped(t: torch.Tensor) -> bool:
+    """Whether `t` is one sample of torch.func.vmap's batch, whose values cannot be read (a Python
+    `if` on them has no single answer). Only per-sample gradients vmap a graph (dagrad/per_sample.py),
+    and they run the whole batch first, where these checks read the very same values."""
+    while _functorch.is_functorch_wrapped_tensor(t):
+        if _functorch.is_batchedtensor(t):
+            return True
+        t = _functorch.get_unwrapped(t)
+    return False
+
+
 def _check_class_values(input: torch.Tensor, target: torch.Tensor, ignore_index: int) -> None:
     """Class indices out of range are refused before the kernel sees them: on a GPU, PyTorch
     would fail with a device-side assert that leaves the whole process unable to use CUDA.
     Validation calls it too, on a literal target (`_known_classes`)."""
-    if target.dtype.is_floating_point or target.device.type == "meta" or target.numel() == 0:
+    if target.dtype.is_floating_point or target.device.type == "meta" or target.numel() == 0 or vmapped(target):
         return
     classes = _classes(input)
     lo, hi = torch.stack(torch.aminmax(target)).tolist()  # one read back: the common case ends here
@@ -116,7 +128,7 @@ def _outside_01(port: str, low: float, high: float) -> str:
 
 def _bce(input: torch.Tensor, target: torch.Tensor, **kwargs: Any) -> torch.Tensor:
     for port, t in (("input", input), ("target", target)):
-        if t.device.type != "meta" and t.numel():
+        if t.device.type != "meta" and t.numel() and not vmapped(t):
             lo, hi = torch.stack(torch.aminmax(t.detach())).tolist()
             if not (lo >= 0.0 and hi <= 1.0):
                 raise OpError(_outside_01(port, lo, hi), port=port, code="value")

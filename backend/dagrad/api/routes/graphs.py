@@ -1,4 +1,4 @@
-"""POST /api/validate and /api/evaluate, and the graph format's JSON Schema.
+"""POST /api/validate, /api/evaluate, /api/gradcheck and /api/per_sample, and the graph format's JSON Schema.
 
 Both hand the request's raw body to a worker process (api/workers.py), which parses, compiles
 and runs the graph and builds the whole answer; this process only relays it. The body is
@@ -19,7 +19,14 @@ from dagrad.api.deps import PoolDep
 from dagrad.api.workers import ClientGone, Slot
 from dagrad.errors import GraphError, GraphErrors
 from dagrad.graph_format import Graph
-from dagrad.results import ErrorResponse, EvaluateResponse, PayloadOptions, ValidateResponse
+from dagrad.results import (
+    ErrorResponse,
+    EvaluateResponse,
+    GradcheckResponse,
+    PayloadOptions,
+    PerSampleResponse,
+    ValidateResponse,
+)
 
 router = APIRouter(prefix="/api", tags=["graphs"])
 
@@ -130,6 +137,54 @@ async def evaluate(
         backward_graph=backward_graph,
     )
     return await _relay(request, pool, "evaluate", options.model_dump())
+
+
+@router.post(
+    "/gradcheck",
+    operation_id="graphs-gradcheck",
+    response_model=GradcheckResponse,
+    responses=ERRORS,
+    openapi_extra=GRAPH_BODY,
+)
+async def gradcheck(
+    request: Request,
+    pool: PoolDep,
+    max_elements: Annotated[
+        int | None,
+        Query(
+            ge=1,
+            description="Most elements to move, over all nodes (two forward runs each); the server's default if unset.",
+        ),
+    ] = None,
+) -> Response:
+    """Compare every gradient the graph's run returns with central finite differences, in float64
+    with one backward pass, as torch.autograd.gradcheck does; above max_elements, a seeded sample."""
+    return await _relay(request, pool, "gradcheck", {"max_elements": max_elements})
+
+
+@router.post(
+    "/per_sample",
+    operation_id="graphs-per-sample",
+    response_model=PerSampleResponse,
+    responses=ERRORS,
+    openapi_extra=GRAPH_BODY,
+)
+async def per_sample(
+    request: Request,
+    pool: PoolDep,
+    sample: Annotated[int, Query(ge=0, description="The sample whose input and gradients come in full.")] = 0,
+    batch: Annotated[
+        str | None,
+        Query(
+            description="Comma-separated batch sources; default: every source that does not require grad and "
+            "whose first size is the first input's."
+        ),
+    ] = None,
+) -> Response:
+    """Each sample's gradient with respect to each parameter (torch.func.vmap over grad, or a loop),
+    and how far their sum and their mean are from the batch gradient."""
+    named = [s.strip() for s in batch.split(",") if s.strip()] if batch else None
+    return await _relay(request, pool, "per_sample", {"sample": sample, "batch": named})
 
 
 @router.get("/schema/graph", operation_id="graphs-schema")
