@@ -118,7 +118,3 @@ class Editor:
         self.page.wait_for_function("document.activeElement?.dataset?.testid === 'palette-search'")
         self.page.keyboard.type(query)
         self.page.keyboard.press("Enter")
-
-    def load_whole(self, view: str) -> None:
-        """Press the inspector's "Load the whole tensor" button in `view` (value-view or grad-view)."""
-        self.page.locator(f"[data-testid={view}]").get_by_role("button", name="Load the whole tensor").click()

@@ -12,6 +12,7 @@ import { checkConnection } from "../core/connect";
 import { useGraph } from "../store/graphStore";
 import { useResults } from "../store/resultsStore";
 import { useRoom } from "../store/roomStore";
+import { CanvasLegend } from "./CanvasLegend";
 import { nodeTypes } from "./OpNode";
 import { Regions } from "./Regions";
 import { edgeTypes } from "./ShapeEdge";
@@ -90,6 +91,7 @@ export function Canvas() {
         <Regions />
         {!backward && <MiniMap pannable zoomable nodeStrokeWidth={3} />}
         <Controls />
+        <CanvasLegend />
       </ReactFlow>
       {nodes.length === 0 && (
         <div className="canvas-empty">
