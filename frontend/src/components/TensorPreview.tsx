@@ -2,8 +2,7 @@
 // heatmap on the canvas's shared colour scale for a larger one, its statistics when no data came.
 import { memo, useMemo } from "react";
 import type { TensorPayload } from "../api/types";
-import { canvasLimit, previewKind } from "../core/canvasScale";
-import { nodeText } from "../core/printTensor";
+import { canvasLimit, nodeNumbers, previewKind } from "../core/canvasScale";
 import { absMax, decode, formatNumber, shapeText } from "../core/tensor";
 import { useDisplay } from "../store/displayStore";
 import { useResults } from "../store/resultsStore";
@@ -11,10 +10,7 @@ import { Heatmap } from "./Heatmap";
 import "./tensors.css";
 
 function Numbers({ payload }: { payload: TensorPayload }) {
-  const shown = useMemo(() => {
-    const t = decode(payload);
-    return t && nodeText(t, payload.dtype);
-  }, [payload]);
+  const shown = nodeNumbers(payload);
   if (!shown) return null;
   const scalar = payload.shape.length === 0;
   return (

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { NodeResult, TensorPayload } from "../api/types";
-import { canvasLimit, payloadAbsMax, previewKind, sharedLimit } from "./canvasScale";
+import { canvasLimit, nodeNumbers, payloadAbsMax, previewKind, sharedLimit } from "./canvasScale";
 
 function payload(values: number[], shape = [values.length], withData = true): TensorPayload {
   const finite = values.filter(Number.isFinite);
@@ -37,6 +37,17 @@ describe("what a node's preview shows", () => {
     expect(previewKind(payload(ramp(16, 1)))).toBe("numbers");
     expect(previewKind(payload(ramp(17, 1)))).toBe("heatmap");
     expect(previewKind(payload(ramp(100, 1), [100], false))).toBe("stats");
+  });
+});
+
+describe("a node's printed numbers", () => {
+  it("are torch's text of a small tensor, made once per payload, and none for a heatmap", () => {
+    const x = payload([-3, 2, 5]);
+    const shown = nodeNumbers(x);
+    expect(shown).toEqual({ text: "[-3.,  2.,  5.]", wide: false });
+    expect(nodeNumbers(x)).toBe(shown);
+    expect(nodeNumbers(payload(ramp(20, 1)))).toBeNull();
+    expect(nodeNumbers(payload([1, 2], [2], false))).toBeNull();
   });
 });
 

@@ -7,6 +7,7 @@
 // When one node's range dwarfs the rest (the conv net's gradients span 80x), the canvas legend
 // offers each node its own scale instead, and each heatmap then says its own range.
 import type { NodeResult, TensorPayload } from "../api/types";
+import { nodeText } from "./printTensor";
 import { absMax, decode } from "./tensor";
 
 /** The most elements a node prints as numbers. */
@@ -19,6 +20,19 @@ export type Preview = "numbers" | "heatmap" | "stats";
 export function previewKind(p: TensorPayload): Preview {
   if (!p.data) return "stats";
   return p.numel <= MOST_PRINTED ? "numbers" : "heatmap";
+}
+
+const printed = new WeakMap<TensorPayload, { text: string; wide: boolean } | null>();
+
+/** A small tensor's text on its node (core/printTensor.ts nodeText), made once per payload: the
+ * node reads whether it widens, its preview the text. Null for a tensor that is not printed. */
+export function nodeNumbers(p: TensorPayload): { text: string; wide: boolean } | null {
+  if (previewKind(p) !== "numbers") return null;
+  if (!printed.has(p)) {
+    const t = decode(p);
+    printed.set(p, t && nodeText(t, p.dtype));
+  }
+  return printed.get(p) ?? null;
 }
 
 /** The largest |value| of a tensor, from its statistics where they are finite (no decoding). */

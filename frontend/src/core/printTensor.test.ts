@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { printTensor, pyExp, pyFixed } from "./printTensor";
+import { NODE_COLUMNS, NODE_WIDE_COLUMNS, nodeText, printTensor, pyExp, pyFixed } from "./printTensor";
 import cases from "./printTensor.cases.json";
 
 // The expectations are what PyTorch printed (tests/print_cases.py wrote them; tests/test_print_cases.py
@@ -40,5 +40,34 @@ describe("Python's float formats", () => {
     expect(pyExp(0, 4)).toBe("0.0000e+00");
     expect(pyExp(-0, 1)).toBe("-0.0e+00");
     expect(pyExp(1.25, 1)).toBe("1.2e+00");
+  });
+});
+
+describe("a node's numbers", () => {
+  const byName = (name: string, linewidth: number) => {
+    const c = cases.find((x) => x.name === name && x.indent === 0 && x.linewidth === linewidth);
+    if (!c) throw new Error(`no case ${name} at ${linewidth} columns`);
+    return { tensor: { shape: c.shape, data: Float64Array.from(c.values, number) }, c };
+  };
+
+  it("wraps a vector at the node's width, as torch wraps at its linewidth", () => {
+    const { tensor, c } = byName("16 normal numbers", NODE_COLUMNS);
+    expect(nodeText(tensor, c.dtype)).toEqual({ text: c.torch, wide: false });
+  });
+
+  it("keeps a matrix's rows whole, widening the node, when they fit in the wide width", () => {
+    const { tensor, c } = byName("a 4x4 normal matrix", NODE_WIDE_COLUMNS);
+    expect(c.torch.split("\n")).toHaveLength(4); // one line a row
+    expect(nodeText(tensor, c.dtype)).toEqual({ text: c.torch, wide: true });
+    const narrow = byName("a 2x2 matrix of whole numbers", NODE_COLUMNS);
+    expect(nodeText(narrow.tensor, narrow.c.dtype)).toEqual({ text: narrow.c.torch, wide: false });
+  });
+
+  it("wraps a matrix whose rows are too long even for a wide node", () => {
+    const { tensor, c } = byName("16 numbers 1e-3 to 10", NODE_COLUMNS);
+    const row = { shape: [1, 16], data: tensor.data };
+    const text = nodeText(row, c.dtype);
+    expect(text.wide).toBe(false);
+    expect(Math.max(...text.text.split("\n").map((l) => l.length))).toBeLessThanOrEqual(NODE_COLUMNS);
   });
 });
