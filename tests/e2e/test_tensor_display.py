@@ -184,6 +184,11 @@ def test_the_digits_nets_maps_by_sample_and_channel(page, console: Console, scre
     ed.select("input1")
     expect(tiles(page)).to_have_count(12)
     assert_inside_the_panel(page)
+    expect(view.locator(".map-pick").first).to_contain_text("sample")
+    # A conv weight [32, 1, 3, 3]: its maps are filters, picked by out and in channel.
+    ed.select("conv1_weight")
+    expect(tiles(page)).to_have_count(32)
+    expect(view.locator(".map-pick")).to_have_text([re.compile("^out channel"), re.compile("^in channel")])
     assert not JARGON.search(page.locator("body").inner_text())
     assert console.errors == []
 

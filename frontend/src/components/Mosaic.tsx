@@ -10,9 +10,17 @@ import { Heatmap } from "./Heatmap";
 // and kept while another node is inspected.
 const usePicks = create<{ picks: Record<string, Pick> }>()(() => ({ picks: {} }));
 
+/** What the first two dimensions of a 4-D tensor are: a batch's, or a conv weight's. */
+export type Axes = "batch" | "weight";
+const AXIS_NAMES: Record<Axes, [string, string]> = {
+  batch: ["sample", "channel"], // [N, C, H, W]
+  weight: ["out channel", "in channel"], // conv2d's weight [out, in, kh, kw]
+};
+
 interface Props {
   /** Whose pick this is: the node's id. */
   pickKey: string;
+  axes: Axes;
   tensor: Tensor;
   limit: number;
   width: number;
@@ -45,7 +53,7 @@ function IndexPicker(props: {
   );
 }
 
-export function Mosaic({ pickKey, tensor, limit, width, onHover }: Props) {
+export function Mosaic({ pickKey, axes, tensor, limit, width, onHover }: Props) {
   const { shape } = tensor;
   const four = shape.length === 4;
   const stored = usePicks((s) => s.picks[pickKey]);
@@ -65,7 +73,7 @@ export function Mosaic({ pickKey, tensor, limit, width, onHover }: Props) {
     <div className="mosaic" data-testid="mosaic">
       <div className="map-picks">
         <IndexPicker
-          label={four ? "sample" : "index"}
+          label={four ? AXIS_NAMES[axes][0] : "index"}
           size={shape[0]}
           value={pick.first}
           testId="pick-sample"
@@ -73,7 +81,7 @@ export function Mosaic({ pickKey, tensor, limit, width, onHover }: Props) {
         />
         {four && (
           <IndexPicker
-            label="channel"
+            label={AXIS_NAMES[axes][1]}
             size={shape[1]}
             value={pick.second}
             testId="pick-channel"

@@ -14,7 +14,7 @@ import { useWidth } from "../hooks/useWidth";
 import { useResults } from "../store/resultsStore";
 import { ColorBar } from "./ColorBar";
 import { Heatmap } from "./Heatmap";
-import { Mosaic } from "./Mosaic";
+import { type Axes, Mosaic } from "./Mosaic";
 import { TensorTable } from "./TensorTable";
 import "./tensors.css";
 
@@ -52,14 +52,15 @@ function Missing({ payload, nodeId }: { payload: TensorPayload; nodeId?: string 
   );
 }
 
-function Drawing({ tensor, limit, pickKey }: { tensor: Tensor; limit: number; pickKey: string }) {
+function Drawing(props: { tensor: Tensor; limit: number; pickKey: string; axes: Axes }) {
+  const { tensor, limit } = props;
   const box = useRef<HTMLDivElement>(null);
   const width = useWidth(box, 280);
   const [hover, setHover] = useState<number | null>(null);
   return (
     <div ref={box} className="tensor-drawing">
       {hasMaps(tensor.shape) ? (
-        <Mosaic pickKey={pickKey} tensor={tensor} limit={limit} width={width} onHover={setHover} />
+        <Mosaic {...props} width={width} onHover={setHover} />
       ) : (
         <Heatmap tensor={tensor} limit={limit} maxWidth={width} maxHeight={260} onHover={setHover} />
       )}
@@ -74,6 +75,10 @@ function Drawing({ tensor, limit, pickKey }: { tensor: Tensor; limit: number; pi
 }
 
 export function TensorView({ payload, name, testId, nodeId }: Props) {
+  // A learnable leaf is a weight: its maps are [out channel, in channel], not [sample, channel].
+  const learnable = useResults((s) =>
+    Boolean(nodeId && s.metas[nodeId]?.is_leaf && s.metas[nodeId]?.requires_grad),
+  );
   const tensor = useMemo(() => decode(payload), [payload]);
   const limit = useMemo(() => (tensor ? absMax(tensor.data) : 0), [tensor]);
   const small = payload.numel <= MOST_PRINTED;
@@ -112,7 +117,12 @@ export function TensorView({ payload, name, testId, nodeId }: Props) {
           {printTensor(tensor, payload.dtype, { linewidth: 40 })}
         </pre>
       ) : shown === "map" ? (
-        <Drawing tensor={tensor} limit={limit} pickKey={nodeId ?? name} />
+        <Drawing
+          tensor={tensor}
+          limit={limit}
+          pickKey={nodeId ?? name}
+          axes={learnable ? "weight" : "batch"}
+        />
       ) : (
         <TensorTable tensor={tensor} testId={`${testId}-table`} />
       )}
