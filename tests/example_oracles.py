@@ -323,6 +323,60 @@ def _conv_net(seed: int) -> Expected:
     )
 
 
+class DigitsNet(nn.Module):
+    """The Net made for scikit-learn's 8x8 digits (examples/conv_net_digits.json)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(1, 32, kernel_size=3, padding=1)
+        self.conv2 = nn.Conv2d(32, 64, kernel_size=3)
+        self.fc1 = nn.Linear(64, 200)
+        self.fc2 = nn.Linear(200, 10)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = F.relu(F.max_pool2d(self.conv1(x), kernel_size=2))
+        x = F.relu(F.max_pool2d(self.conv2(x), kernel_size=2))
+        x = x.view(-1, 64)
+        x = F.relu(self.fc1(x))
+        return self.fc2(x)
+
+
+def digits_batch(n: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """The first n digits as the example's code reads them: [n, 1, 8, 8] in [0, 1], and their labels."""
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    images = torch.tensor(digits.images[:n] / 16, dtype=torch.float32).view(n, 1, 8, 8)
+    return images, torch.tensor(digits.target[:n])
+
+
+@oracle("conv_net_digits")
+def _conv_net_digits(seed: int) -> Expected:
+    input1, target = digits_batch(12)
+    model = DigitsNet()
+    c1 = model.conv1(input1)
+    c1.retain_grad()
+    output = model.fc2(
+        F.relu(model.fc1(F.relu(F.max_pool2d(model.conv2(F.relu(F.max_pool2d(c1, 2))), 2)).view(-1, 64)))
+    )
+    loss = F.cross_entropy(output, target)
+    loss.backward()
+    params = {name.replace(".", "_"): p for name, p in model.named_parameters()}
+    return Expected(
+        roots=(loss,),
+        values={
+            **{k: d(p) for k, p in params.items()},
+            "input1": input1,
+            "c1": d(c1),
+            "output": d(model(input1)),
+            "target": target,
+            "loss": d(loss),
+        },
+        grads={**{k: g(p) for k, p in params.items()}, "c1": g(c1)},
+        no_grad=("input1", "target"),
+    )
+
+
 @oracle("sequential_mlp")
 def _sequential_mlp(seed: int) -> Expected:
     model = nn.Sequential(nn.Linear(10, 100), nn.ReLU(), nn.Linear(100, 50), nn.ReLU(), nn.Linear(50, 2))

@@ -19,7 +19,7 @@ from dagrad.ops.registry import OpDef
 
 OPS = [op for op in REGISTRY.values() if not op.source]
 SOURCES = [op.name for op in REGISTRY.values() if op.source]
-INITS = ["zeros", "ones", "full", "arange", "normal", "uniform", "values"]
+INITS = ["zeros", "ones", "full", "arange", "normal", "uniform", "values", "digits", "digit_labels"]
 DTYPES = [None, None, None, "float32", "float64", "int64", "int64", "bool"]
 
 

@@ -119,10 +119,6 @@ class Editor:
         self.page.keyboard.type(query)
         self.page.keyboard.press("Enter")
 
-    def load_whole(self, view: str) -> None:
-        """Press the inspector's "Load the whole tensor" button in `view` (value-view or grad-view)."""
-        self.page.locator(f"[data-testid={view}]").get_by_role("button", name="Load the whole tensor").click()
-
     # -- the toolbar ----------------------------------------------------------------------------
     def tool(self, testid: str) -> None:
         """Click a toolbar button, in the row or, where the row had no room for it, in the "⋯" menu."""

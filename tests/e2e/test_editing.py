@@ -103,28 +103,6 @@ def test_cat_joins_the_tensors_on_its_list_port(page, console: Console) -> None:
     assert console.errors == []
 
 
-def test_load_the_whole_of_a_truncated_tensor(page, console: Console) -> None:
-    ed = Editor(page)
-    ed.open_example("conv_net")
-    ed.wait_valid()
-    ed.run()
-    ed.select("c1")
-    value = page.locator("[data-testid=value-view]")
-    expect(value.locator(".truncated")).to_contain_text("left out")
-    expect(value.locator("canvas.heatmap")).to_have_count(0)
-
-    ed.load_whole("value-view")
-    expect(value.locator(".truncated")).to_have_count(0)
-    expect(value.locator("canvas.heatmap")).to_be_visible()
-    expect(value).not_to_contain_text("left out")
-    expect(value.locator(".tensor-head")).to_contain_text("[12, 32, 24, 24]")
-    value.get_by_role("button", name="Table").click()
-    expect(value.locator("[data-testid=value-view-table] td[data-index='0,0,0,0']")).to_be_visible()
-    # Download buttons come with data.
-    expect(value.get_by_role("button", name="Download .npy")).to_be_visible()
-    assert console.errors == []
-
-
 @pytest.mark.parametrize("failure", ["500", "abort"])
 def test_a_failed_run_leaves_the_page_working(page, console: Console, failure: str) -> None:
     ed = Editor(page)

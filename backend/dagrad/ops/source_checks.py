@@ -16,7 +16,7 @@ import torch
 from dagrad.errors import dtype_name
 from dagrad.ops.literals import literal_tensor
 from dagrad.ops.registry import KnownValues
-from dagrad.ops.sources import SourceAttrs, create
+from dagrad.ops.sources import DATA_INITS, SourceAttrs, create
 
 INT64_RANGE = (-(2**63), 2**63)  # [low, high)
 
@@ -43,7 +43,8 @@ def check_source(attrs: SourceAttrs, dtype: torch.dtype) -> SourceCheck:
     problems = _rules(attrs, dtype)
     # A floating point tensor takes every init the attributes' own validation let through; the
     # rules cover the other dtypes, and the rehearsal is their backstop.
-    if not problems and literal is None and not dtype.is_floating_point:
+    # (A data init's rules are complete: rehearsing it would load its data set.)
+    if not problems and literal is None and not dtype.is_floating_point and attrs.init not in DATA_INITS:
         a = attrs
         text = _rehearse(a.init, dtype, a.value, a.mean, a.std, a.low, a.high, a.start, a.step)
         if text is not None:
@@ -81,6 +82,21 @@ def _rules(attrs: SourceAttrs, dtype: torch.dtype) -> list[tuple[str, str]]:
             ]
         case "uniform":
             return _uniform(attrs.low, attrs.high, dtype)
+        case "digits" if not dtype.is_floating_point:
+            return [
+                (
+                    "init",
+                    f"init 'digits' gives pixel intensities between 0 and 1, which a {name} tensor cannot hold; "
+                    "set dtype to float32 or float64.",
+                )
+            ]
+        case "digit_labels" if dtype == torch.bool:
+            return [
+                (
+                    "init",
+                    "init 'digit_labels' gives labels 0 to 9, which a bool tensor cannot hold; set dtype to int64.",
+                )
+            ]
         case "full":
             return _fits("value", attrs.value, dtype)
         case "arange" if dtype == torch.int64 and attrs.numel():
@@ -137,6 +153,8 @@ def _known(attrs: SourceAttrs, dtype: torch.dtype, literal: torch.Tensor | None)
     """The values' bounds as the dtype holds them (bool and int64 drop what they cannot hold)."""
     one = {"zeros": 0.0, "ones": 1.0, "full": attrs.value}.get(attrs.init)
     exact = literal if literal is not None else None if one is None else torch.full([1], one, dtype=dtype)
+    if attrs.init in DATA_INITS:  # a few thousand numbers at most: the values themselves
+        exact = create(attrs, dtype, torch.Generator())
     if dtype == torch.bool:  # a bound is enough: only 0 and 1
         return KnownValues(0.0, 1.0, exact)
     if exact is not None:  # aminmax is NaN where a value is

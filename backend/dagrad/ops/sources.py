@@ -18,11 +18,12 @@ from pydantic import Field, ValidationError, model_validator
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from dagrad.errors import fmt_shape
+from dagrad.ops.datasets import DIGIT_PIXELS, DIGITS_COUNT, digit_images, digit_labels
 from dagrad.ops.literals import MAX_DIMS, literal_shape, literal_tensor
 from dagrad.ops.registry import Attrs, Inputs, register
 
 SourceDtype = Literal["float32", "float64", "int64", "bool"]
-Init = Literal["zeros", "ones", "full", "arange", "normal", "uniform", "values"]
+Init = Literal["zeros", "ones", "full", "arange", "normal", "uniform", "values", "digits", "digit_labels"]
 
 TORCH_DTYPES: dict[str, torch.dtype] = {
     "float32": torch.float32,
@@ -82,6 +83,8 @@ class SourceAttrs(Attrs):
                 )
         if shape is None:
             raise attribute_error("shape", "shape is required (e.g. [5, 5]) unless init is 'values'")
+        if self.init in DATA_INITS:
+            _check_data_shape(self.init, shape)
         if self.init == "uniform" and self.high < self.low:
             raise attribute_error("high", f"uniform needs low <= high; got low={self.low}, high={self.high}")
         if shape is not self.shape:  # frozen, but not yet seen by anyone: set in place, as __init__ would
@@ -102,6 +105,29 @@ def _check_sizes(shape: list[int]) -> None:
         raise attribute_error("shape", f"{fmt_shape(shape)} has a negative size; sizes are 0 or more")
     if any(d > INT64_MAX for d in shape):
         raise attribute_error("shape", f"{fmt_shape(shape)} has a size above 2**63 - 1, the most PyTorch takes")
+
+
+# Inits that read a data set: their shape says how many images (or labels) to take.
+DATA_INITS = ("digits", "digit_labels")
+
+
+def _check_data_shape(init: str, shape: list[int]) -> None:
+    """A digits batch is [N, 1, 8, 8] (or [N, 64], [N, 8, 8]: 64 pixels an image), its labels [N];
+    N at most the 1,797 the data set holds."""
+    count = shape[0] if shape else 0
+    if init == "digits" and (len(shape) < 2 or math.prod(shape[1:]) != DIGIT_PIXELS):
+        raise attribute_error(
+            "shape",
+            f"init 'digits' gives N images of 8x8 pixels: shape [N, 1, 8, 8] (or [N, 64], [N, 8, 8]); got {fmt_shape(shape)}",
+        )
+    if init == "digit_labels" and len(shape) != 1:
+        raise attribute_error(
+            "shape", f"init 'digit_labels' gives the labels of N digits: shape [N]; got {fmt_shape(shape)}"
+        )
+    if count > DIGITS_COUNT:
+        raise attribute_error(
+            "shape", f"scikit-learn's digits are {DIGITS_COUNT:,} images; {count:,} asked for (the first size)"
+        )
 
 
 class InputAttrs(SourceAttrs):
@@ -138,6 +164,10 @@ def create(attrs: SourceAttrs, dtype: torch.dtype, generator: torch.Generator) -
                 t = torch.randint(int(attrs.low), int(attrs.high), shape, dtype=dtype, generator=generator)
         case "values":
             t = literal_tensor(attrs.values, dtype).reshape(shape)
+        case "digits":
+            t = digit_images(shape[0], dtype).reshape(shape)
+        case "digit_labels":
+            t = digit_labels(shape[0], dtype)
     return t
 
 
@@ -153,6 +183,8 @@ _INIT_COST: dict[str, float] = {
     "uniform": 16,
     "normal": 32,
     "values": 64,
+    "digits": 4,  # a slice of the data set, divided by 16 and cast
+    "digit_labels": 2,
 }
 
 
@@ -165,8 +197,10 @@ def _doc(kind: str, default_grad: bool, what: str) -> str:
 
     Attributes: shape, dtype (null: the run's), requires_grad (default {str(default_grad).lower()}),
     and init: zeros, ones, full (value), arange (start, step), normal (mean, std; like torch.randn),
-    uniform (low, high; like torch.rand) or values (a literal nested list, like torch.tensor).
-    Random inits draw in the order the nodes are listed, from the run's seed.
+    uniform (low, high; like torch.rand), values (a literal nested list, like torch.tensor),
+    digits (the first N of scikit-learn's 8x8 handwritten digits, shape [N, 1, 8, 8], pixels
+    divided by 16 into [0, 1]) or digit_labels (their labels 0-9, shape [N]; dtype int64 for
+    cross_entropy). Random inits draw in the order the nodes are listed, from the run's seed.
     """
 
 

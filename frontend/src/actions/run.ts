@@ -35,18 +35,3 @@ export async function runGraph(): Promise<void> {
     notify("error", located ? "The run failed: the marked nodes say why." : (e as Error).message);
   }
 }
-
-/** Run again asking for the whole of one node's tensors (large ones come without data). */
-export async function loadFull(id: string): Promise<void> {
-  const { graph, notify } = useGraph.getState();
-  const run = useResults.getState().run;
-  const doc = toDoc(graph);
-  doc.run = { ...graph.run, output: run?.run.output ?? graph.run.output ?? null };
-  try {
-    const response = await api.evaluate(doc, { full: [id] });
-    const result = response.nodes[id];
-    if (result) useResults.getState().mergeNode(result);
-  } catch (e) {
-    notify("error", (e as Error).message);
-  }
-}

@@ -17,6 +17,7 @@ import { useGraph } from "../store/graphStore";
 import { useResults } from "../store/resultsStore";
 import { useRoom } from "../store/roomStore";
 import { useUi } from "../store/uiStore";
+import { CanvasLegend } from "./CanvasLegend";
 import { nodeTypes } from "./OpNode";
 import { Regions } from "./Regions";
 import { edgeTypes } from "./ShapeEdge";
@@ -105,6 +106,7 @@ export function Canvas() {
           />
         )}
         <Controls onFitView={fit} />
+        <CanvasLegend />
       </ReactFlow>
       {nodes.length === 0 && (
         <div className="canvas-empty">

@@ -1,7 +1,6 @@
 // The inspector of the selected node: its id, doc, attributes, role in the run, value and gradient.
 import { useState } from "react";
 import { useShallow } from "zustand/react/shallow";
-import { loadFull } from "../actions/run";
 import type { OpInfo, SharedNode, Use } from "../api/types";
 import { accumulatedPasses, gradLabel, portName, sharedSentence, unsharedSentence } from "../core/explain";
 import { consumers, type EditorNode } from "../core/graph";
@@ -162,12 +161,7 @@ export function NodeInspector({ node, op }: { node: EditorNode; op: OpInfo }) {
       {result && (
         <>
           <h4>Value</h4>
-          <TensorView
-            payload={result.value}
-            name={node.id}
-            testId="value-view"
-            onLoadFull={() => loadFull(node.id)}
-          />
+          <TensorView payload={result.value} name={node.id} testId="value-view" nodeId={node.id} />
           <h4>
             Gradient{" "}
             {result.grad && ran && (
@@ -177,12 +171,7 @@ export function NodeInspector({ node, op }: { node: EditorNode; op: OpInfo }) {
             )}
           </h4>
           {result.grad ? (
-            <TensorView
-              payload={result.grad}
-              name={`${node.id}.grad`}
-              testId="grad-view"
-              onLoadFull={() => loadFull(node.id)}
-            />
+            <TensorView payload={result.grad} name={`${node.id}.grad`} testId="grad-view" nodeId={node.id} />
           ) : (
             <p className="muted">{result.grad_note ?? "No gradient for this node."}</p>
           )}

@@ -3,6 +3,7 @@ import { Handle, type NodeProps, type NodeTypes, Position } from "@xyflow/react"
 import { memo } from "react";
 import { useShallow } from "zustand/react/shallow";
 import { ownerColor } from "../core/backward";
+import { nodeNumbers } from "../core/canvasScale";
 import { gradLabel, sharedBadge, versionTitle } from "../core/explain";
 import type { EditorNode } from "../core/graph";
 import { inputHandles, OUTPUT_HANDLE } from "../core/ports";
@@ -52,12 +53,14 @@ function OpNodeView({ id, data, selected }: NodeProps<EditorNode>) {
   const missing = errors.filter((e) => e.code === "missing_input");
   const located = errors.filter((e) => e.code !== "missing_input");
   const badge = shared && sharedBadge(shared);
+  const wide = payload ? nodeNumbers(payload)?.wide : false; // a matrix's rows, each on a line
 
   return (
     <div
       className={`op-node cat-${op.category}${located.length ? " has-error" : ""}${missing.length ? " incomplete" : ""}${selected ? " selected" : ""}${owner ? " owned" : ""}${linked ? " linked" : ""} track-${trackingOf(result ?? meta) ?? "unknown"}`}
       style={owner ? ({ "--owner": owner } as React.CSSProperties) : undefined}
       data-testid={`node-${id}`}
+      data-wide={wide || undefined}
     >
       <div className="op-head">
         <span className="op-name">{op.name}</span>

@@ -1,25 +1,55 @@
-// The compact preview drawn inside a node: a number for a scalar, a heatmap otherwise.
+// The compact preview drawn inside a node: a small tensor's numbers as PyTorch prints them, a
+// heatmap on the canvas's shared colour scale for a larger one, its statistics when no data came.
 import { memo, useMemo } from "react";
 import type { TensorPayload } from "../api/types";
-import { decode, formatNumber, shapeText } from "../core/tensor";
+import { canvasLimit, nodeNumbers, previewKind } from "../core/canvasScale";
+import { absMax, decode, formatNumber, shapeText } from "../core/tensor";
+import { useDisplay } from "../store/displayStore";
+import { useResults } from "../store/resultsStore";
 import { Heatmap } from "./Heatmap";
+import "./tensors.css";
 
-export const TensorPreview = memo(function TensorPreview({ payload }: { payload: TensorPayload }) {
+function Numbers({ payload }: { payload: TensorPayload }) {
+  const shown = nodeNumbers(payload);
+  if (!shown) return null;
+  const scalar = payload.shape.length === 0;
+  return (
+    <pre
+      className={`preview-numbers${scalar ? " preview-scalar" : ""}${shown.wide ? " wide" : ""}`}
+      data-testid="preview-numbers"
+    >
+      {shown.text}
+    </pre>
+  );
+}
+
+function MapPreview({ payload }: { payload: TensorPayload }) {
   const tensor = useMemo(() => decode(payload), [payload]);
-  if (payload.numel === 1 && tensor) {
-    return <div className="preview-scalar">{formatNumber(tensor.data[0], 5)}</div>;
-  }
-  if (!tensor) {
-    return (
-      <div className="preview-stats">
-        {shapeText(payload.shape)} · mean {formatNumber(payload.stats.mean)} · ‖·‖{" "}
-        {formatNumber(payload.stats.norm)}
-      </div>
-    );
-  }
+  const own = useDisplay((s) => s.scale === "own");
+  const shared = useResults((s) => canvasLimit(s.run?.nodes, s.mode));
+  const ownLimit = useMemo(() => (tensor ? absMax(tensor.data) : 0), [tensor]);
+  if (!tensor) return null;
+  const limit = own ? ownLimit : shared;
   return (
     <div className="preview-map">
-      <Heatmap tensor={tensor} maxWidth={156} maxHeight={72} gap={1} />
+      <Heatmap tensor={tensor} limit={limit} maxWidth={156} maxHeight={72} gap={1} />
+      {own && <div className="preview-range mono">±{formatNumber(limit)}</div>}
     </div>
   );
+}
+
+export const TensorPreview = memo(function TensorPreview({ payload }: { payload: TensorPayload }) {
+  switch (previewKind(payload)) {
+    case "numbers":
+      return <Numbers payload={payload} />;
+    case "heatmap":
+      return <MapPreview payload={payload} />;
+    default:
+      return (
+        <div className="preview-stats">
+          {shapeText(payload.shape)} · mean {formatNumber(payload.stats.mean)} · ‖·‖{" "}
+          {formatNumber(payload.stats.norm)}
+        </div>
+      );
+  }
 });

@@ -1,26 +1,95 @@
-// The whole of one tensor: heatmap with colour bar and hover, table, statistics, downloads.
-import { useMemo, useState } from "react";
+// The whole of one tensor: its numbers as PyTorch prints them (small ones), a heatmap or a mosaic
+// of maps with a sample and channel picker (3-D and 4-D), a table, statistics, downloads. A tensor
+// that came without its data is fetched whole by itself (actions/wholeTensor.ts).
+import { useMemo, useRef, useState } from "react";
+import { retryWhole, useWholeTensor } from "../actions/wholeTensor";
 import type { TensorPayload } from "../api/types";
+import { MOST_PRINTED } from "../core/canvasScale";
 import { download } from "../core/download";
+import { hasMaps } from "../core/mosaic";
 import { toNested, toNpy } from "../core/npy";
-import { absMax, decode, formatNumber, hoverText, shapeText } from "../core/tensor";
+import { printTensor } from "../core/printTensor";
+import { absMax, decode, formatNumber, hoverText, shapeText, type Tensor } from "../core/tensor";
+import { useWidth } from "../hooks/useWidth";
+import { useResults } from "../store/resultsStore";
 import { ColorBar } from "./ColorBar";
 import { Heatmap } from "./Heatmap";
+import { type Axes, Mosaic } from "./Mosaic";
 import { TensorTable } from "./TensorTable";
+import "./tensors.css";
 
 interface Props {
   payload: TensorPayload;
   name: string;
   testId: string;
-  onLoadFull?: () => void;
+  /** The node whose tensor this is: its data is fetched when the run left it out. */
+  nodeId?: string;
 }
 
-export function TensorView({ payload, name, testId, onLoadFull }: Props) {
+type View = "numbers" | "map" | "table";
+
+function Missing({ payload, nodeId }: { payload: TensorPayload; nodeId?: string }) {
+  const whole = useWholeTensor(nodeId, payload);
+  const run = useResults((s) => s.run?.run);
+  if (whole?.state === "refused") {
+    return (
+      <div className="whole-status refused" data-testid="whole-status">
+        <p>{whole.message}</p>
+        {nodeId && run && (
+          <button type="button" onClick={() => retryWhole(nodeId, run, payload.numel)}>
+            Try again
+          </button>
+        )}
+      </div>
+    );
+  }
+  return (
+    <p className="whole-status" data-testid="whole-status">
+      {nodeId
+        ? `Fetching all ${payload.numel.toLocaleString("en-US")} numbers of this tensor…`
+        : `This tensor has ${payload.numel.toLocaleString("en-US")} numbers; its statistics are below.`}
+    </p>
+  );
+}
+
+function Drawing(props: { tensor: Tensor; limit: number; pickKey: string; axes: Axes }) {
+  const { tensor, limit } = props;
+  const box = useRef<HTMLDivElement>(null);
+  const width = useWidth(box, 280);
+  const [hover, setHover] = useState<number | null>(null);
+  return (
+    <div ref={box} className="tensor-drawing">
+      {hasMaps(tensor.shape) ? (
+        <Mosaic {...props} width={width} onHover={setHover} />
+      ) : (
+        <Heatmap tensor={tensor} limit={limit} maxWidth={width} maxHeight={260} onHover={setHover} />
+      )}
+      <ColorBar limit={limit} />
+      <div className="hover-readout mono">
+        {hover === null
+          ? "Hover the map for an element's index and value."
+          : hoverText(hover, tensor.shape, tensor.data[hover])}
+      </div>
+    </div>
+  );
+}
+
+export function TensorView({ payload, name, testId, nodeId }: Props) {
+  // A learnable leaf is a weight: its maps are [out channel, in channel], not [sample, channel].
+  const learnable = useResults((s) =>
+    Boolean(nodeId && s.metas[nodeId]?.is_leaf && s.metas[nodeId]?.requires_grad),
+  );
   const tensor = useMemo(() => decode(payload), [payload]);
   const limit = useMemo(() => (tensor ? absMax(tensor.data) : 0), [tensor]);
-  const [view, setView] = useState<"map" | "table">("map");
-  const [hover, setHover] = useState<number | null>(null);
+  const small = payload.numel <= MOST_PRINTED;
+  const [view, setView] = useState<View>(small ? "numbers" : "map");
+  const shown: View = view === "numbers" && !small ? "map" : view;
   const s = payload.stats;
+  const choices: [View, string][] = [
+    ...(small ? [["numbers", "Numbers"] as [View, string]] : []),
+    ["map", "Heatmap"],
+    ["table", "Table"],
+  ];
   return (
     <div className="tensor-view" data-testid={testId}>
       <div className="tensor-head">
@@ -29,38 +98,31 @@ export function TensorView({ payload, name, testId, onLoadFull }: Props) {
         </span>
         {tensor && tensor.data.length > 1 && (
           <div className="seg">
-            <button type="button" className={view === "map" ? "on" : ""} onClick={() => setView("map")}>
-              Heatmap
-            </button>
-            <button type="button" className={view === "table" ? "on" : ""} onClick={() => setView("table")}>
-              Table
-            </button>
+            {choices.map(([v, label]) => (
+              <button key={v} type="button" className={shown === v ? "on" : ""} onClick={() => setView(v)}>
+                {label}
+              </button>
+            ))}
           </div>
         )}
       </div>
       {!tensor ? (
-        <div className="truncated">
-          <p>{payload.note ?? "The data was left out for its size."}</p>
-          {onLoadFull && (
-            <button type="button" onClick={onLoadFull}>
-              Load the whole tensor
-            </button>
-          )}
-        </div>
+        <Missing payload={payload} nodeId={nodeId} />
       ) : tensor.data.length === 1 ? (
         <div className="big-scalar" data-testid={`${testId}-scalar`}>
-          {tensor.data[0]}
+          {printTensor(tensor, payload.dtype)}
         </div>
-      ) : view === "map" ? (
-        <>
-          <Heatmap tensor={tensor} limit={limit} maxWidth={320} maxHeight={260} onHover={setHover} />
-          <ColorBar limit={limit} />
-          <div className="hover-readout mono">
-            {hover === null
-              ? "Hover the map for an element's index and value."
-              : hoverText(hover, tensor.shape, tensor.data[hover])}
-          </div>
-        </>
+      ) : shown === "numbers" ? (
+        <pre className="tensor-numbers" data-testid={`${testId}-numbers`}>
+          {printTensor(tensor, payload.dtype, { linewidth: 40 })}
+        </pre>
+      ) : shown === "map" ? (
+        <Drawing
+          tensor={tensor}
+          limit={limit}
+          pickKey={nodeId ?? name}
+          axes={learnable ? "weight" : "batch"}
+        />
       ) : (
         <TensorTable tensor={tensor} testId={`${testId}-table`} />
       )}
