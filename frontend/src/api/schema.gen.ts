@@ -78,7 +78,8 @@ export interface paths {
         put?: never;
         /**
          * Evaluate
-         * @description Run forward (and backward when run.output is set); return every node's value and gradient.
+         * @description Run forward (and backward when run.output is set); return every node's value and gradient, and
+         *     how the run stands against the exercise's checks (meta.exercise.checks) when it has some.
          */
         post: operations["graphs-evaluate"];
         delete?: never;
@@ -322,6 +323,77 @@ export interface components {
             roots: components["schemas"]["AutogradRoot"][];
         };
         /**
+         * Check
+         * @description One node whose value or gradient the student's graph must match.
+         */
+        Check: {
+            /**
+             * Atol
+             * @description Absolute tolerance; null: 1e-05.
+             */
+            atol?: number | null;
+            /**
+             * Node
+             * @description The id of the node checked.
+             */
+            node: string;
+            /**
+             * Of
+             * @description Which tensor of the node is checked.
+             * @enum {string}
+             */
+            of: "value" | "grad";
+            /**
+             * Rtol
+             * @description Relative tolerance; null: 0.0001 (float32's, with room for another order).
+             */
+            rtol?: number | null;
+            /**
+             * Shape
+             * @description The expected shape; [] for a scalar.
+             */
+            shape: number[];
+            /**
+             * Values
+             * @description The expected elements, row-major (as many as the shape holds).
+             */
+            values: number[];
+        };
+        /**
+         * CheckResult
+         * @description One of an exercise's checks (the document's meta.exercise.checks), against this run.
+         */
+        CheckResult: {
+            /** Atol */
+            atol: number;
+            /**
+             * Max Abs Error
+             * @description The largest |run - expected| over the elements; null when they were not compared (no such node, no gradient, another shape) or when the run's tensor is not finite.
+             */
+            max_abs_error: number | null;
+            /**
+             * Message
+             * @description The verdict in words: what matches, or what differs and where.
+             */
+            message: string;
+            /**
+             * Mismatched
+             * @description How many elements differ by more than atol + rtol * |expected|; null when not compared.
+             */
+            mismatched: number | null;
+            /** Node */
+            node: string;
+            /**
+             * Of
+             * @enum {string}
+             */
+            of: "value" | "grad";
+            /** Passed */
+            passed: boolean;
+            /** Rtol */
+            rtol: number;
+        };
+        /**
          * ErrorResponse
          * @description Every problem found, each on its node and port, plus what is known of the nodes that are fine.
          */
@@ -341,6 +413,11 @@ export interface components {
         EvaluateResponse: {
             /** @description The autograd graph, when ?backward_graph=true. */
             backward_graph?: components["schemas"]["BackwardGraph"] | null;
+            /**
+             * Checks
+             * @description The exercise's checks (meta.exercise.checks), each against this run; null when it has none.
+             */
+            checks?: components["schemas"]["CheckResult"][] | null;
             /** Nodes */
             nodes: {
                 [key: string]: components["schemas"]["NodeResult"];
@@ -363,6 +440,23 @@ export interface components {
             section: string | null;
             /** Title */
             title: string | null;
+        };
+        /**
+         * Exercise
+         * @description What makes a graph an exercise: gradients to predict, and checks of the student's graph.
+         */
+        Exercise: {
+            /**
+             * Checks
+             * @description Nodes whose value or gradient each run is compared with (the answer's `checks`).
+             */
+            checks?: components["schemas"]["Check"][];
+            /**
+             * Predict
+             * @description The page hides gradients until the student reveals them (predict, then reveal).
+             * @default false
+             */
+            predict: boolean;
         };
         /**
          * GradContribution
@@ -395,13 +489,8 @@ export interface components {
             layout?: {
                 [key: string]: components["schemas"]["Position"];
             };
-            /**
-             * Meta
-             * @description Free-form data for tools (e.g. what the course prints).
-             */
-            meta?: {
-                [key: string]: unknown;
-            };
+            /** @description Free-form data for tools (e.g. what the course prints), and an exercise's checks (meta.exercise). */
+            meta?: components["schemas"]["Meta"];
             /**
              * Nodes
              * @description The nodes, in any order. Random sources draw in this order.
@@ -485,6 +574,17 @@ export interface components {
              * @description dagrad's version; null unless the teacher token is sent.
              */
             version?: string | null;
+        };
+        /**
+         * Meta
+         * @description Free-form data for tools (the examples keep the chapter's code and printout here), and an
+         *     exercise.
+         */
+        Meta: {
+            /** @description An exercise: predict, then reveal, and checks. */
+            exercise?: components["schemas"]["Exercise"] | null;
+        } & {
+            [key: string]: unknown;
         };
         /**
          * Node
