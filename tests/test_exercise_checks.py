@@ -15,24 +15,8 @@ import pytest
 import torch
 from fastapi.testclient import TestClient
 
-from conftest import DAG_4_1
+from conftest import DAG_4_1, torch_dag_4_1
 from dagrad.graph_meta import MAX_CHECK_ELEMENTS
-
-
-def oracle(seed: int = 0) -> dict[str, torch.Tensor]:
-    """The chapter's 4.1 DAG in plain PyTorch (the random sources drawn as the format says)."""
-    torch.manual_seed(seed)
-    w1 = torch.rand(5, 5).requires_grad_()
-    w2 = torch.rand(5, 5).requires_grad_()
-    x = torch.randn(5)
-    x1 = w1 @ x
-    x2 = x + w2 @ x1
-    x3 = w1 @ (x1 + x2)
-    q = x3.norm()
-    q.backward()
-    assert w1.grad is not None
-    assert w2.grad is not None
-    return {"q": q.detach(), "x3": x3.detach(), "w1.grad": w1.grad, "w2.grad": w2.grad}
 
 
 def check(node: str, of: str, t: torch.Tensor, **extra: Any) -> dict[str, Any]:
@@ -47,7 +31,7 @@ def exercise(*checks: dict[str, Any], graph: dict[str, Any] | None = None) -> di
 
 @pytest.fixture(scope="module")
 def expected() -> dict[str, torch.Tensor]:
-    return oracle()
+    return torch_dag_4_1()
 
 
 def the_checks(expected: dict[str, torch.Tensor]) -> list[dict[str, Any]]:

@@ -8,6 +8,7 @@ import { ExamplesDialog } from "./components/ExamplesDialog";
 import { Inspector } from "./components/Inspector";
 import { Palette } from "./components/Palette";
 import { RoomBar } from "./components/RoomBar";
+import { ShareBar } from "./components/ShareBar";
 import { SplitDivider, useSplitShare } from "./components/SplitDivider";
 import { StatusBar } from "./components/StatusBar";
 import { TokenForm } from "./components/TokenForm";
@@ -32,6 +33,7 @@ function Editor() {
     <div className="app">
       <Toolbar onExamples={() => setExamples(true)} />
       <RoomBar />
+      <ShareBar />
       {/* With the backward graph beside the canvas the palette makes room: this is for looking. */}
       <main className={`workspace${backward ? " exploring" : ""}`}>
         {!backward && <Palette />}

@@ -10,8 +10,9 @@ import {
 import { useCallback, useEffect } from "react";
 import { checkConnection } from "../core/connect";
 import { useGraph } from "../store/graphStore";
+import { useReadOnly } from "../store/readOnly";
 import { useResults } from "../store/resultsStore";
-import { useRoom } from "../store/roomStore";
+import { ExerciseNote } from "./ExerciseNote";
 import { nodeTypes } from "./OpNode";
 import { Regions } from "./Regions";
 import { edgeTypes } from "./ShapeEdge";
@@ -28,8 +29,8 @@ export function Canvas() {
   const flow = useReactFlow();
 
   const backward = useResults((s) => s.backward);
-  // Following a room, the graph is the presenter's: looked at, not edited (Make my copy edits).
-  const following = useRoom((s) => s.role === "following");
+  // Following a room, or a share link before Make my copy: looked at, not edited.
+  const readOnly = useReadOnly();
   // A new graph, or the canvas halved or whole again beside the backward graph: fit it anew.
   useEffect(() => {
     if (loadCount || backward)
@@ -74,8 +75,8 @@ export function Canvas() {
           }
         }}
         isValidConnection={isValidConnection}
-        nodesDraggable={!following}
-        nodesConnectable={!following}
+        nodesDraggable={!readOnly}
+        nodesConnectable={!readOnly}
         onNodeMouseEnter={(_, n) => useResults.getState().setHovered(n.id)}
         onNodeMouseLeave={() => useResults.getState().setHovered(null)}
         onNodeDragStart={() => checkpoint()}
@@ -91,6 +92,7 @@ export function Canvas() {
         {!backward && <MiniMap pannable zoomable nodeStrokeWidth={3} />}
         <Controls />
       </ReactFlow>
+      <ExerciseNote />
       {nodes.length === 0 && (
         <div className="canvas-empty">
           <h2>Build a graph</h2>
