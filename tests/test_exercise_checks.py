@@ -216,6 +216,10 @@ def test_other_meta_keys_stay_free_form(client: TestClient) -> None:
     doc = copy.deepcopy(DAG_4_1)
     doc["meta"] = {"section": "4.1", "anything": {"nested": [1, 2]}}
     assert client.post("/api/validate", json=doc).status_code == 200
+    # A document without an exercise reads back without one (no "exercise": null added).
+    meta = client.get("/api/examples/dag_4_1").json()["meta"]
+    assert "exercise" not in meta
+    assert meta["section"].startswith("4.")
 
 
 def cli(*args: str) -> subprocess.CompletedProcess[str]:

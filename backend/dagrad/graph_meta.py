@@ -103,7 +103,10 @@ class Meta(BaseModel):
 
     model_config = ConfigDict(extra="allow", frozen=True)
 
-    exercise: Exercise | None = Field(None, description="An exercise: predict, then reveal, and checks.")
+    # Left out when there is none: an example's meta reads back as it was written.
+    exercise: Exercise | None = Field(
+        None, description="An exercise: predict, then reveal, and checks.", exclude_if=lambda e: e is None
+    )
 
     def get(self, key: str, default: Any = None) -> Any:
         if key == "exercise":
