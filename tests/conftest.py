@@ -86,7 +86,7 @@ def torch_dag_4_1(seed: int = 0) -> dict[str, torch.Tensor]:
     q.backward()
     assert w1.grad is not None
     assert w2.grad is not None
-    return {"q": q.detach(), "w1.grad": w1.grad, "w2.grad": w2.grad, "x": x}
+    return {"q": q.detach(), "x3": x3.detach(), "w1.grad": w1.grad, "w2.grad": w2.grad, "x": x}
 
 
 def post_json(client: TestClient, path: str, document: Any) -> Any:

@@ -2,6 +2,8 @@
 
 dagrad serve [--host H] [--port P] [--workers N]
 dagrad eval graph.json [--json] [--full] [--device D] [--seed S]
+                                exits 0; 1 when the graph has errors; 3 when it ran and one of
+                                its exercise's checks (meta.exercise.checks) fails
 dagrad validate graph.json [--json]
 dagrad ops [--json]
 dagrad examples [NAME]          list the examples, or print one as JSON
@@ -23,6 +25,8 @@ from dagrad import __version__
 from dagrad.errors import GraphError, GraphErrors, describe
 from dagrad.graph_format import Graph
 from dagrad.settings import LOOPBACK_HOSTS, Settings
+
+CHECK_FAILED = 3  # `dagrad eval`'s status when the graph ran but one of its exercise's checks fails
 
 
 def _read_graph(path: str) -> Graph:
@@ -54,13 +58,17 @@ def _guarded(fn: Any, args: argparse.Namespace) -> int:
         return _print_errors(exc.errors, getattr(args, "json", False))
     except ValidationError as exc:
         errors = [
-            GraphError(code="malformed", message=f"{'.'.join(map(str, e['loc']))}: {e['msg']}") for e in exc.errors()
+            GraphError(
+                code="malformed",
+                message=f"{'.'.join(map(str, e['loc']))}: {e['msg'].removeprefix('Value error, ')}",
+            )
+            for e in exc.errors()
         ]
         return _print_errors(errors, getattr(args, "json", False))
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from dagrad.cli_table import DETAIL, render, render_backward_graph
+    from dagrad.cli_table import DETAIL, render, render_backward_graph, render_checks
     from dagrad.engine import Engine
     from dagrad.errors import BackwardFailed
     from dagrad.results import BackwardGraph, PayloadOptions
@@ -86,7 +94,9 @@ def cmd_eval(args: argparse.Namespace) -> int:
         print(render(result, full=args.full))
         if result.backward_graph is not None:
             print(render_backward_graph(result.backward_graph))
-    return 0
+        if result.checks is not None:
+            print(render_checks(result.checks))
+    return CHECK_FAILED if any(not c.passed for c in result.checks or ()) else 0
 
 
 def cmd_gradcheck(args: argparse.Namespace) -> int:

@@ -7,7 +7,7 @@ from typing import Any
 import torch
 
 from dagrad.errors import fmt_shape
-from dagrad.results import BackwardGraph, EvaluateResponse, NodeResult, TensorPayload
+from dagrad.results import BackwardGraph, CheckResult, EvaluateResponse, NodeResult, TensorPayload
 
 INLINE = 8  # tensors up to this many elements are printed inside the table
 DETAIL = 64  # tensors up to this many are printed whole below it
@@ -102,4 +102,13 @@ def render_backward_graph(graph: BackwardGraph) -> str:
         )
         line = f"  #{n.id:<3} {n.name:<26} {n.node or '':<12} {nexts}"
         lines.append((line + (f"   saved: {saved}" if saved else "")).rstrip())
+    return "\n".join(lines)
+
+
+def render_checks(checks: list[CheckResult]) -> str:
+    """The exercise's checks: how many pass, then one line each, PASS or FAIL with the verdict."""
+    passed = sum(c.passed for c in checks)
+    lines = [f"checks: {passed} of {len(checks)} pass"]
+    for c in checks:
+        lines.append(f"  {'PASS' if c.passed else 'FAIL'}  {c.node} {c.of}: {c.message}")
     return "\n".join(lines)

@@ -13,6 +13,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from dagrad.graph_meta import Meta
+
 NodeId = str
 
 
@@ -118,6 +120,7 @@ class Graph(BaseModel):
     layout: dict[NodeId, Position] = Field(
         default_factory=dict, description="Editor positions by node id; ignored by the engine."
     )
-    meta: dict[str, Any] = Field(
-        default_factory=dict, description="Free-form data for tools (e.g. what the course prints)."
+    meta: Meta = Field(
+        default_factory=Meta,
+        description="Free-form data for tools (e.g. what the course prints), and an exercise's checks (meta.exercise).",
     )

@@ -15,6 +15,7 @@ from typing import NamedTuple, TypeVar
 import torch
 
 from dagrad.graph_format import Run
+from dagrad.graph_meta import Check
 from dagrad.ops.registry import Attrs, Cost, OpDef
 
 T = TypeVar("T")
@@ -88,3 +89,4 @@ class Plan:
     estimated_bytes: int
     estimated_flops: float  # forward, and backward × run.backward_passes (compiler/totals.py)
     costs: Mapping[str, Cost]  # each node's estimate, by id
+    checks: tuple[Check, ...] = ()  # an exercise's: what the run's tensors are compared with (report/checks.py)

@@ -160,12 +160,33 @@ class BackwardGraph(BaseModel):
     roots: list[AutogradRoot]
 
 
+class CheckResult(BaseModel):
+    """One of an exercise's checks (the document's meta.exercise.checks), against this run."""
+
+    node: str
+    of: Literal["value", "grad"]
+    passed: bool
+    max_abs_error: float | None = Field(
+        description="The largest |run - expected| over the elements; null when they were not compared (no such "
+        "node, no gradient, another shape) or when the run's tensor is not finite."
+    )
+    mismatched: int | None = Field(
+        description="How many elements differ by more than atol + rtol * |expected|; null when not compared."
+    )
+    rtol: float
+    atol: float
+    message: str = Field(description="The verdict in words: what matches, or what differs and where.")
+
+
 class EvaluateResponse(BaseModel):
     run: RunInfo
     order: list[str] = Field(description="Node ids in the order they ran.")
     nodes: dict[str, NodeResult]
     timings: Timings
     backward_graph: BackwardGraph | None = Field(None, description="The autograd graph, when ?backward_graph=true.")
+    checks: list[CheckResult] | None = Field(
+        None, description="The exercise's checks (meta.exercise.checks), each against this run; null when it has none."
+    )
 
 
 class Use(BaseModel):

@@ -9,6 +9,7 @@ import { Inspector } from "./components/Inspector";
 import { Palette } from "./components/Palette";
 import { PanelTabs } from "./components/PanelTabs";
 import { RoomBar } from "./components/RoomBar";
+import { ShareBar } from "./components/ShareBar";
 import { SplitDivider, useSplitShare } from "./components/SplitDivider";
 import { StatusBar } from "./components/StatusBar";
 import { TokenForm } from "./components/TokenForm";
@@ -38,6 +39,7 @@ function Editor() {
     <div className="app" style={{ "--ui-scale": scale } as React.CSSProperties}>
       <Toolbar onExamples={() => setExamples(true)} />
       <RoomBar />
+      <ShareBar />
       {/* With the backward graph beside the canvas the palette makes room: this is for looking. */}
       <main
         className={`workspace${backward ? " exploring" : ""}${palette ? "" : " no-palette"}${inspector ? "" : " no-inspector"}`}

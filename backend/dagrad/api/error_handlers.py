@@ -101,7 +101,8 @@ def validation_body(errors: list[Any], body: Any) -> tuple[int, ErrorResponse]:
         port = str(loc[3]) if field == "inputs" and len(loc) > 3 else None
         if field in ("inputs", "attrs") and len(loc) > 3:  # the port, or the attribute, itself
             field = None if field == "inputs" else str(loc[3])
-        message = f"{where}: {err.get('msg')}"
+        # A validator's own sentence (meta.exercise's checks) reads without pydantic's prefix.
+        message = f"{where}: {str(err.get('msg')).removeprefix('Value error, ')}"
         if err.get("type") == "string_unicode" and isinstance(err.get("input"), str):  # a constrained str field
             message = not_text(where, err["input"])
         located.append(GraphError(node=node, port=port, attribute=field, code="malformed", message=message))

@@ -107,6 +107,7 @@ def compile_graph(graph: Graph, settings: Settings, memo: ShapeMemo | None = Non
         estimated_bytes=total,
         estimated_flops=flops,
         costs=MappingProxyType(costs),
+        checks=tuple(graph.meta.checks),
     )
 
 

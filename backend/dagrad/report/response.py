@@ -12,6 +12,7 @@ from dagrad.errors import GraphError, GraphErrors, dtype_name
 from dagrad.graph_format import Run
 from dagrad.interpreter import RunResult
 from dagrad.plan import Plan, TensorMeta
+from dagrad.report.checks import check_results
 from dagrad.report.payload import data_limit, payload_bytes, payloads
 from dagrad.results import (
     EvaluateResponse,
@@ -34,6 +35,7 @@ NODE_OVERHEAD_BYTES = 400  # a node's fields besides its payloads: id, op, shape
 # that records its derivative's graph may replicate what lies upstream of it, about three times.
 AUTOGRAD_NODES_PER_OP = 3
 AUTOGRAD_NODE_BYTES = 400
+CHECK_BYTES = 600  # one check's verdict: node, numbers and a sentence
 
 
 def node_meta(meta: TensorMeta) -> NodeMeta:
@@ -75,7 +77,7 @@ def response_bytes(plan: Plan, options: PayloadOptions, settings: Settings) -> i
         derivatives = sum(1 for node in plan.order if node.op.differentiates is not None)
         ops = len(plan.order) * (1 + 3 * derivatives)
         total += ops * AUTOGRAD_NODES_PER_OP * AUTOGRAD_NODE_BYTES
-    return total
+    return total + len(plan.checks) * CHECK_BYTES
 
 
 def check_response_size(plan: Plan, options: PayloadOptions, settings: Settings) -> None:
@@ -145,13 +147,16 @@ def evaluate_response(
         share = GradContribution(consumer=edge.consumer, port=edge.slot, grad=share_of.get(edge))
         shared = nodes[owner[edge]]
         shared.contributions = [*(shared.contributions or []), share]
+    checks = check_results(plan, result, {nid: n.grad_note for nid, n in nodes.items()})
     timings = Timings(
         compile_ms=compile_s * 1e3,
         forward_ms=result.forward_s * 1e3,
         backward_ms=result.backward_s * 1e3,
         encode_ms=(time.perf_counter() - start) * 1e3,
     )
-    return EvaluateResponse(run=_run_info(plan), order=[n.id for n in plan.order], nodes=nodes, timings=timings)
+    return EvaluateResponse(
+        run=_run_info(plan), order=[n.id for n in plan.order], nodes=nodes, timings=timings, checks=checks
+    )
 
 
 def _writes(t: torch.Tensor, filled: dict[int, int]) -> int:

@@ -3,8 +3,8 @@
 import type { GraphDoc } from "../api/types";
 import { download } from "../core/download";
 import { parseGraphDoc, toDoc } from "../core/graph";
-import { encodeFragment } from "../core/share";
 import { useGraph } from "../store/graphStore";
+import { leaveShare, shareLink } from "./share";
 
 const slug = (s: string | null | undefined) => (s || "graph").replace(/[^A-Za-z0-9_-]+/g, "_").slice(0, 60);
 
@@ -16,6 +16,7 @@ export function saveFile(): void {
 /** Replace the graph with `doc` (null: an empty one), saying so, and how to get the old one
  * back when there was one: New and an example load replace the student's work. */
 export function replaceGraph(doc: GraphDoc | null, what: string): void {
+  leaveShare();
   const { graph, loadDoc, clear, notify } = useGraph.getState();
   const had = graph.nodes.length;
   if (doc) loadDoc(doc);
@@ -33,8 +34,8 @@ export async function openFile(file: File): Promise<void> {
 }
 
 export async function shareUrl(): Promise<string> {
-  const { graph, notify } = useGraph.getState();
-  const url = `${location.origin}${location.pathname}#${encodeFragment(toDoc(graph))}`;
+  const { notify } = useGraph.getState();
+  const url = shareLink();
   history.replaceState(null, "", url);
   try {
     await navigator.clipboard.writeText(url);

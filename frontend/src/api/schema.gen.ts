@@ -78,7 +78,8 @@ export interface paths {
         put?: never;
         /**
          * Evaluate
-         * @description Run forward (and backward when run.output is set); return every node's value and gradient.
+         * @description Run forward (and backward when run.output is set); return every node's value and gradient, and
+         *     how the run stands against the exercise's checks (meta.exercise.checks) when it has some.
          */
         post: operations["graphs-evaluate"];
         delete?: never;
@@ -121,6 +122,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/gradcheck": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Gradcheck
+         * @description Compare every gradient the graph's run returns with central finite differences, in float64
+         *     with one backward pass, as torch.autograd.gradcheck does; above max_elements, a seeded sample.
+         */
+        post: operations["graphs-gradcheck"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/health": {
         parameters: {
             query?: never;
@@ -149,6 +171,27 @@ export interface paths {
         get: operations["ops-list"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/per_sample": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Per Sample
+         * @description Each sample's gradient with respect to each parameter (torch.func.vmap over grad, or a loop),
+         *     and how far their sum and their mean are from the batch gradient.
+         */
+        post: operations["graphs-per-sample"];
         delete?: never;
         options?: never;
         head?: never;
@@ -322,6 +365,77 @@ export interface components {
             roots: components["schemas"]["AutogradRoot"][];
         };
         /**
+         * Check
+         * @description One node whose value or gradient the student's graph must match.
+         */
+        Check: {
+            /**
+             * Atol
+             * @description Absolute tolerance; null: 1e-05.
+             */
+            atol?: number | null;
+            /**
+             * Node
+             * @description The id of the node checked.
+             */
+            node: string;
+            /**
+             * Of
+             * @description Which tensor of the node is checked.
+             * @enum {string}
+             */
+            of: "value" | "grad";
+            /**
+             * Rtol
+             * @description Relative tolerance; null: 0.0001 (float32's, with room for another order).
+             */
+            rtol?: number | null;
+            /**
+             * Shape
+             * @description The expected shape; [] for a scalar.
+             */
+            shape: number[];
+            /**
+             * Values
+             * @description The expected elements, row-major (as many as the shape holds).
+             */
+            values: number[];
+        };
+        /**
+         * CheckResult
+         * @description One of an exercise's checks (the document's meta.exercise.checks), against this run.
+         */
+        CheckResult: {
+            /** Atol */
+            atol: number;
+            /**
+             * Max Abs Error
+             * @description The largest |run - expected| over the elements; null when they were not compared (no such node, no gradient, another shape) or when the run's tensor is not finite.
+             */
+            max_abs_error: number | null;
+            /**
+             * Message
+             * @description The verdict in words: what matches, or what differs and where.
+             */
+            message: string;
+            /**
+             * Mismatched
+             * @description How many elements differ by more than atol + rtol * |expected|; null when not compared.
+             */
+            mismatched: number | null;
+            /** Node */
+            node: string;
+            /**
+             * Of
+             * @enum {string}
+             */
+            of: "value" | "grad";
+            /** Passed */
+            passed: boolean;
+            /** Rtol */
+            rtol: number;
+        };
+        /**
          * ErrorResponse
          * @description Every problem found, each on its node and port, plus what is known of the nodes that are fine.
          */
@@ -341,6 +455,11 @@ export interface components {
         EvaluateResponse: {
             /** @description The autograd graph, when ?backward_graph=true. */
             backward_graph?: components["schemas"]["BackwardGraph"] | null;
+            /**
+             * Checks
+             * @description The exercise's checks (meta.exercise.checks), each against this run; null when it has none.
+             */
+            checks?: components["schemas"]["CheckResult"][] | null;
             /** Nodes */
             nodes: {
                 [key: string]: components["schemas"]["NodeResult"];
@@ -365,6 +484,23 @@ export interface components {
             title: string | null;
         };
         /**
+         * Exercise
+         * @description What makes a graph an exercise: gradients to predict, and checks of the student's graph.
+         */
+        Exercise: {
+            /**
+             * Checks
+             * @description Nodes whose value or gradient each run is compared with (the answer's `checks`).
+             */
+            checks?: components["schemas"]["Check"][];
+            /**
+             * Predict
+             * @description The page hides gradients until the student reveals them (predict, then reveal).
+             * @default false
+             */
+            predict: boolean;
+        };
+        /**
          * GradContribution
          * @description The gradient one use of a shared tensor contributed; a node's gradient is the sum of these.
          */
@@ -382,6 +518,131 @@ export interface components {
             port: string;
         };
         /**
+         * GradcheckNode
+         * @description One node's gradient against central finite differences.
+         */
+        GradcheckNode: {
+            /**
+             * Checked
+             * @description Elements moved to check it.
+             */
+            checked: number;
+            /**
+             * Failing
+             * @description Elements outside the tolerance: |analytic - numeric| > atol + rtol * |numeric|.
+             */
+            failing: number;
+            /**
+             * Kind
+             * @description 'gradient': the node's gradient of run.output; 'derivative': a grad node's value, the derivative of its outputs with respect to its inputs.
+             * @enum {string}
+             */
+            kind: "gradient" | "derivative";
+            /**
+             * Kinks
+             * @description Elements where the function has a kink (a tie of max pooling, relu at 0): the one-sided differences disagree and autograd's value is one of them. Not counted as failing, nor in the errors.
+             */
+            kinks: number;
+            /**
+             * Max Abs Error
+             * @description Largest |analytic - numeric| over the elements checked.
+             */
+            max_abs_error: number;
+            /**
+             * Max Rel Error
+             * @description Largest |analytic - numeric| / max(|analytic|, |numeric|).
+             */
+            max_rel_error: number;
+            /**
+             * Moved
+             * @description The node whose elements were moved: this one, or a grad node's inputs.
+             */
+            moved: string;
+            /**
+             * Node
+             * @description The node whose gradient, or for a grad node its value, was checked.
+             */
+            node: string;
+            /**
+             * Numel
+             * @description Elements of its gradient.
+             */
+            numel: number;
+            /**
+             * Ok
+             * @description Every element checked is within the tolerance.
+             */
+            ok: boolean;
+            /**
+             * Sampled
+             * @description True when only a seeded sample of its elements was checked.
+             */
+            sampled: boolean;
+            /**
+             * Worst Analytic
+             * @description The gradient autograd gave there.
+             */
+            worst_analytic: number;
+            /**
+             * Worst Index
+             * @description Where the largest absolute error is.
+             */
+            worst_index: number[];
+            /**
+             * Worst Numeric
+             * @description The finite difference there.
+             */
+            worst_numeric: number;
+        };
+        /**
+         * GradcheckResponse
+         * @description Every gradient the run returns against central finite differences, in float64, with one
+         *     backward pass: the verdict torch.autograd.gradcheck gives, per element.
+         */
+        GradcheckResponse: {
+            /** Atol */
+            atol: number;
+            /**
+             * Dtype
+             * @description What the check ran in, whatever the graph's dtype.
+             * @constant
+             */
+            dtype: "float64";
+            /** Elements Checked */
+            elements_checked: number;
+            /**
+             * Elements Total
+             * @description Elements of every gradient; above max_elements, a sample is checked.
+             */
+            elements_total: number;
+            /**
+             * Eps
+             * @description How far each element is moved, each way.
+             */
+            eps: number;
+            /**
+             * Max Elements
+             * @description The budget: most elements moved, over all nodes.
+             */
+            max_elements: number;
+            /** Nodes */
+            nodes: components["schemas"]["GradcheckNode"][];
+            /**
+             * Ok
+             * @description Every node agrees.
+             */
+            ok: boolean;
+            /** Rtol */
+            rtol: number;
+            /**
+             * Sampled
+             * @description True when some node's elements were sampled (seeded by run.seed).
+             */
+            sampled: boolean;
+            /** Seconds */
+            seconds: number;
+        };
+        /**
          * Graph
          * @description A dagrad graph document (format version 1).
          */
@@ -395,13 +656,8 @@ export interface components {
             layout?: {
                 [key: string]: components["schemas"]["Position"];
             };
-            /**
-             * Meta
-             * @description Free-form data for tools (e.g. what the course prints).
-             */
-            meta?: {
-                [key: string]: unknown;
-            };
+            /** @description Free-form data for tools (e.g. what the course prints), and an exercise's checks (meta.exercise). */
+            meta?: components["schemas"]["Meta"];
             /**
              * Nodes
              * @description The nodes, in any order. Random sources draw in this order.
@@ -485,6 +741,17 @@ export interface components {
              * @description dagrad's version; null unless the teacher token is sent.
              */
             version?: string | null;
+        };
+        /**
+         * Meta
+         * @description Free-form data for tools (the examples keep the chapter's code and printout here), and an
+         *     exercise.
+         */
+        Meta: {
+            /** @description An exercise: predict, then reveal, and checks. */
+            exercise?: components["schemas"]["Exercise"] | null;
+        } & {
+            [key: string]: unknown;
         };
         /**
          * Node
@@ -616,6 +883,67 @@ export interface components {
             categories: string[];
             /** Ops */
             ops: components["schemas"]["OpInfo"][];
+        };
+        /**
+         * PerSampleParam
+         * @description One parameter's per-sample gradients.
+         */
+        PerSampleParam: {
+            /** @description Its gradient for the sample asked for alone. */
+            grad: components["schemas"]["TensorPayload"];
+            /**
+             * Mean Error
+             * @description The same for their mean: about 0 for a mean-reduced loss.
+             */
+            mean_error: number;
+            /** Node */
+            node: string;
+            /**
+             * Norms
+             * @description The 2-norm of each sample's gradient, in batch order.
+             */
+            norms: number[];
+            /**
+             * Sum Error
+             * @description Largest |sum of the samples' gradients - the batch gradient|, over the batch gradient's largest |element|: about 0 for a sum-reduced loss.
+             */
+            sum_error: number;
+        };
+        /**
+         * PerSampleResponse
+         * @description Each sample's gradient with respect to each parameter: that of the loss of the graph fed with
+         *     that sample alone (a batch of one).
+         */
+        PerSampleResponse: {
+            /**
+             * Batch
+             * @description The sources fed one sample at a time.
+             */
+            batch: string[];
+            /** Batch Size */
+            batch_size: number;
+            /**
+             * Inputs
+             * @description That sample of each batch source.
+             */
+            inputs: {
+                [key: string]: components["schemas"]["TensorPayload"];
+            };
+            /**
+             * Method
+             * @description torch.func.vmap over torch.func.grad, or a loop of one backward per sample where an op cannot be vmapped.
+             * @enum {string}
+             */
+            method: "vmap" | "loop";
+            /** Params */
+            params: components["schemas"]["PerSampleParam"][];
+            /**
+             * Sample
+             * @description The sample whose input and gradients are given in full.
+             */
+            sample: number;
+            /** Seconds */
+            seconds: number;
         };
         /** PortInfo */
         PortInfo: {
@@ -817,6 +1145,12 @@ export interface components {
              */
             default_payload_elements: number;
             /**
+             * Gradcheck Elements
+             * @description Elements a gradient check moves, over all nodes, unless it asks for another number.
+             * @default 128
+             */
+            gradcheck_elements: number;
+            /**
              * Max Backward Passes
              * @description Most backward passes of one run.
              * @default 8
@@ -846,6 +1180,12 @@ export interface components {
              * @default 200
              */
             max_followers: number;
+            /**
+             * Max Gradcheck Elements
+             * @description Most elements one gradient check may move (each costs two forward runs).
+             * @default 20000
+             */
+            max_gradcheck_elements: number;
             /**
              * Max Nodes
              * @description Most nodes one graph may hold.
@@ -1637,6 +1977,89 @@ export interface operations {
             };
         };
     };
+    "graphs-gradcheck": {
+        parameters: {
+            query?: {
+                /** @description Most elements to move, over all nodes (two forward runs each); the server's default if unset. */
+                max_elements?: number | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["Graph"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GradcheckResponse"];
+                };
+            };
+            /** @description Malformed JSON. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A token is missing or wrong: the server has a class token (DAGRAD_TOKEN), to send as the cookie dagrad_token or as Authorization: Bearer (api/auth.py). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Request body too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The graph has errors, each on its node and port. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description An unexpected failure: a bug in dagrad, to report; the body still lists it. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Every run slot stayed busy; try again after Retry-After seconds. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
     "health-get": {
         parameters: {
             query?: never;
@@ -1741,6 +2164,91 @@ export interface operations {
             /** @description An unexpected failure: a bug in dagrad, to report; the body still lists it. */
             500: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    "graphs-per-sample": {
+        parameters: {
+            query?: {
+                /** @description The sample whose input and gradients come in full. */
+                sample?: number;
+                /** @description Comma-separated batch sources; default: every source that does not require grad and whose first size is the first input's. */
+                batch?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["Graph"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PerSampleResponse"];
+                };
+            };
+            /** @description Malformed JSON. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A token is missing or wrong: the server has a class token (DAGRAD_TOKEN), to send as the cookie dagrad_token or as Authorization: Bearer (api/auth.py). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Request body too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The graph has errors, each on its node and port. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description An unexpected failure: a bug in dagrad, to report; the body still lists it. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Every run slot stayed busy; try again after Retry-After seconds. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {

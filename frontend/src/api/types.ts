@@ -28,3 +28,7 @@ export type AutogradNode = S["AutogradNode"];
 export type SavedTensor = S["SavedTensor"];
 export type Region = S["Region"];
 export type RoomCreated = S["RoomCreated"];
+export type GraphMeta = S["Meta"];
+export type Exercise = S["Exercise"];
+export type Check = S["Check"];
+export type CheckResult = S["CheckResult"];

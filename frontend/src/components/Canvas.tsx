@@ -14,10 +14,11 @@ import { presenting } from "../core/prefs";
 import { useFitOn, useMinimapFree, useScaleZoom, useZoomVariable } from "../hooks/useCanvasView";
 import { useReadableFit } from "../hooks/useReadableFit";
 import { useGraph } from "../store/graphStore";
+import { useReadOnly } from "../store/readOnly";
 import { useResults } from "../store/resultsStore";
-import { useRoom } from "../store/roomStore";
 import { useUi } from "../store/uiStore";
 import { CanvasLegend } from "./CanvasLegend";
+import { ExerciseNote } from "./ExerciseNote";
 import { nodeTypes } from "./OpNode";
 import { Regions } from "./Regions";
 import { edgeTypes } from "./ShapeEdge";
@@ -34,8 +35,8 @@ export function Canvas() {
   const flow = useReactFlow();
 
   const backward = useResults((s) => s.backward);
-  // Following a room, the graph is the presenter's: looked at, not edited (Make my copy edits).
-  const following = useRoom((s) => s.role === "following");
+  // Following a room, or a share link before Make my copy: looked at, not edited.
+  const readOnly = useReadOnly();
   const fit = useReadableFit();
   const present = useUi(presenting);
   const showMinimap = useMinimapFree();
@@ -83,8 +84,8 @@ export function Canvas() {
           }
         }}
         isValidConnection={isValidConnection}
-        nodesDraggable={!following}
-        nodesConnectable={!following}
+        nodesDraggable={!readOnly}
+        nodesConnectable={!readOnly}
         onNodeMouseEnter={(_, n) => useResults.getState().setHovered(n.id)}
         onNodeMouseLeave={() => useResults.getState().setHovered(null)}
         onNodeDragStart={() => checkpoint()}
@@ -108,6 +109,7 @@ export function Canvas() {
         <Controls onFitView={fit} />
         <CanvasLegend />
       </ReactFlow>
+      <ExerciseNote />
       {nodes.length === 0 && (
         <div className="canvas-empty">
           <h2>Build a graph</h2>

@@ -8,9 +8,12 @@ import { shapeText } from "../core/tensor";
 import { trackingOf, whyTracking } from "../core/tracking";
 import { useGraph } from "../store/graphStore";
 import { errorsOf, useResults } from "../store/resultsStore";
+import { useGradHidden } from "../store/revealStore";
 import { AttrForm } from "./AttrForm";
+import { CheckToggles } from "./CheckToggles";
 import { Contributions } from "./Contributions";
 import { GradTimeline } from "./GradTimeline";
+import { RevealButton } from "./RevealButton";
 import { TensorView } from "./TensorView";
 
 function IdField({ id }: { id: string }) {
@@ -85,6 +88,7 @@ export function NodeInspector({ node, op }: { node: EditorNode; op: OpInfo }) {
   const result = useResults((s) => s.run?.nodes[node.id]);
   const ran = useResults((s) => s.run?.run);
   const shared = useResults((s) => s.shared.find((n) => n.id === node.id));
+  const gradHidden = useGradHidden(node.id); // predict, then reveal
   // A string: the inspector re-renders when the sentence changes, not on every edit of the graph
   // (an edit is validated again, which renews the metas this reads).
   const why = useResults((s) => {
@@ -170,13 +174,15 @@ export function NodeInspector({ node, op }: { node: EditorNode; op: OpInfo }) {
               </span>
             )}
           </h4>
-          {result.grad ? (
+          {result.grad && gradHidden ? (
+            <RevealButton id={node.id} />
+          ) : result.grad ? (
             <TensorView payload={result.grad} name={`${node.id}.grad`} testId="grad-view" nodeId={node.id} />
           ) : (
             <p className="muted">{result.grad_note ?? "No gradient for this node."}</p>
           )}
-          {result.grad_passes && <GradTimeline id={node.id} passes={result.grad_passes} />}
-          {result.contributions && (
+          {!gradHidden && result.grad_passes && <GradTimeline id={node.id} passes={result.grad_passes} />}
+          {!gradHidden && result.contributions && (
             <Contributions
               id={node.id}
               contributions={result.contributions}
@@ -185,6 +191,7 @@ export function NodeInspector({ node, op }: { node: EditorNode; op: OpInfo }) {
           )}
         </>
       )}
+      <CheckToggles id={node.id} />
     </div>
   );
 }

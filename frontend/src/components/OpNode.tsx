@@ -11,6 +11,9 @@ import { shapeText } from "../core/tensor";
 import { trackingOf } from "../core/tracking";
 import { useGraph } from "../store/graphStore";
 import { errorsOf, shownBackward, useResults } from "../store/resultsStore";
+import { useGradHidden } from "../store/revealStore";
+import { CheckBadge } from "./CheckBadge";
+import { RevealButton } from "./RevealButton";
 import { TensorPreview } from "./TensorPreview";
 
 function OpNodeView({ id, data, selected }: NodeProps<EditorNode>) {
@@ -33,6 +36,7 @@ function OpNodeView({ id, data, selected }: NodeProps<EditorNode>) {
     return shown ? ownerColor(id, shown.order) : undefined;
   });
   const linked = useResults((s) => s.hovered === id && s.backward);
+  const gradHidden = useGradHidden(id); // predict, then reveal
 
   if (!op) {
     return (
@@ -46,7 +50,7 @@ function OpNodeView({ id, data, selected }: NodeProps<EditorNode>) {
   }
 
   const handles = inputHandles(op.ports, connected);
-  const payload = result ? (mode === "grad" ? result.grad : result.value) : null;
+  const payload = result ? (mode === "grad" ? (gradHidden ? null : result.grad) : result.value) : null;
   const shape = result?.shape ?? meta?.shape;
   const portErrors = new Set(errors.map((e) => e.port).filter(Boolean));
   // A port left unconnected is normal while building: a quiet hint, not an alarm.
@@ -73,6 +77,7 @@ function OpNodeView({ id, data, selected }: NodeProps<EditorNode>) {
             {badge.text}
           </span>
         )}
+        <CheckBadge id={id} />
       </div>
       <div className="op-ports">
         {handles.map((h) => (
@@ -117,6 +122,7 @@ function OpNodeView({ id, data, selected }: NodeProps<EditorNode>) {
         </div>
       )}
       {result && mode === "grad" && !result.grad && <div className="op-nograd">no gradient</div>}
+      {result?.grad && mode === "grad" && gradHidden && <RevealButton id={id} compact />}
       {missing.length > 0 && (
         <div className="op-missing" data-testid={`missing-${id}`}>
           connect {missing.map((e) => e.port).join(", ")}

@@ -7,6 +7,8 @@ import type { RunConfig } from "../api/types";
 import { useGraph } from "../store/graphStore";
 import { useResults } from "../store/resultsStore";
 import { useServer } from "../store/serverStore";
+import { ExerciseSettings } from "./ExerciseSettings";
+import { MarkdownText } from "./MarkdownText";
 
 /** The title and the description (an exercise's instructions): click to edit, saved with the graph. */
 function GraphInfo({ title, description }: { title: string | null; description: string | null }) {
@@ -26,11 +28,7 @@ function GraphInfo({ title, description }: { title: string | null; description: 
             {title || "Untitled graph"} ✎
           </button>
         </h3>
-        {description && (
-          <p className="doc" data-testid="graph-description">
-            {description}
-          </p>
-        )}
+        {description && <MarkdownText text={description} className="doc" testId="graph-description" />}
       </>
     );
   }
@@ -81,6 +79,7 @@ export function RunSettings() {
   return (
     <div className="inspector-body" data-testid="run-settings">
       <GraphInfo title={title ?? null} description={description ?? null} />
+      <ExerciseSettings />
       <h4>Run</h4>
       <div className="field">
         <label htmlFor="run-output">Loss (node to differentiate)</label>

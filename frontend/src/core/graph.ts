@@ -1,5 +1,6 @@
 // The editor's graph, React-free: plain JSON nodes and edges shaped as React Flow draws them.
 import type { GraphDoc, GraphNodeDoc, Region, RunConfig } from "../api/types";
+import { renameInChecks } from "./exercise";
 import { handleId, parseHandle } from "./ports";
 
 export interface NodeData {
@@ -178,6 +179,7 @@ export function renameNode(graph: EditorGraph, from: string, to: string): Editor
       wrt: graph.run.wrt ? graph.run.wrt.map(rename) : graph.run.wrt,
     },
     regions: graph.regions?.map((r) => (r.nodes.includes(from) ? { ...r, nodes: r.nodes.map(rename) } : r)),
+    meta: renameInChecks(graph.meta, from, to),
   };
 }
 

@@ -1,8 +1,8 @@
 // Start-up: the op registry, the server's devices and examples, then the graph (URL, autosave, or empty).
 import { useEffect, useState } from "react";
 import { follow } from "../actions/room";
+import { openShared } from "../actions/share";
 import { ApiError, api } from "../api/client";
-import type { GraphDoc } from "../api/types";
 import { emptyHistory } from "../core/history";
 import { decodeFragment } from "../core/share";
 import { useGraph } from "../store/graphStore";
@@ -16,8 +16,18 @@ export type BootState =
   // The server has a class token and this browser has not given it (components/TokenForm.tsx).
   | { status: "token" };
 
-function initialDoc(): GraphDoc | null {
-  return decodeFragment(location.hash) ?? readAutosave();
+/** The graph to start with: a share link's (actions/share.ts), else the autosaved one. */
+function openInitial(): void {
+  const shared = decodeFragment(location.hash);
+  if (shared) {
+    openShared(shared, location.hash);
+    return;
+  }
+  const doc = readAutosave();
+  if (doc) {
+    useGraph.getState().loadDoc(doc);
+    useGraph.setState({ history: emptyHistory() });
+  }
 }
 
 export function useBootstrap(): [BootState, () => void] {
@@ -32,12 +42,8 @@ export function useBootstrap(): [BootState, () => void] {
         if (cancelled) return;
         useGraph.getState().setOps(ops.categories, ops.ops);
         const room = new URLSearchParams(location.search).get("room");
-        const doc = room ? null : initialDoc();
         if (room) follow(room);
-        if (doc) {
-          useGraph.getState().loadDoc(doc);
-          useGraph.setState({ history: emptyHistory() });
-        }
+        else openInitial();
         setState({ status: "ready" });
       } catch (e) {
         if (cancelled) return;

@@ -2,8 +2,8 @@
 import { useEffect } from "react";
 import { runGraph } from "../actions/run";
 import { useGraph } from "../store/graphStore";
+import { isReadOnly } from "../store/readOnly";
 import { useResults } from "../store/resultsStore";
-import { isFollowing } from "../store/roomStore";
 import { useUi } from "../store/uiStore";
 
 const focusSearch = () => document.querySelector<HTMLInputElement>("[data-testid=palette-search]")?.focus();
@@ -21,8 +21,8 @@ export function useKeyboard(): void {
         runGraph();
       } else if (typing(e.target)) {
         return;
-      } else if (isFollowing() && (key === "delete" || key === "backspace" || (mod && "zyv".includes(key)))) {
-        return; // the presenter's graph: edits wait for Make my copy
+      } else if (isReadOnly() && (key === "delete" || key === "backspace" || (mod && "zyv".includes(key)))) {
+        return; // the presenter's or a share link's graph: edits wait for Make my copy
       } else if (key === "delete" || key === "backspace") {
         g.deleteSelected();
       } else if (mod && key === "z" && !e.shiftKey) {

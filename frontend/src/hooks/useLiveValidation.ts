@@ -7,9 +7,11 @@ import { useGraph } from "../store/graphStore";
 import { useResults } from "../store/resultsStore";
 import { isFollowing } from "../store/roomStore";
 
-/** What validation and runs depend on: everything but positions (and selection, which toDoc drops). */
+/** What validation and runs depend on: everything but positions (and selection, which toDoc
+ * drops), the title and description, and meta (a tool's data): editing an exercise's
+ * instructions or marking its checks after a run leaves that run shown. */
 export function contentKey(doc: GraphDoc): string {
-  const { layout: _layout, ...rest } = doc;
+  const { layout: _layout, meta: _meta, title: _title, description: _description, ...rest } = doc;
   return JSON.stringify(rest);
 }
 

@@ -22,6 +22,7 @@ import {
 import { emptyHistory, type History, record, redo, undo } from "../core/history";
 import { autoLayout } from "../core/layout";
 import { initialAttrs } from "../core/schema";
+import { readOnlyReason } from "./readOnly";
 
 export interface Notice {
   kind: "info" | "error";
@@ -53,6 +54,8 @@ interface GraphState {
   setRun(patch: Partial<RunConfig>): void;
   /** The graph's title and description (an exercise's instructions), as the document keeps them (undoable). */
   setInfo(patch: { title?: string | null; description?: string | null }): void;
+  /** The document's meta (an exercise's settings and checks: core/exercise.ts), undoable. */
+  setMeta(meta: Record<string, unknown>): void;
   /** The presenter's graph, as a follower of a room shows it: not an edit of this page's own
    * (no undo step), `selected` selected, fitted to the view when `fit`. */
   followDoc(doc: GraphDoc, selected: string[], fit: boolean): void;
@@ -74,8 +77,12 @@ interface GraphState {
 const ID_RE = /^[A-Za-z_][A-Za-z0-9_.-]{0,99}$/;
 
 export const useGraph = create<GraphState>()((set, get) => {
-  /** Apply an edit that can be undone. */
-  const edit = (next: EditorGraph) => set((s) => ({ graph: next, history: record(s.history, s.graph) }));
+  /** Apply an edit that can be undone; none while the graph is not this page's (store/readOnly.ts). */
+  const edit = (next: EditorGraph) => {
+    const refused = readOnlyReason();
+    if (refused) get().notify("info", refused);
+    else set((s) => ({ graph: next, history: record(s.history, s.graph) }));
+  };
 
   return {
     graph: emptyGraph(),
@@ -176,6 +183,8 @@ export const useGraph = create<GraphState>()((set, get) => {
     rename: (id, to) => {
       const { graph } = get();
       if (to === id) return null;
+      const refused = readOnlyReason(); // said under the field, which shows the id again
+      if (refused) return refused;
       if (!ID_RE.test(to)) return "An id starts with a letter and holds letters, digits, _ . or -.";
       if (graph.nodes.some((n) => n.id === to)) return `There is already a node called ${to}.`;
       edit(renameNode(graph, id, to));
@@ -190,6 +199,8 @@ export const useGraph = create<GraphState>()((set, get) => {
       const next = { ...graph, ...patch };
       if (next.title !== graph.title || next.description !== graph.description) edit(next);
     },
+
+    setMeta: (meta) => edit({ ...get().graph, meta }),
 
     deleteSelected: () => {
       const { graph } = get();

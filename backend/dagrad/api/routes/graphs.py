@@ -129,7 +129,8 @@ async def evaluate(
         bool, Query(description="Also return the autograd graph the run built (its nodes, edges and saved tensors).")
     ] = False,
 ) -> Response:
-    """Run forward (and backward when run.output is set); return every node's value and gradient."""
+    """Run forward (and backward when run.output is set); return every node's value and gradient, and
+    how the run stands against the exercise's checks (meta.exercise.checks) when it has some."""
     options = PayloadOptions(
         encoding=encoding,
         max_elements=max_elements,
