@@ -5,11 +5,13 @@ import type {
   ErrorResponse,
   EvaluateResponse,
   ExampleSummary,
+  GradcheckResponse,
   GraphDoc,
   GraphError,
   Health,
   NodeMeta,
   OpsResponse,
+  PerSampleResponse,
   RoomCreated,
   ValidateResponse,
 } from "./types";
@@ -87,6 +89,11 @@ export const api = {
     const q = query.toString();
     return request<EvaluateResponse>(`/api/evaluate${q ? `?${q}` : ""}`, post(graph));
   },
+  /** Every gradient against central finite differences in float64 (POST /api/gradcheck). */
+  gradcheck: (graph: GraphDoc) => request<GradcheckResponse>("/api/gradcheck", post(graph)),
+  /** Each sample's gradients of a batch, sample `sample`'s in full (POST /api/per_sample). */
+  perSample: (graph: GraphDoc, sample: number) =>
+    request<PerSampleResponse>(`/api/per_sample?sample=${sample}`, post(graph)),
   /** Who gets in: whether the server has a class token, a teacher token, and whether this browser is the teacher. */
   auth: () => request<AuthStatus>("/api/auth"),
   /** The class token, kept by the server in an HttpOnly cookie for this browser (a 401 when wrong). */

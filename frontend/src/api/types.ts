@@ -32,3 +32,7 @@ export type GraphMeta = S["Meta"];
 export type Exercise = S["Exercise"];
 export type Check = S["Check"];
 export type CheckResult = S["CheckResult"];
+export type GradcheckResponse = S["GradcheckResponse"];
+export type GradcheckNode = S["GradcheckNode"];
+export type PerSampleResponse = S["PerSampleResponse"];
+export type PerSampleParam = S["PerSampleParam"];

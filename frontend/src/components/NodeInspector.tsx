@@ -13,6 +13,7 @@ import { AttrForm } from "./AttrForm";
 import { CheckToggles } from "./CheckToggles";
 import { Contributions } from "./Contributions";
 import { GradTimeline } from "./GradTimeline";
+import { PerSamplePanel } from "./PerSamplePanel";
 import { RevealButton } from "./RevealButton";
 import { TensorView } from "./TensorView";
 
@@ -191,6 +192,7 @@ export function NodeInspector({ node, op }: { node: EditorNode; op: OpInfo }) {
           )}
         </>
       )}
+      {result && ran?.output && <PerSamplePanel id={node.id} />}
       <CheckToggles id={node.id} />
     </div>
   );

@@ -13,6 +13,7 @@ import { useGraph } from "../store/graphStore";
 import { errorsOf, shownBackward, useResults } from "../store/resultsStore";
 import { useGradHidden } from "../store/revealStore";
 import { CheckBadge } from "./CheckBadge";
+import { GradcheckBadge } from "./GradcheckBadge";
 import { RevealButton } from "./RevealButton";
 import { TensorPreview } from "./TensorPreview";
 
@@ -78,6 +79,7 @@ function OpNodeView({ id, data, selected }: NodeProps<EditorNode>) {
           </span>
         )}
         <CheckBadge id={id} />
+        <GradcheckBadge id={id} />
       </div>
       <div className="op-ports">
         {handles.map((h) => (

@@ -1,12 +1,14 @@
 // The top bar: file actions, editing actions, and the run, on one line at any width: what does not
 // fit goes into the "⋯" menu (ToolbarRow), the least needed first.
 import { useRef } from "react";
+import { checkGradients } from "../actions/analysis";
 import { openFile, replaceGraph, saveFile, shareUrl } from "../actions/files";
 import { present, stopPresenting } from "../actions/room";
 import { runGraph } from "../actions/run";
 import { gradModeTitle } from "../core/explain";
 import { presenting } from "../core/prefs";
 import { useReadableFit } from "../hooks/useReadableFit";
+import { useAnalysis } from "../store/analysisStore";
 import { useGraph } from "../store/graphStore";
 import { useResults } from "../store/resultsStore";
 import { useRoom } from "../store/roomStore";
@@ -16,6 +18,7 @@ import { ToolbarRow, type ToolItem } from "./ToolbarRow";
 
 export function Toolbar({ onExamples }: { onExamples: () => void }) {
   const running = useResults((s) => s.running);
+  const checking = useAnalysis((s) => s.checking);
   const presentingRoom = useRoom((s) => s.role === "presenting");
   const mode = useResults((s) => s.mode);
   const backward = useResults((s) => s.backward);
@@ -209,6 +212,21 @@ export function Toolbar({ onExamples }: { onExamples: () => void }) {
           title="Show the autograd graph the run builds beside the canvas (the next run asks for it)"
         >
           Backward graph
+        </button>
+      ),
+    },
+    {
+      key: "gradcheck",
+      keep: 2,
+      node: (
+        <button
+          type="button"
+          data-testid="gradcheck-button"
+          onClick={checkGradients}
+          disabled={checking}
+          title="Compare every gradient with central finite differences in float64, as torch.autograd.gradcheck does; each node shows how far apart they are"
+        >
+          {checking ? "Checking…" : "Check gradients"}
         </button>
       ),
     },
