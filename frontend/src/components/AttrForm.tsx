@@ -76,7 +76,11 @@ export function AttrForm({ nodeId, op, attrs, serverErrors }: Props) {
     (attrs.init as string | undefined) ??
     (op.attrs_schema.properties as Record<string, { default?: string }>)?.init?.default;
   const list = fields(op.attrs_schema).filter(
-    (f) => !op.source || !INIT_ONLY.has(f.name) || INIT_FIELDS[init ?? ""]?.includes(f.name),
+    (f) =>
+      !op.source ||
+      !INIT_ONLY.has(f.name) ||
+      INIT_FIELDS[init ?? ""]?.includes(f.name) ||
+      f.name in serverErrors, // its error is said under it
   );
   if (!list.length) return <p className="muted">This op has no attributes.</p>;
   return (

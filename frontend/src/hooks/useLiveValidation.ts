@@ -42,9 +42,13 @@ export function useLiveValidation(): void {
         const mine = controller;
         try {
           const r = await api.validate(doc, mine.signal);
-          if (!mine.signal.aborted) useResults.getState().setValidation(r.nodes, r.shared, []);
+          if (mine.signal.aborted) return;
+          // A graph with errors is a validation that found them (200, valid false), not a failure.
+          if (r.valid) useResults.getState().setValidation(r.nodes, r.shared, [], r.torch);
+          else useResults.getState().setValidation(r.nodes, [], r.errors, r.torch);
         } catch (e) {
           if (mine.signal.aborted) return;
+          // A request refused as a whole (no graph document, too large, the server gone or busy).
           if (e instanceof ApiError && e.errors.length) {
             useResults.getState().setValidation(e.nodes, [], e.errors);
           } else {
