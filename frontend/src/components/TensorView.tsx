@@ -3,6 +3,7 @@ import { useMemo, useState } from "react";
 import type { TensorPayload } from "../api/types";
 import { download } from "../core/download";
 import { toNested, toNpy } from "../core/npy";
+import { exactText } from "../core/numbers";
 import { absMax, decode, formatNumber, hoverText, shapeText } from "../core/tensor";
 import { ColorBar } from "./ColorBar";
 import { Heatmap } from "./Heatmap";
@@ -49,7 +50,7 @@ export function TensorView({ payload, name, testId, onLoadFull }: Props) {
         </div>
       ) : tensor.data.length === 1 ? (
         <div className="big-scalar" data-testid={`${testId}-scalar`}>
-          {tensor.data[0]}
+          {exactText(tensor.data[0], tensor.dtype)}
         </div>
       ) : view === "map" ? (
         <>
