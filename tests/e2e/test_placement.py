@@ -91,3 +91,54 @@ def test_a_node_goes_around_the_nodes_of_an_example(page, console: Console) -> N
     for nid in before:
         assert not overlap(drawn["relu"], drawn[nid]), (nid, drawn[nid], drawn["relu"])
     assert console.errors == []
+
+
+def on_edge(page: Any, edge: str) -> tuple[float, float]:
+    """A point of the edge's curve where the pointer meets this edge, not another over it."""
+    point = page.evaluate(
+        """id => { const g = document.querySelector(`[data-testid='rf__edge-${id}']`);
+        const p = g.querySelector('path'), n = 40;
+        for (let k = 1; k < n; k++) {
+            const q = p.getPointAtLength(p.getTotalLength() * k / n).matrixTransform(p.getScreenCTM());
+            if (document.elementFromPoint(q.x, q.y)?.closest('.react-flow__edge') === g) return [q.x, q.y];
+        }
+        return null; }""",
+        edge,
+    )
+    assert point is not None, f"{edge} lies under other edges along its whole length"
+    return point[0], point[1]
+
+
+LABEL_BOXES = """() => [...document.querySelectorAll('.edge-label')].map(e => {
+    const r = e.getBoundingClientRect();
+    return {edge: e.dataset.edge, x: r.x, y: r.y, width: r.width, height: r.height};
+})"""
+
+
+@pytest.mark.parametrize("example", ["detach_side_by_side", "siamese", "weight_sharing_blah", "x3_second_derivative"])
+def test_edge_labels_do_not_overlap(page, console: Console, example: str) -> None:
+    """Labels of edges that fan out of one node met at their middles (issue 14); each now sits by
+    the port it goes into, or elsewhere on its edge, and one with no room shows on hover."""
+    ed = Editor(page)
+    ed.open_example(example)
+    ed.wait_valid()
+    edges = ed.doc()  # every edge carries its source's shape once validated
+    count = sum(len(v) if isinstance(v, list) else 1 for n in edges["nodes"] for v in n.get("inputs", {}).values())
+    page.wait_for_function(
+        "n => document.querySelectorAll('.edge-label').length >= n * 0.75", arg=count
+    )  # most have room
+    labels = page.evaluate(LABEL_BOXES)
+    for i, a in enumerate(labels):
+        for b in labels[i + 1 :]:
+            assert not overlap(a, b), (a, b)
+    shown = {label["edge"] for label in labels}
+    all_edges = page.evaluate("window.__dagrad.graph.getState().graph.edges.map(e => e.id)")
+    crowded_edges = [e for e in all_edges if e not in shown]
+    if example == "x3_second_derivative":  # y -> g's label has no room by g's other inputs
+        assert crowded_edges, "this example's layout leaves one label crowded: the hover is tested on it"
+    for crowded in crowded_edges:  # shown while its edge is hovered
+        page.mouse.move(*on_edge(page, crowded))
+        expect(page.locator(f".edge-label[data-edge='{crowded}']")).to_be_visible()
+        page.mouse.move(5, 5)
+        expect(page.locator(f".edge-label[data-edge='{crowded}']")).to_have_count(0)
+    assert console.errors == []
