@@ -9,6 +9,7 @@ import type {
   NodeResult,
   SharedNode,
 } from "../api/types";
+import { keepUnchanged } from "../core/sameMetas";
 
 export type Mode = "value" | "grad";
 
@@ -80,7 +81,14 @@ export const useResults = create<ResultsState>()((set) => ({
   hovered: null,
 
   setValidation: (metas, shared, errors, torch = {}) =>
-    set({ metas, shared, validationErrors: errors, torch, validationMessage: null, validating: false }),
+    set((s) => ({
+      metas: keepUnchanged(s.metas, metas), // nodes that did not change are not drawn again
+      shared,
+      validationErrors: errors,
+      torch,
+      validationMessage: null,
+      validating: false,
+    })),
   setValidationFailure: (message) => set({ validationMessage: message, validating: false }),
   setValidating: (validating) => set({ validating }),
   startRun: () => set({ running: true, runMessage: null }),
