@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -33,7 +32,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT / "bench"))
 from e2e.browser import CHROMIUM, CHROMIUM_ARGS  # noqa: E402  (the same flags as the e2e tests)
-from frontend_bench import free_port, generated_graph  # noqa: E402
+from frontend_bench import generated_graph  # noqa: E402
+from server import server  # noqa: E402  (bench/server.py: uvicorn on a free port)
 
 EDIT_JS = """async ([id, alpha]) => {
   const { graph, results } = window.__dagrad;
@@ -65,19 +65,7 @@ def main() -> None:
     args = parser.parse_args()
     doc = generated_graph(args.nodes)
     adds = [n["id"] for n in doc["nodes"] if n["op"] == "add"]
-    port = free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "dagrad.api.main:app", "--port", str(port), "--log-level", "warning"],
-        cwd=ROOT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        while True:
-            try:
-                if httpx.get(f"{url}/api/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.05)
+    with server() as url:
         with httpx.Client() as client:
             assert client.post(f"{url}/api/validate", json=doc).json()["valid"], "the generated graph is invalid"
             server_ms = []
@@ -94,9 +82,6 @@ def main() -> None:
             page.wait_for_selector("[data-testid=validation-status]:has-text('shapes check out')", timeout=30000)
             edits = [page.evaluate(EDIT_JS, [adds[k % len(adds)], 1.5 + k / 8]) for k in range(args.edits)]
             browser.close()
-    finally:
-        server.terminate()
-        server.wait()
     result = {
         "nodes": len(doc["nodes"]),
         **{part: summary([e[part] for e in edits]) for part in ("total", "wait", "request", "apply")},

@@ -13,18 +13,7 @@ import "./ShapeEdge.css";
 const { report, setHovered } = useLabels.getState();
 
 function ShapeEdgeView(props: EdgeProps) {
-  const {
-    id,
-    source,
-    sourceX,
-    sourceY,
-    targetX,
-    targetY,
-    sourcePosition,
-    targetPosition,
-    markerEnd,
-    selected,
-  } = props;
+  const { id, source, sourceX, sourceY, targetX, targetY, markerEnd, selected } = props;
   const shape = useResults((s) => s.run?.nodes[source]?.shape ?? s.metas[source]?.shape);
   // Whether the tensor carried requires grad: the edges backward can go back through.
   const tracked = useResults((s) => (s.run?.nodes[source] ?? s.metas[source])?.requires_grad);
@@ -33,14 +22,7 @@ function ShapeEdgeView(props: EdgeProps) {
     const region = regionOf(s.graph, props.target);
     return Boolean(region && !region.nodes.includes(source));
   });
-  const [path] = getBezierPath({
-    sourceX,
-    sourceY,
-    targetX,
-    targetY,
-    sourcePosition,
-    targetPosition,
-  });
+  const [path] = getBezierPath(props);
   // Placed with every other label, clear of them and of the nodes (store/labelStore.ts).
   const text = shape ? shapeText(shape) : null;
   useLayoutEffect(() => {
