@@ -155,6 +155,7 @@ def test_the_line_follows_the_attributes() -> None:
     assert spell("max", {"dim": 0}, input="x") == "torch.max(x, dim=0).values"
     assert spell("index", {"index": 1}, input="w") == "w[1]"
     assert spell("view", {"shape": [-1, 256]}, input="x") == "x.view(-1, 256)"
+    assert spell("view", {"shape": []}, input="one") == "one.view(())"  # a scalar
     assert spell("cat", {"dim": 1}, tensors=["a", "b"]) == "torch.cat([a, b], dim=1)"
     # a port not wired yet is named by the port
     assert spell("matmul", {}, other="w") == "torch.matmul(input, w)"

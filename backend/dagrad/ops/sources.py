@@ -20,7 +20,7 @@ from pydantic_core import InitErrorDetails, PydanticCustomError
 from dagrad.errors import fmt_shape
 from dagrad.ops.literals import MAX_DIMS, literal_shape, literal_tensor
 from dagrad.ops.registry import Attrs, Inputs, register
-from dagrad.ops.spelling import Wiring
+from dagrad.ops.spelling import Wiring, sizes
 
 SourceDtype = Literal["float32", "float64", "int64", "bool"]
 Init = Literal["zeros", "ones", "full", "arange", "normal", "uniform", "values"]
@@ -186,7 +186,7 @@ def spell_source(wiring: Wiring, attrs: SourceAttrs) -> str:
     torch.full((), 1.0)... (the report gives a source that names no dtype the run's, when the
     run's is not PyTorch's default). Random draws come from the run's seed, source after source."""
     shape = list(attrs.shape or [])
-    dims = ", ".join(map(str, shape)) if shape else "()"
+    dims = sizes(shape)
     floating = attrs.dtype in (None, "float32", "float64")
     dtype = [f"dtype=torch.{attrs.dtype}"] if attrs.dtype is not None else []
     grad = ["requires_grad=True"] if attrs.requires_grad else []

@@ -95,15 +95,14 @@ def call(
     return spell
 
 
-def method(name: str, *, positional: Sequence[str] = (), star: str | None = None) -> SpellFn:
+def method(name: str, *, star: str | None = None) -> SpellFn:
     """`input.name(...)`: detach, view; `star` spells a list attribute as separate arguments
-    (x.view(-1, 256))."""
+    (x.view(-1, 256); a scalar's empty shape as x.view(()))."""
 
     def spell(wiring: Wiring, attrs: BaseModel) -> str:
-        first, *others = wiring.required()
-        args = others + [literal(getattr(attrs, a)) for a in positional]
+        first, *args = wiring.required()
         if star is not None:
-            args += [literal(v) for v in getattr(attrs, star)]
+            args += [literal(v) for v in getattr(attrs, star)] or ["()"]
         return f"{first}.{name}({', '.join(args)})"
 
     return spell
