@@ -103,6 +103,14 @@ def errors_of(response: Any) -> list[dict[str, Any]]:
     return body["errors"]
 
 
+def found_by_validate(response: Any) -> list[dict[str, Any]]:
+    """The errors POST /api/validate found: a graph with errors is a validation that succeeded
+    (200, valid false), listing them as evaluate's 422 does."""
+    assert response.status_code == 200, response.text
+    assert response.json()["valid"] is False, response.text
+    return errors_of(response)
+
+
 T = TypeVar("T")
 
 

@@ -12,7 +12,7 @@ import pytest
 import torch
 from fastapi.testclient import TestClient
 
-from conftest import DAG_4_1, errors_of
+from conftest import DAG_4_1, errors_of, found_by_validate
 from dagrad import examples
 from dagrad.engine import Engine
 from dagrad.graph_format import Graph
@@ -115,8 +115,7 @@ def test_a_second_pass_through_a_freed_graph_fails_as_in_pytorch(client: TestCli
     assert "retain_graph" in errors["u"]
     assert "PowBackward0 (self)" in errors["x_pow3"]
     validated = client.post("/api/validate", json=doc)
-    assert validated.status_code == 422
-    assert {e["node"]: e["message"] for e in errors_of(validated)} == errors  # foreseen, alike
+    assert {e["node"]: e["message"] for e in found_by_validate(validated)} == errors  # foreseen, alike
 
 
 def test_a_graph_that_saves_nothing_runs_twice_without_retain_graph_as_in_pytorch() -> None:

@@ -5,6 +5,7 @@ Values are checked against a hand-written PyTorch computation of the same graph.
 
 from __future__ import annotations
 
+import copy
 import math
 from typing import Any
 
@@ -114,6 +115,29 @@ def test_validate_returns_shapes_without_running(client: TestClient) -> None:
         {"id": "w1", "uses": [{"consumer": "x1", "port": "input"}, {"consumer": "x3", "port": "input"}]},
         {"id": "x1", "uses": [{"consumer": "w2x1", "port": "other"}, {"consumer": "s", "port": "input"}]},
     ]
+
+
+def test_validate_answers_a_graph_with_errors_as_a_validation_that_found_them(client: TestClient) -> None:
+    """The editor validates every half-built graph: a 422 for each was a failed request in the
+    browser's console. A graph with errors is a 200, valid false, with the errors, and the shapes
+    still known, that evaluate's 422 gives; a body that is no graph document is still refused."""
+    half_built = copy.deepcopy(DAG_4_1)
+    del half_built["nodes"][5]["inputs"]["other"]  # x2 = x + ?
+    validated = client.post("/api/validate", json=half_built)
+    evaluated = client.post("/api/evaluate", json=half_built)
+    assert (validated.status_code, evaluated.status_code) == (200, 422)
+    body, refused = validated.json(), evaluated.json()
+    assert body["valid"] is False
+    assert body["detail"] == refused["detail"] == "the graph has 1 error"
+    assert body["errors"] == refused["errors"]
+    assert [(e["node"], e["port"], e["code"]) for e in body["errors"]] == [("x2", "other", "missing_input")]
+    assert body["nodes"] == refused["nodes"]
+    assert body["nodes"]["x1"]["shape"] == [5]
+    assert body["torch"]["x2"] == "torch.add(x, other)"  # the port not wired yet, by its name
+    assert set(body) == {"valid", "detail", "errors", "nodes", "torch"}
+    # no graph document at all: refused, by both
+    assert client.post("/api/validate", content=b"{", headers={"content-type": "application/json"}).status_code == 400
+    assert client.post("/api/validate", json={"nodes": [{"id": "a"}]}).status_code == 422  # breaks the format
 
 
 def test_ops_listing_is_enough_for_a_palette(client: TestClient) -> None:

@@ -4,8 +4,8 @@ Each graph is posted to /api/validate and to /api/evaluate, under small limits s
 take long. Whatever the graph:
 - no answer is a 5xx, and every error answer is an ErrorResponse with at least one error, whose
   node ids (where set) are nodes of the graph;
-- evaluate compiles exactly as validate does: a graph validate refuses, evaluate refuses with the
-  same errors; a graph validate accepts, evaluate runs, to the shapes, dtypes and flags validate
+- evaluate compiles exactly as validate does: a graph validate finds errors in (a 200, valid
+  false), evaluate refuses with the same errors (a 422); a graph validate accepts, evaluate runs, to the shapes, dtypes and flags validate
   inferred, unless the run itself finds what no compile can know (`only_a_run_knows`).
 
 Deterministic (derandomize) and bounded: about 25 s on a 2-core machine.
@@ -21,10 +21,11 @@ import pytest
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from pydantic import TypeAdapter
 
 from dagrad.api.app import create_app
 from dagrad.ops import REGISTRY
-from dagrad.results import ErrorResponse, EvaluateResponse, ValidateResponse
+from dagrad.results import ErrorResponse, EvaluateResponse, InvalidGraph, Validation
 from dagrad.settings import Settings
 from graph_fuzz import graphs
 
@@ -34,6 +35,7 @@ LIMITS = Settings(
     max_tensor_elements=10**5, max_flops=1e8, max_run_seconds=5, max_nodes=40, max_concurrent_runs=1, spare_workers=0
 )
 CLIENT = TestClient(create_app(LIMITS))
+VALIDATION: TypeAdapter[Any] = TypeAdapter(Validation)
 EXAMPLES = 1000 * int(os.environ.get("DAGRAD_FUZZ_SCALE", "1"))  # 10 for a long run
 
 
@@ -77,12 +79,19 @@ def test_validate_and_evaluate_agree_and_never_fail(graph: dict[str, Any], encod
     assert validated.status_code < 500, validated.text
     assert evaluated.status_code < 500, evaluated.text
 
-    if validated.status_code != 200:
+    if validated.status_code != 200:  # no graph document to check (it breaks the format): refused alike
         refused = assert_error_answer(validated, graph)
         assert evaluated.status_code == validated.status_code
-        assert assert_error_answer(evaluated, graph) == refused, "evaluate compiles as validate does"
+        assert assert_error_answer(evaluated, graph) == refused, "evaluate parses as validate does"
         return
-    meta = ValidateResponse.model_validate(validated.json())
+    answer = VALIDATION.validate_python(validated.json())
+    if isinstance(answer, InvalidGraph):  # errors found: evaluate refuses them, the same, as a 422
+        assert answer.errors, "a graph found invalid names at least one error"
+        assert evaluated.status_code == 422, evaluated.text
+        found = [e.model_dump() for e in answer.errors]
+        assert assert_error_answer(evaluated, graph) == found, "evaluate compiles as validate does"
+        return
+    meta = answer
     if evaluated.status_code != 200:
         errors = assert_error_answer(evaluated, graph)
         foreseeable = [e for e in errors if not only_a_run_knows(e, graph)]

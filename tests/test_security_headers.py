@@ -58,7 +58,7 @@ def test_pages_and_api_answers_carry_the_headers(client: TestClient, dag: dict[s
 def test_errors_and_404s_carry_the_headers(client: TestClient) -> None:
     answers = {
         404: [client.get("/no-such-page"), client.get("/api/examples/nope"), client.get("/assets/nope.js")],
-        422: [client.post("/api/validate", json={"nodes": [{"id": "a", "op": "nope"}]})],
+        422: [client.post("/api/evaluate", json={"nodes": [{"id": "a", "op": "nope"}]})],
         400: [
             client.post("/api/validate", content=b"{", headers={"content-type": "application/json"}),
             client.get("/api/ops", headers={"host": "evil.example"}),

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from conftest import MakeClient, errors_of, post_json
+from conftest import MakeClient, errors_of, found_by_validate, post_json
 from dagrad.api.app import create_app
 from dagrad.settings import Settings
 
@@ -22,8 +22,8 @@ def source(nid: str = "x", op: str = "input", **attrs: Any) -> dict[str, Any]:
 
 def refused_before_running(client: TestClient, graph: dict[str, Any]) -> dict[str, Any]:
     validated, evaluated = post_json(client, "/api/validate", graph), post_json(client, "/api/evaluate", graph)
-    assert (validated.status_code, evaluated.status_code) == (422, 422), validated.text
-    assert errors_of(validated) == errors_of(evaluated), "evaluate refuses as validate does, before running"
+    assert evaluated.status_code == 422, evaluated.text
+    assert found_by_validate(validated) == errors_of(evaluated), "evaluate refuses as validate finds, before running"
     [error] = errors_of(validated)
     return error
 
@@ -202,8 +202,8 @@ def test_an_inplace_op_overwriting_what_backward_needs_is_refused_by_validate(cl
         "run": {"output": "s"},
     }
     validated, evaluated = post_json(client, "/api/validate", graph), post_json(client, "/api/evaluate", graph)
-    assert (validated.status_code, evaluated.status_code) == (422, 422), validated.text
-    assert errors_of(validated) == errors_of(evaluated), "evaluate refuses as validate does, before running"
+    assert evaluated.status_code == 422, evaluated.text
+    assert found_by_validate(validated) == errors_of(evaluated), "evaluate refuses as validate finds, before running"
     errors = {e["node"]: e for e in errors_of(validated)}
     assert set(errors) == {"e", "r"}, "exp saved its result, which relu_ overwrote"
     assert {e["code"] for e in errors.values()} == {"runtime"}

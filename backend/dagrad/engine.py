@@ -26,6 +26,7 @@ from dagrad.interpreter import Interpreter, Observer, Observers
 from dagrad.plan import Plan
 from dagrad.report.backward_graph import BackwardGraphRecorder
 from dagrad.report.response import check_response_size, evaluate_response, validate_response
+from dagrad.report.spelled import spelled_nodes
 from dagrad.results import EvaluateResponse, GradcheckResponse, PayloadOptions, PerSampleResponse, ValidateResponse
 from dagrad.settings import Settings
 
@@ -48,7 +49,10 @@ class Engine:
         return Compiled(plan, time.perf_counter() - start)
 
     def validate(self, graph: Graph) -> ValidateResponse:
-        return validate_response(self.compile(graph).plan)
+        """Every node's shape and line of PyTorch; CompileErrors when the graph has errors."""
+        response = validate_response(self.compile(graph).plan)
+        response.torch = spelled_nodes(graph)
+        return response
 
     def evaluate(
         self, graph: Graph, options: PayloadOptions | None = None, observer: Observer | None = None

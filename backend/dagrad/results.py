@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from dagrad.errors import GraphError
 
@@ -204,7 +204,20 @@ class SharedNode(BaseModel):
     uses: list[Use] = Field(description="Every use that sends a gradient back, in graph order.")
 
 
+def _node_torch() -> Any:
+    return Field(
+        default_factory=dict,
+        description="Each node as a line of PyTorch, by id: its op called on the nodes wired to it (a port not "
+        "wired yet by the port's name), with its attributes as set, those at their default left out: "
+        "'F.relu(x, inplace=True)'. Nodes whose op or attributes are in error are left out.",
+    )
+
+
 class ValidateResponse(BaseModel):
+    """A graph without errors: every node's shape, the shared nodes, and the estimated cost."""
+
+    model_config = ConfigDict(json_schema_serialization_defaults_required=True)
+
     valid: Literal[True] = True
     order: list[str]
     nodes: dict[str, NodeMeta]
@@ -214,6 +227,27 @@ class ValidateResponse(BaseModel):
     )
     estimated_bytes: int
     estimated_flops: float
+    torch: dict[str, str] = _node_torch()
+
+
+class InvalidGraph(BaseModel):
+    """A graph with errors, as POST /api/validate answers it: a validation that succeeded in finding
+    them (200). `detail`, `errors` and `nodes` are those of the 422 POST /api/evaluate answers."""
+
+    model_config = ConfigDict(json_schema_serialization_defaults_required=True)
+
+    valid: Literal[False] = False
+    detail: str
+    errors: list[GraphError]
+    nodes: dict[str, NodeMeta] = Field(
+        default_factory=dict, description="What could still be inferred: the nodes that are fine."
+    )
+    torch: dict[str, str] = _node_torch()
+
+
+# POST /api/validate's answer, told apart by `valid` (a boolean: OpenAPI's discriminator takes
+# strings only, so the schema is a plain union, and every field of both is always present).
+Validation = ValidateResponse | InvalidGraph
 
 
 class ErrorResponse(BaseModel):

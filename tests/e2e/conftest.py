@@ -68,8 +68,9 @@ def browser() -> Iterator[Any]:
 class Console:
     """Console errors and page errors seen by a page.
 
-    A 422 from /api/validate is the server's answer about an incomplete graph (the page
-    shows it on the nodes); Chromium still logs it as a failed resource, so it is kept apart.
+    A 422 from /api/evaluate is the server's answer to running a graph with errors (the page
+    shows them on the nodes); Chromium still logs it as a failed resource, so it is kept apart.
+    /api/validate answers such a graph with a 200 (valid false): building one logs nothing.
     """
 
     def __init__(self) -> None:

@@ -23,12 +23,13 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException
 
 from dagrad.compiler import CompileErrors
 from dagrad.errors import BackwardFailed, ErrorCode, GraphError, GraphErrors, not_text
 from dagrad.report.response import node_meta
-from dagrad.results import BackwardGraph, ErrorResponse
+from dagrad.results import BackwardGraph, ErrorResponse, InvalidGraph
 
 log = logging.getLogger(__name__)
 
@@ -52,11 +53,20 @@ def documented(*statuses: int) -> dict[int | str, dict[str, Any]]:
     return {s: {"model": ErrorResponse, "description": STATUSES[s]} for s in statuses}
 
 
+def ascii_json(body: BaseModel, exclude: set[str] | None = None) -> bytes:
+    return json.dumps(
+        body.model_dump(mode="json", exclude=exclude), ensure_ascii=True, allow_nan=False, separators=(",", ":")
+    ).encode("ascii")
+
+
 def error_json(body: ErrorResponse) -> bytes:
     leave_out = {"backward_graph"} if body.backward_graph is None else None  # only a failed backward has one
-    return json.dumps(
-        body.model_dump(mode="json", exclude=leave_out), ensure_ascii=True, allow_nan=False, separators=(",", ":")
-    ).encode("ascii")
+    return ascii_json(body, leave_out)
+
+
+def invalid_graph(error: ErrorResponse, lines: dict[str, str]) -> InvalidGraph:
+    """validate's answer about a graph with errors: the 422's body, with valid false."""
+    return InvalidGraph(detail=error.detail, errors=error.errors, nodes=error.nodes, torch=lines)
 
 
 def error_body(detail: str, errors: list[GraphError], metas: dict[str, Any] | None = None) -> ErrorResponse:

@@ -32,12 +32,20 @@ import torch
 from pydantic import ValidationError
 
 from dagrad import examples
-from dagrad.api.error_handlers import error_json, graph_errors_body, parse_failure, validation_body
+from dagrad.api.error_handlers import (
+    ascii_json,
+    error_json,
+    graph_errors_body,
+    invalid_graph,
+    parse_failure,
+    validation_body,
+)
 from dagrad.engine import Engine
 from dagrad.errors import GraphError, GraphErrors
 from dagrad.graph_format import Graph
 from dagrad.interpreter import Observer
 from dagrad.plan import PlannedNode
+from dagrad.report.spelled import spelled_nodes
 from dagrad.results import ErrorResponse, PayloadOptions
 from dagrad.settings import Settings
 
@@ -63,15 +71,15 @@ class Whereabouts(Observer):
         _write(self.where, f"pass:{index + 1}".encode())
 
 
-def parse(body: bytes) -> Graph | tuple[int, bytes]:
-    """The graph, or the answer that says why the body is not one."""
+def parse(body: bytes) -> Graph | tuple[int, ErrorResponse]:
+    """The graph, or the status and body of the answer that says why the body is not one."""
     try:
         return Graph.model_validate_json(body)
     except ValidationError as exc:
         errors = exc.errors(include_url=False)
     parsed, failure = parse_failure(body)
     if failure is not None:
-        return 400, error_json(failure)
+        return 400, failure
     if parsed is not None and any(e["type"] == "json_invalid" for e in errors):
         # JSON that pydantic's parser refuses and Python's reads (an unpaired surrogate's \u
         # escape): checked as objects, so that the error is located where the surrogate is.
@@ -79,7 +87,17 @@ def parse(body: bytes) -> Graph | tuple[int, bytes]:
             return Graph.model_validate(parsed)
         except ValidationError as exc:
             errors = exc.errors(include_url=False)
-    status, error = validation_body(errors, parsed)
+    return validation_body(errors, parsed)
+
+
+def refusal(kind: str, status: int, error: ErrorResponse, graph: Graph | None) -> tuple[int, bytes]:
+    """The answer about a request with errors. Validating a graph document that has some has
+    succeeded: a 200 with valid false, the same errors and each node's line (the editor validates
+    every half-built graph, and a 422 would be a failed request in the browser's console);
+    evaluate's is the 422. A body that is no graph document (`graph` None: it breaks the format's
+    schema) is refused by both."""
+    if kind == "validate" and status == 422 and graph is not None:
+        return 200, ascii_json(invalid_graph(error, spelled_nodes(graph)))
     return status, error_json(error)
 
 
@@ -89,7 +107,7 @@ def handle(
     """One job: the HTTP status and JSON body of the answer."""
     graph = parse(body)
     if not isinstance(graph, Graph):
-        return graph
+        return refusal(kind, *graph, None)
     try:
         if kind == "validate":
             return 200, engine.validate(graph).model_dump_json().encode()
@@ -102,7 +120,7 @@ def handle(
         opts = PayloadOptions.model_validate(options or {})
         return 200, engine.evaluate(graph, opts, Whereabouts(where)).model_dump_json().encode()
     except GraphErrors as exc:
-        return exc.status, error_json(graph_errors_body(exc))
+        return refusal(kind, exc.status, graph_errors_body(exc), graph)
 
 
 def internal_error(exc: BaseException) -> tuple[int, bytes]:

@@ -10,6 +10,7 @@ from pydantic import Field
 
 from dagrad.ops import checks
 from dagrad.ops.registry import Attrs, Example, Inputs, TensorExample, register
+from dagrad.ops.spelling import call
 
 T = TensorExample
 
@@ -51,6 +52,7 @@ register(
     attrs=InplaceAttrs,
     doc="max(input, 0), elementwise.",
     torch="F.relu(input, inplace=False)",
+    spell=call("F.relu"),
     examples=[Example({"input": T((3, 4))}), Example({"input": T((233, 257), -3.0, 3.0)}, large=True)],
 )
 register(
@@ -61,6 +63,7 @@ register(
     attrs=InplaceAttrs,
     doc="Hyperbolic tangent, elementwise.",
     torch="torch.tanh(input), or input.tanh_() with inplace",
+    spell=call("torch.tanh", inplace="tanh_"),
     examples=[Example({"input": T((3, 4))}), Example({"input": T((233, 257), -3.0, 3.0)}, large=True)],
 )
 register(
@@ -71,6 +74,7 @@ register(
     attrs=InplaceAttrs,
     doc="1 / (1 + exp(-input)), elementwise.",
     torch="torch.sigmoid(input), or input.sigmoid_() with inplace",
+    spell=call("torch.sigmoid", inplace="sigmoid_"),
     examples=[Example({"input": T((3, 4))}), Example({"input": T((233, 257), -3.0, 3.0)}, large=True)],
 )
 for name, fn, doc in (
@@ -85,6 +89,7 @@ for name, fn, doc in (
         attrs=DimAttrs,
         doc=doc,
         torch=f"F.{name}(input, dim)",
+        spell=call(f"F.{name}", keyword=("dim",)),
         check=checks.dim_in_range("input", "dim"),
         cost=_softmax_cost,
         examples=[

@@ -9,6 +9,7 @@ from pydantic import Field
 
 from dagrad.ops import checks
 from dagrad.ops.registry import Attrs, Example, Inputs, NoAttrs, TensorExample, register
+from dagrad.ops.spelling import call
 
 T = TensorExample
 POSITIVE = (0.5, 2.0)  # (low, high) for ops defined only on positive numbers
@@ -104,6 +105,7 @@ for name, fn, attrs, doc, spelled, other_range in _BINARY:
         attrs=attrs or NoAttrs,
         doc=doc,
         torch=spelled,
+        spell=call(f"torch.{name}", inplace=f"{name}_" if attrs is not None else None),
         check=checks.broadcastable("input", "other"),
         examples=[
             Example({"input": T((3, 4)), "other": T((3, 4), *other_range)}),
@@ -134,6 +136,7 @@ for name, fn, doc, value_range in _UNARY:
         ("input",),
         doc=doc,
         torch=f"torch.{name}(input)",
+        spell=call(f"torch.{name}"),
         examples=[
             Example({"input": T((3, 4), *value_range)}),
             # neg's, log's and sqrt's: a mean that dominates the std (the statistics' second pass;
@@ -159,6 +162,7 @@ register(
     attrs=PowAttrs,
     doc="input ** exponent, elementwise. x.pow(3) is pow with exponent 3.",
     torch="torch.pow(input, exponent)",
+    spell=call("torch.pow", positional=("exponent",)),
     examples=[
         Example({"input": T((3,))}, {"exponent": 3.0}),
         Example({"input": T((2, 3), *POSITIVE)}, {"exponent": 0.5}),
@@ -175,6 +179,7 @@ register(
         "matrix·matrix, and batched products broadcasting the leading dimensions."
     ),
     torch="torch.matmul(input, other)  # input @ other",
+    spell=call("torch.matmul"),
     check=checks.matmul,
     cost=_matmul_cost,
     examples=[
@@ -192,6 +197,7 @@ register(
     ("input", "tensor"),
     doc="Dot product of two 1-D tensors of the same length: u.dot(v).",
     torch="torch.dot(input, tensor)",
+    spell=call("torch.dot"),
     check=checks.dot,
     cost=_dot_cost,
     examples=[

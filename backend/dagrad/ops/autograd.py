@@ -9,6 +9,7 @@ from pydantic import Field
 
 from dagrad.errors import OpError, fmt_shape
 from dagrad.ops.registry import Attrs, Example, Inputs, Port, PortProblem, TensorExample, register
+from dagrad.ops.spelling import Wiring, method
 
 T = TensorExample
 
@@ -50,6 +51,17 @@ def grad(
             ) from exc
         raise
     return g
+
+
+def _spell_grad(wiring: Wiring, attrs: GradAttrs) -> str:
+    """The call `grad` makes: retain_graph always (the run's own backward may need the graph),
+    create_graph and allow_unused as set (allow_unused gives zeros: materialize_grads)."""
+    args = [*wiring.required(), *wiring.optional(), "retain_graph=True"]
+    if attrs.create_graph:
+        args.append("create_graph=True")
+    if attrs.allow_unused:
+        args += ["allow_unused=True", "materialize_grads=True"]
+    return f"torch.autograd.grad({', '.join(args)})[0]"
 
 
 def _check_grad(inputs: Inputs, attrs: Any) -> list[PortProblem]:
@@ -104,6 +116,7 @@ register(
         "Use it to stop gradients, as in (a.detach() - b) ** 2."
     ),
     torch="input.detach()",
+    spell=method("detach"),
     differentiable=False,
     examples=[Example({"input": T((3,))}), Example({"input": T((201, 301))}, large=True)],
 )
@@ -122,6 +135,7 @@ register(
         "With create_graph the result can be differentiated again (second derivatives)."
     ),
     torch="torch.autograd.grad(outputs, inputs, grad_outputs=None, retain_graph=True, create_graph=False)[0]",
+    spell=_spell_grad,
     check=_check_grad,
     # Its own cost is the default (elements read and written); the compiler adds the backward it
     # runs, through every node between inputs and outputs (compiler/totals.py).

@@ -16,6 +16,7 @@ from pydantic import Field
 from dagrad.errors import fmt_shape
 from dagrad.ops import checks
 from dagrad.ops.registry import Attrs, Example, Inputs, Port, PortProblem, TensorExample, register
+from dagrad.ops.spelling import call
 
 T = TensorExample
 Size1 = int | list[int]
@@ -125,6 +126,7 @@ register(
     ("input", "weight", BIAS),
     doc="input @ weight.T + bias: a fully connected layer, weight is [out_features, in_features].",
     torch="F.linear(input, weight, bias=None)",
+    spell=call("F.linear"),
     check=checks.linear,
     cost=_linear_cost,
     examples=[
@@ -141,6 +143,7 @@ register(
     attrs=ConvAttrs,
     doc="1-D convolution (cross-correlation): input N×C×L, weight D×C×k, output N×D×L'.",
     torch="F.conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1)",
+    spell=call("F.conv1d"),
     check=checks.conv(1),
     cost=_conv_cost,
     examples=[
@@ -160,6 +163,7 @@ register(
     attrs=ConvAttrs,
     doc="2-D convolution: input N×C×H×W, weight D×C×h×w, output N×D×H'×W'.",
     torch="F.conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1)",
+    spell=call("F.conv2d"),
     check=checks.conv(2),
     cost=_conv_cost,
     examples=[
@@ -179,6 +183,7 @@ register(
     attrs=MaxPoolAttrs,
     doc="Maximum over windows along the last dimension.",
     torch="F.max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False)",
+    spell=call("F.max_pool1d", positional=("kernel_size",)),
     check=_pool_check(1),
     cost=_max_pool_cost(1),
     backward_cost=_max_pool_backward,
@@ -198,6 +203,7 @@ register(
     attrs=MaxPoolAttrs,
     doc="Maximum over h×w windows of each channel; by default over non-overlapping blocks.",
     torch="F.max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False)",
+    spell=call("F.max_pool2d", positional=("kernel_size",)),
     check=_pool_check(2),
     cost=_max_pool_cost(2),
     backward_cost=_max_pool_backward,
@@ -217,6 +223,7 @@ register(
     attrs=AvgPoolAttrs,
     doc="Average over h×w windows of each channel.",
     torch="F.avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True)",
+    spell=call("F.avg_pool2d", positional=("kernel_size",)),
     check=_pool_check(2),
     cost=_avg_pool_cost,
     backward_cost=_avg_pool_backward,

@@ -7,6 +7,7 @@ from pydantic import Field
 
 from dagrad.ops import checks
 from dagrad.ops.registry import Attrs, Example, Inputs, TensorExample, register
+from dagrad.ops.spelling import SpellFn, call
 
 T = TensorExample
 
@@ -51,6 +52,13 @@ def _norm_cost(inputs: Inputs, out: torch.Tensor, attrs: NormAttrs) -> float:
     return float(per_element * x.numel() + out.numel())
 
 
+def _spell_reduction(fn: str, along: str = "") -> SpellFn:
+    """torch.sum(x) over all elements (keepdim is then ignored, as the op ignores it), or
+    torch.sum(x, dim=1, keepdim=True) along dim (max's values: `along` is its suffix)."""
+    whole, by_dim = call(fn, omit=("dim", "keepdim")), call(fn, keyword=("dim",), suffix=along)
+    return lambda wiring, attrs: whole(wiring, attrs) if attrs.dim is None else by_dim(wiring, attrs)
+
+
 _in_range = checks.dim_in_range("input", "dim")
 register(
     "sum",
@@ -60,6 +68,7 @@ register(
     attrs=ReduceAttrs,
     doc="Sum of the elements, over all or over dim.",
     torch="torch.sum(input, dim=None, keepdim=False)",
+    spell=_spell_reduction("torch.sum"),
     check=_in_range,
     examples=[
         Example({"input": T((3, 4))}),
@@ -76,6 +85,7 @@ register(
     attrs=ReduceAttrs,
     doc="Mean of the elements, over all or over dim.",
     torch="torch.mean(input, dim=None, keepdim=False)",
+    spell=_spell_reduction("torch.mean"),
     check=_in_range,
     examples=[
         Example({"input": T((3, 4))}),
@@ -93,6 +103,7 @@ register(
     attrs=MaxAttrs,
     doc="Largest element, over all or along dim (the values; the gradient flows to the argmax).",
     torch="torch.max(input) / torch.max(input, dim, keepdim).values",
+    spell=_spell_reduction("torch.max", ".values"),
     check=_in_range,
     examples=[
         Example({"input": T((3, 4))}),
@@ -109,6 +120,7 @@ register(
     attrs=NormAttrs,
     doc="p-norm of the elements (x.norm() is the 2-norm of all of them).",
     torch="torch.norm(input, p=2, dim=None, keepdim=False)",
+    spell=call("torch.norm"),
     check=_in_range,
     cost=_norm_cost,
     examples=[

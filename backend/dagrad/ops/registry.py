@@ -19,6 +19,8 @@ from typing import Any, Literal
 import torch
 from pydantic import BaseModel, ConfigDict
 
+from dagrad.ops.spelling import SpellFn, Wiring
+
 Category = Literal["sources", "arithmetic", "activations", "reductions", "shape", "layers", "losses", "autograd"]
 
 # Inputs as the op's function receives them: one tensor per port, or a list for list ports.
@@ -161,6 +163,7 @@ class OpDef:
     differentiable: bool = True
     source: bool = False  # tensor sources: input, parameter, constant
     check_values: ValueCheckFn | None = None
+    spell: SpellFn | None = None  # the node's line of PyTorch (ops/spelling.py); None: torch_code
 
     def port(self, name: str) -> Port | None:
         return next((p for p in self.ports if p.name == name), None)
@@ -182,6 +185,12 @@ class OpDef:
         kwargs.update(attrs.model_dump())
         out: torch.Tensor = self.fn(**kwargs)
         return out
+
+    def spelled(self, sources: Mapping[str, str | list[str]], attrs: Attrs) -> str:
+        """The node as PyTorch code, from the ids wired to its ports and its attributes."""
+        if self.spell is None:
+            return self.torch_code
+        return self.spell(Wiring(tuple((p.name, p.optional) for p in self.ports), sources), attrs)
 
     def estimate_flops(self, inputs: Inputs, out: torch.Tensor, attrs: Attrs) -> float:
         """The forward work of one call."""
@@ -218,6 +227,7 @@ def register(
     differentiable: bool = True,
     source: bool = False,
     check_values: ValueCheckFn | None = None,
+    spell: SpellFn | None = None,
 ) -> OpDef:
     """Declare an op. `ports` are torch argument names; a plain string is a required port."""
     if name in REGISTRY:
@@ -239,6 +249,7 @@ def register(
         differentiable=differentiable,
         source=source,
         check_values=check_values,
+        spell=spell,
     )
     REGISTRY[name] = op
     return op

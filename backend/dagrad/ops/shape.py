@@ -11,6 +11,7 @@ from pydantic import Field
 from dagrad.errors import fmt_shape
 from dagrad.ops import checks
 from dagrad.ops.registry import Attrs, Example, Inputs, Port, PortProblem, TensorExample, register
+from dagrad.ops.spelling import Wiring, call, method
 
 T = TensorExample
 
@@ -138,6 +139,14 @@ def _check_cat(inputs: Inputs, attrs: Any) -> list[PortProblem]:
     return []
 
 
+_select = call("torch.select", positional=("dim", "index"))
+
+
+def _spell_index(wiring: Wiring, attrs: SelectAttrs) -> str:
+    """w[i] for dim 0, as the chapter writes it; torch.select(w, dim, i) along another."""
+    return f"{wiring['input']}[{attrs.index}]" if attrs.dim == 0 else _select(wiring, attrs)
+
+
 def _index_cost(inputs: Inputs, out: torch.Tensor, attrs: Any) -> float:
     """A view: at most the slice read and written, as a copy would."""
     return 2.0 * out.numel()
@@ -159,6 +168,7 @@ register(
     attrs=ShapeAttrs,
     doc="The same elements in a new shape (copies only when it must).",
     torch="torch.reshape(input, shape)",
+    spell=call("torch.reshape", positional=("shape",)),
     check=_check_new_shape,
     examples=[
         Example({"input": T((3, 4))}, {"shape": [2, -1]}),
@@ -173,6 +183,7 @@ register(
     attrs=ShapeAttrs,
     doc="A view of the same memory in a new shape, as in x.view(-1, 256). Needs compatible strides.",
     torch="input.view(shape)",
+    spell=method("view", star="shape"),
     check=_check_new_shape,
     examples=[
         Example({"input": T((2, 3, 4))}, {"shape": [-1, 12]}),
@@ -187,6 +198,7 @@ register(
     attrs=FlattenAttrs,
     doc="Merge dimensions start_dim..end_dim into one.",
     torch="torch.flatten(input, start_dim=0, end_dim=-1)",
+    spell=call("torch.flatten"),
     check=checks.dim_in_range("input", "start_dim", "end_dim"),
     examples=[
         Example({"input": T((2, 3, 4))}, {"start_dim": 1}),
@@ -201,6 +213,7 @@ register(
     attrs=TransposeAttrs,
     doc="Swap two dimensions; a matrix's transpose is transpose(0, 1).",
     torch="torch.transpose(input, dim0, dim1)",
+    spell=call("torch.transpose", positional=("dim0", "dim1")),
     check=checks.dim_in_range("input", "dim0", "dim1"),
     examples=[
         Example({"input": T((3, 4))}),
@@ -218,6 +231,7 @@ register(
     attrs=PermuteAttrs,
     doc="Reorder all dimensions.",
     torch="torch.permute(input, dims)",
+    spell=method("permute", star="dims"),
     check=checks.dim_in_range("input", "dims"),
     examples=[
         Example({"input": T((2, 3, 4))}, {"dims": [2, 0, 1]}),
@@ -232,6 +246,7 @@ register(
     attrs=SelectAttrs,
     doc="One slice along dim: w[i] is index with dim 0 and index i. The result has one dimension less.",
     torch="torch.select(input, dim, index)  # input[i] for dim 0",
+    spell=_spell_index,
     check=checks.dim_in_range("input", "dim"),
     cost=_index_cost,
     backward_cost=_index_backward,
@@ -249,6 +264,7 @@ register(
     attrs=CatAttrs,
     doc="Join tensors along an existing dimension.",
     torch="torch.cat(tensors, dim=0)",
+    spell=call("torch.cat"),
     check=_check_cat,
     examples=[
         Example({"tensors": [T((2, 3)), T((4, 3))]}),
@@ -264,6 +280,7 @@ register(
     attrs=CatAttrs,
     doc="Join tensors of one shape along a new dimension.",
     torch="torch.stack(tensors, dim=0)",
+    spell=call("torch.stack"),
     check=_check_same_shapes,
     examples=[
         Example({"tensors": [T((2, 3)), T((2, 3)), T((2, 3))]}, {"dim": 1}),
@@ -278,6 +295,7 @@ register(
     attrs=SqueezeAttrs,
     doc="Remove dimensions of size 1 (all of them, or only dim).",
     torch="torch.squeeze(input, dim=None)",
+    spell=call("torch.squeeze"),
     check=checks.dim_in_range("input", "dim"),
     examples=[
         Example({"input": T((3, 1, 4, 1))}),
@@ -293,6 +311,7 @@ register(
     attrs=UnsqueezeAttrs,
     doc="Insert a dimension of size 1 at dim (e.g. to make a batch of one).",
     torch="torch.unsqueeze(input, dim)",
+    spell=call("torch.unsqueeze", positional=("dim",)),
     check=checks.dim_in_range("input", "dim", extra=1),
     examples=[Example({"input": T((3, 4))}, {"dim": 1}), Example({"input": T((150, 131))}, {"dim": 1}, large=True)],
 )

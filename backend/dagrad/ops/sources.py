@@ -21,6 +21,7 @@ from dagrad.errors import fmt_shape
 from dagrad.ops.datasets import DIGIT_PIXELS, DIGITS_COUNT, digit_images, digit_labels
 from dagrad.ops.literals import MAX_DIMS, literal_shape, literal_tensor
 from dagrad.ops.registry import Attrs, Inputs, register
+from dagrad.ops.spelling import Wiring, sizes
 
 SourceDtype = Literal["float32", "float64", "int64", "bool"]
 Init = Literal["zeros", "ones", "full", "arange", "normal", "uniform", "values", "digits", "digit_labels"]
@@ -192,6 +193,80 @@ def _source_cost(inputs: Inputs, out: torch.Tensor, attrs: SourceAttrs) -> float
     return _INIT_COST[attrs.init] * out.numel()
 
 
+# A literal longer than this is named, not written out, in the node's line of PyTorch.
+SPELLED_NUMBERS = 16
+
+
+def _floats(values: Any) -> Any:
+    """A literal of a floating point source, written as floats (1.0), as torch.tensor needs it to
+    make floats; bools and ints a float literal holds are such numbers too."""
+    if isinstance(values, list):
+        return [_floats(v) for v in values]
+    try:
+        return float(values)
+    except OverflowError:  # an int past float's range: refused by validation, written as given
+        return values
+
+
+def _whole(bound: float) -> str:
+    """randint's bound as the int the op draws to; an infinite or NaN one (refused) as given."""
+    return str(int(bound)) if math.isfinite(bound) else repr(bound)
+
+
+def spell_source(wiring: Wiring, attrs: SourceAttrs) -> str:
+    """How PyTorch makes the tensor: torch.randn(2, 3, requires_grad=True), torch.tensor([...]),
+    torch.full((), 1.0)... (the report gives a source that names no dtype the run's, when the
+    run's is not PyTorch's default). Random draws come from the run's seed, source after source."""
+    shape = list(attrs.shape or [])
+    dims = sizes(shape)
+    floating = attrs.dtype in (None, "float32", "float64")
+    dtype = [f"dtype=torch.{attrs.dtype}"] if attrs.dtype is not None else []
+    grad = ["requires_grad=True"] if attrs.requires_grad else []
+
+    def factory(fn: str, *args: str) -> str:
+        return f"{fn}({', '.join([*args, *dtype, *grad])})"
+
+    def computed(expr: str) -> str:  # made from a factory's tensor: requires_grad is set after
+        return expr + (".requires_grad_()" if attrs.requires_grad else "")
+
+    def empty() -> str:
+        return f"torch.empty({', '.join([dims, *dtype])})"
+
+    match attrs.init:
+        case "zeros" | "ones":
+            return factory(f"torch.{attrs.init}", dims)
+        case "full":
+            return factory("torch.full", repr(tuple(shape)), repr(attrs.value))
+        case "arange":
+            numel = math.prod(shape)
+            flat = f"torch.arange({', '.join([repr(float(numel) if floating else numel), *dtype])})"
+            scaled = flat + (f" * {attrs.step!r}" if attrs.step != 1.0 else "")
+            scaled += f" + {attrs.start!r}" if attrs.start != 0.0 else ""
+            expr = flat if scaled == flat else f"({scaled})"
+            return computed(expr + ("" if len(shape) == 1 else f".reshape({dims})"))
+        case "normal":
+            if (attrs.mean, attrs.std) == (0.0, 1.0):
+                return factory("torch.randn", dims)
+            return computed(f"{empty()}.normal_({attrs.mean!r}, {attrs.std!r})")
+        case "uniform":
+            if not floating:
+                return computed(factory("torch.randint", _whole(attrs.low), _whole(attrs.high), repr(tuple(shape))))
+            if (attrs.low, attrs.high) == (0.0, 1.0):
+                return factory("torch.rand", dims)
+            return computed(f"{empty()}.uniform_({attrs.low!r}, {attrs.high!r})")
+        case "values":
+            numel = math.prod(shape)
+            if numel > SPELLED_NUMBERS:
+                return factory("torch.tensor", "values") + f"  # the node's literal: {numel:,} numbers, shape {shape}"
+            written = factory("torch.tensor", repr(_floats(attrs.values) if floating else attrs.values))
+            return written + ("" if literal_shape(attrs.values) == shape else f".reshape({dims})")
+        case "digits":  # scikit-learn's 8x8 images, pixels 0-16 scaled into [0, 1]
+            images = f"load_digits().images[:{shape[0]}] / 16"
+            return computed(f"torch.tensor({images}, {dtype[0] if dtype else 'dtype=torch.float32'}).reshape({dims})")
+        case "digit_labels":
+            return computed(factory("torch.tensor", f"load_digits().target[:{shape[0]}]"))
+
+
 def _doc(kind: str, default_grad: bool, what: str) -> str:
     return f"""{what}
 
@@ -223,6 +298,7 @@ for _name, _attrs, _grad, _what in (
         doc=_doc(_name, _grad, _what),
         torch="torch.tensor(values, requires_grad=...) / torch.randn(shape) / torch.rand(shape) / ...",
         cost=_source_cost,
+        spell=spell_source,
         source=True,
         differentiable=False,
     )

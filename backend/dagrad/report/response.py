@@ -85,9 +85,10 @@ def check_response_size(plan: Plan, options: PayloadOptions, settings: Settings)
     size = response_bytes(plan, options, settings)
     if size <= settings.max_response_bytes:
         return
-    hint = "ask for fewer nodes in ?full=, or a smaller ?max_elements="
+    # In words first (the editor's reader asked for a tensor whole, and knows no query), then the option.
+    hint = "ask for fewer tensors whole (the full option), or for data only up to a smaller size (max_elements)"
     if options.encoding == "list":
-        hint += ", or use ?encoding=base64 (several times smaller than lists)"
+        hint += ", or for the data in base64 rather than lists, several times smaller (encoding=base64)"
     raise GraphErrors(
         [
             GraphError(
@@ -201,9 +202,12 @@ def _run_info(plan: Plan) -> RunInfo:
 
 def _grad_note(run: Run, nid: str, t: torch.Tensor, result: RunResult) -> str:
     if not result.backward_passes:
-        return "no backward was run: set run.output to the node to differentiate."
+        return "no backward was run: no node is chosen to differentiate (the loss; run.output in the document)."
     if not t.requires_grad:
         return "does not require grad, so backward gives it no gradient."
     if run.wrt is not None and nid not in run.wrt:
-        return "not in run.wrt, so its gradient was not kept."
+        return (
+            "its gradient was not asked for: it is not among the nodes to differentiate with respect to "
+            "(run.wrt), so it was not kept."
+        )
     return f"not reached by backward from {run.output!r}: {run.output} does not depend on it."

@@ -31,7 +31,7 @@ function graphPart(): GraphPart {
   const { graph } = useGraph.getState();
   const r = useResults.getState();
   const selected = graph.nodes.filter((n) => n.selected).map((n) => n.id);
-  const validation = { metas: r.metas, shared: r.shared, errors: r.validationErrors };
+  const validation = { metas: r.metas, shared: r.shared, errors: r.validationErrors, torch: r.torch };
   return {
     part: "graph",
     doc: toDoc(graph),
@@ -161,7 +161,7 @@ function apply(part: GraphPart | RunPart): void {
     results.setMode(part.view.mode);
     results.setBackward(part.view.backward);
     const v = part.validation;
-    results.setValidation(v.metas, v.shared, v.errors);
+    results.setValidation(v.metas, v.shared, v.errors, v.torch);
     return;
   }
   useResults.setState({

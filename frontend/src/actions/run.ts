@@ -1,5 +1,5 @@
 // Running the graph: the loss defaults to the one scalar node nothing consumes.
-import { ApiError, api } from "../api/client";
+import { api } from "../api/client";
 import type { NodeMeta } from "../api/types";
 import { type EditorGraph, toDoc } from "../core/graph";
 import { useGraph } from "../store/graphStore";
@@ -26,12 +26,9 @@ export async function runGraph(): Promise<void> {
   if (!graph.run.output) doc.run = { ...graph.run, output: guessLoss(graph, results.metas) };
   results.startRun();
   try {
-    const response = await api.evaluate(doc, { backwardGraph: results.backward });
-    useResults.getState().finishRun(response);
-    if (!response.run.output) notify("info", "Ran forward only: choose a loss to see gradients.");
+    // The status bar says how it went, forward only included, until an edit or the next run.
+    useResults.getState().finishRun(await api.evaluate(doc, { backwardGraph: results.backward }));
   } catch (e) {
     useResults.getState().failRun(e);
-    const located = e instanceof ApiError && e.errors.some((x) => x.node);
-    notify("error", located ? "The run failed: the marked nodes say why." : (e as Error).message);
   }
 }

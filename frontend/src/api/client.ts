@@ -13,7 +13,7 @@ import type {
   OpsResponse,
   PerSampleResponse,
   RoomCreated,
-  ValidateResponse,
+  Validation,
 } from "./types";
 
 export class ApiError extends Error {
@@ -80,8 +80,9 @@ export const api = {
   health: () => request<Health>("/api/health"),
   examples: () => request<ExampleSummary[]>("/api/examples"),
   example: (name: string) => request<GraphDoc>(`/api/examples/${encodeURIComponent(name)}`),
+  /** A graph with errors is a validation that found them: `valid: false`, not a failed request. */
   validate: (graph: GraphDoc, signal?: AbortSignal) =>
-    request<ValidateResponse>("/api/validate", { ...post(graph), signal }),
+    request<Validation>("/api/validate", { ...post(graph), signal }),
   evaluate: (graph: GraphDoc, options: { full?: string[]; backwardGraph?: boolean } = {}) => {
     const query = new URLSearchParams();
     if (options.full?.length) query.set("full", options.full.join(","));

@@ -265,6 +265,10 @@ export interface paths {
         /**
          * Validate
          * @description Check a graph and infer every node's shape, without allocating or running anything.
+         *
+         *     A graph with errors is a validation that found them: 200, `valid: false`, and the errors (each
+         *     on its node and port) that evaluate's 422 would list. 4xx only for a request that is not a
+         *     graph document to check: malformed JSON, not sent as JSON, too large, or every worker busy.
          */
         post: operations["graphs-validate"];
         delete?: never;
@@ -741,6 +745,37 @@ export interface components {
              * @description dagrad's version; null unless the teacher token is sent.
              */
             version?: string | null;
+        };
+        /**
+         * InvalidGraph
+         * @description A graph with errors, as POST /api/validate answers it: a validation that succeeded in finding
+         *     them (200). `detail`, `errors` and `nodes` are those of the 422 POST /api/evaluate answers.
+         */
+        InvalidGraph: {
+            /** Detail */
+            detail: string;
+            /** Errors */
+            errors: components["schemas"]["GraphError"][];
+            /**
+             * Nodes
+             * @description What could still be inferred: the nodes that are fine.
+             */
+            nodes: {
+                [key: string]: components["schemas"]["NodeMeta"];
+            };
+            /**
+             * Torch
+             * @description Each node as a line of PyTorch, by id: its op called on the nodes wired to it (a port not wired yet by the port's name), with its attributes as set, those at their default left out: 'F.relu(x, inplace=True)'. Nodes whose op or attributes are in error are left out.
+             */
+            torch: {
+                [key: string]: string;
+            };
+            /**
+             * Valid
+             * @default false
+             * @constant
+             */
+            valid: false;
         };
         /**
          * Meta
@@ -1407,7 +1442,10 @@ export interface components {
              */
             port: string;
         };
-        /** ValidateResponse */
+        /**
+         * ValidateResponse
+         * @description A graph without errors: every node's shape, the shared nodes, and the estimated cost.
+         */
         ValidateResponse: {
             /** Estimated Bytes */
             estimated_bytes: number;
@@ -1424,6 +1462,13 @@ export interface components {
              * @description Nodes whose gradient sums several uses (weight sharing); non-differentiable uses (detach) and tensors that need no gradient are left out.
              */
             shared: components["schemas"]["SharedNode"][];
+            /**
+             * Torch
+             * @description Each node as a line of PyTorch, by id: its op called on the nodes wired to it (a port not wired yet by the port's name), with its attributes as set, those at their default left out: 'F.relu(x, inplace=True)'. Nodes whose op or attributes are in error are left out.
+             */
+            torch: {
+                [key: string]: string;
+            };
             /**
              * Valid
              * @default true
@@ -2570,7 +2615,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ValidateResponse"];
+                    "application/json": components["schemas"]["ValidateResponse"] | components["schemas"]["InvalidGraph"];
                 };
             };
             /** @description Malformed JSON. */
@@ -2600,7 +2645,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description The graph has errors, each on its node and port. */
+            /** @description The body is not sent as JSON (its Content-Type), so there is no graph to check. A graph with errors is answered 200, valid false. */
             422: {
                 headers: {
                     [name: string]: unknown;

@@ -12,6 +12,9 @@ export type NodeMeta = S["NodeMeta"];
 export type GraphError = S["GraphError"];
 export type ErrorResponse = S["ErrorResponse"];
 export type ValidateResponse = S["ValidateResponse"];
+export type InvalidGraph = S["InvalidGraph"];
+/** POST /api/validate's answer: a graph without errors, or the errors it has (both 200). */
+export type Validation = ValidateResponse | InvalidGraph;
 export type EvaluateResponse = S["EvaluateResponse"];
 export type NodeResult = S["NodeResult"];
 export type TensorPayload = S["TensorPayload"];

@@ -33,16 +33,18 @@ function TextField({
   const [text, setText] = useState(formatValue(value));
   const [error, setError] = useState<string | null>(null);
   useEffect(() => setText(formatValue(value)), [value]);
+  // Enter commits, and so does the blur that follows: a value already set is no new edit (it
+  // was a second undo step, and Ctrl+Z seemed to do nothing).
   const commit = () => {
     const parsed = parseInput(field, text);
     if (parsed === null && !field.nullable && text.trim() === "") {
       setError(null);
-      onCommit(undefined);
+      if (value !== undefined) onCommit(undefined);
       return;
     }
     const err = validateValue(field, parsed);
     setError(err);
-    if (!err) onCommit(parsed);
+    if (!err && JSON.stringify(parsed) !== JSON.stringify(value)) onCommit(parsed);
   };
   const multiline = field.name === "values";
   const common = {
@@ -76,7 +78,11 @@ export function AttrForm({ nodeId, op, attrs, serverErrors }: Props) {
     (attrs.init as string | undefined) ??
     (op.attrs_schema.properties as Record<string, { default?: string }>)?.init?.default;
   const list = fields(op.attrs_schema).filter(
-    (f) => !op.source || !INIT_ONLY.has(f.name) || INIT_FIELDS[init ?? ""]?.includes(f.name),
+    (f) =>
+      !op.source ||
+      !INIT_ONLY.has(f.name) ||
+      INIT_FIELDS[init ?? ""]?.includes(f.name) ||
+      f.name in serverErrors, // its error is said under it
   );
   if (!list.length) return <p className="muted">This op has no attributes.</p>;
   return (

@@ -85,6 +85,8 @@ export function NodeInspector({ node, op }: { node: EditorNode; op: OpInfo }) {
   const run = useGraph((s) => s.graph.run);
   const setRun = useGraph((s) => s.setRun);
   const meta = useResults((s) => s.metas[node.id]);
+  // This node as PyTorch spells it, from its attributes (the server's line, renewed on each edit).
+  const torchLine = useResults((s) => s.torch[node.id]);
   const errors = useResults(useShallow((s) => errorsOf(s, node.id)));
   const result = useResults((s) => s.run?.nodes[node.id]);
   const ran = useResults((s) => s.run?.run);
@@ -99,6 +101,9 @@ export function NodeInspector({ node, op }: { node: EditorNode; op: OpInfo }) {
   const serverAttrErrors = Object.fromEntries(
     errors.filter((e) => e.attribute).map((e) => [e.attribute as string, e.message]),
   );
+  // An attribute's error is said under its field (AttrForm); the list has the others, whole.
+  const fieldNames = Object.keys((op.attrs_schema.properties as object | undefined) ?? {});
+  const listed = errors.filter((e) => !e.attribute || !fieldNames.includes(e.attribute));
   const isLoss = run.output === node.id;
   const wrtOn = run.wrt === null || run.wrt === undefined ? meta?.requires_grad : run.wrt.includes(node.id);
   const toggleWrt = (on: boolean) => {
@@ -121,10 +126,12 @@ export function NodeInspector({ node, op }: { node: EditorNode; op: OpInfo }) {
       </div>
       <IdField id={node.id} />
       <p className="doc">{op.doc.split("\n\n")[0]}</p>
-      <code className="torch">{op.torch}</code>
-      {errors.length > 0 && (
+      <code className="torch" data-testid="node-torch" title={`PyTorch: ${op.torch}`}>
+        {torchLine ?? op.torch}
+      </code>
+      {listed.length > 0 && (
         <div className="insp-errors">
-          {errors.map((e) => (
+          {listed.map((e) => (
             <div key={`${e.code}${e.port}${e.message}`} className="op-error">
               {e.port && <b>port {e.port}: </b>}
               {e.attribute && <b>{e.attribute}: </b>}

@@ -7,6 +7,7 @@ import { nodeNumbers } from "../core/canvasScale";
 import { gradLabel, sharedBadge, versionTitle } from "../core/explain";
 import type { EditorNode } from "../core/graph";
 import { inputHandles, OUTPUT_HANDLE } from "../core/ports";
+import { errorSummary } from "../core/status";
 import { shapeText } from "../core/tensor";
 import { trackingOf } from "../core/tracking";
 import { useGraph } from "../store/graphStore";
@@ -131,13 +132,15 @@ function OpNodeView({ id, data, selected }: NodeProps<EditorNode>) {
         </div>
       )}
       {located.map((e) => (
+        // The first sentence; the inspector has the whole message (what to change), and so the title.
         <div
           className="op-error"
           key={`${e.code}${e.port}${e.attribute}${e.message}`}
           data-testid={`error-${id}`}
+          title={e.message}
         >
           {e.port ? <b>{e.port}: </b> : e.attribute ? <b>{e.attribute}: </b> : null}
-          {e.message}
+          {errorSummary(e.message)}
         </div>
       ))}
     </div>

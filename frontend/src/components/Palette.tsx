@@ -1,7 +1,8 @@
 // The palette: every op from GET /api/ops by category, with search. Drag onto the canvas, click, or press Enter.
 import { useReactFlow } from "@xyflow/react";
-import { useMemo, useRef, useState } from "react";
+import { useMemo, useState } from "react";
 import type { OpInfo } from "../api/types";
+import { around, boxOf, estimatedSize, placeNode, shown } from "../core/placement";
 import { useGraph } from "../store/graphStore";
 import { DRAG_MIME } from "./Canvas";
 
@@ -15,7 +16,6 @@ export function Palette() {
   const [query, setQuery] = useState("");
   const [active, setActive] = useState(0);
   const flow = useReactFlow();
-  const placed = useRef(0);
 
   // Sections in the order shown: a query puts the op named exactly so first, then names that start
   // with it, then names that hold it, then doc matches; `matches` is that order, for Enter and arrows.
@@ -36,12 +36,22 @@ export function Palette() {
   }, [ops, categories, query]);
   const matches = useMemo(() => sections.flatMap((sec) => sec.items), [sections]);
 
+  // Beside the selection, or in the middle of the view, where no node is (core/placement.ts);
+  // the view goes to it when there was no room in sight.
   const addAtCentre = (op: OpInfo) => {
     const el = document.querySelector(".canvas")?.getBoundingClientRect();
-    const k = placed.current++ % 6;
-    const centre = el ? { x: el.left + el.width / 2, y: el.top + el.height / 2 } : { x: 400, y: 300 };
-    const p = flow.screenToFlowPosition(centre);
-    useGraph.getState().addNode(op.name, { x: p.x - 90 + k * 24, y: p.y - 40 + k * 24 });
+    const inset = 24; // off the canvas's edges (and its controls)
+    const corner = flow.screenToFlowPosition({ x: (el?.left ?? 0) + inset, y: (el?.top ?? 0) + inset });
+    const far = flow.screenToFlowPosition({ x: (el?.right ?? 800) - inset, y: (el?.bottom ?? 600) - inset });
+    const view = { ...corner, width: far.x - corner.x, height: far.y - corner.y };
+    const { graph, addNode } = useGraph.getState();
+    const size = estimatedSize(op.ports.length);
+    const anchor = around(graph.nodes.filter((n) => n.selected).map(boxOf));
+    const at = placeNode(size, graph.nodes.map(boxOf), anchor, view);
+    addNode(op.name, at);
+    if (!shown(at, size, view)) {
+      flow.setCenter(at.x + size.width / 2, at.y + size.height / 2, { zoom: flow.getZoom(), duration: 200 });
+    }
   };
 
   const onKey = (ev: React.KeyboardEvent) => {

@@ -1,15 +1,19 @@
 // An edge labelled with the shape of the tensor it carries, drawn as autograd sees it: solid when
-// the tensor requires grad (backward goes back along it), dashed when it does not.
+// the tensor requires grad (backward goes back along it), dashed when it does not. Its label goes
+// where no other label or node is; a crowded one shows while the edge is hovered or selected.
 import { BaseEdge, EdgeLabelRenderer, type EdgeProps, getBezierPath } from "@xyflow/react";
-import { memo } from "react";
+import { memo, useEffect, useLayoutEffect } from "react";
 import { regionOf } from "../core/graph";
 import { shapeText } from "../core/tensor";
 import { useGraph } from "../store/graphStore";
+import { useLabels } from "../store/labelStore";
 import { useResults } from "../store/resultsStore";
+import "./ShapeEdge.css";
+
+const { report, setHovered } = useLabels.getState();
 
 function ShapeEdgeView(props: EdgeProps) {
-  const { source, sourceX, sourceY, targetX, targetY, sourcePosition, targetPosition, markerEnd, selected } =
-    props;
+  const { id, source, sourceX, sourceY, targetX, targetY, markerEnd, selected } = props;
   const shape = useResults((s) => s.run?.nodes[source]?.shape ?? s.metas[source]?.shape);
   // Whether the tensor carried requires grad: the edges backward can go back through.
   const tracked = useResults((s) => (s.run?.nodes[source] ?? s.metas[source])?.requires_grad);
@@ -18,32 +22,36 @@ function ShapeEdgeView(props: EdgeProps) {
     const region = regionOf(s.graph, props.target);
     return Boolean(region && !region.nodes.includes(source));
   });
-  const [path, lx, ly] = getBezierPath({
-    sourceX,
-    sourceY,
-    targetX,
-    targetY,
-    sourcePosition,
-    targetPosition,
-  });
+  const [path] = getBezierPath(props);
+  // Placed with every other label, clear of them and of the nodes (store/labelStore.ts).
+  const text = shape ? shapeText(shape) : null;
+  useLayoutEffect(() => {
+    report(id, text ? { sx: sourceX, sy: sourceY, tx: targetX, ty: targetY, text } : null);
+  }, [id, text, sourceX, sourceY, targetX, targetY]);
+  useEffect(() => () => report(id, null), [id]);
+  const placed = useLabels((s) => s.placed[id]);
+  const hovered = useLabels((s) => s.hovered === id);
+  const shown = placed && (!placed.crowded || hovered || selected);
   return (
-    <>
+    // biome-ignore lint/a11y/noStaticElementInteractions: hovering an edge shows its label when crowded
+    <g onMouseEnter={() => setHovered(id)} onMouseLeave={() => setHovered(null)}>
       <BaseEdge
         path={path}
         markerEnd={markerEnd}
         className={`${cut && tracked ? "edge-cut" : tracked ? "edge-tracked" : tracked === false ? "edge-untracked" : ""}${selected ? " edge-selected" : ""}`}
       />
-      {shape && (
+      {text && shown && (
         <EdgeLabelRenderer>
           <div
-            className="edge-label"
-            style={{ transform: `translate(-50%, -50%) translate(${lx}px, ${ly}px)` }}
+            className={`edge-label${placed.crowded ? " crowded" : ""}`}
+            data-edge={id}
+            style={{ transform: `translate(-50%, -50%) translate(${placed.x}px, ${placed.y}px)` }}
           >
-            {shapeText(shape)}
+            {text}
           </div>
         </EdgeLabelRenderer>
       )}
-    </>
+    </g>
   );
 }
 

@@ -1,4 +1,5 @@
 // Every element of a tensor, as a table of its last two dimensions (first 64 x 64 of each map shown).
+import { exactText } from "../core/numbers";
 import { asMaps, type Tensor, unravel } from "../core/tensor";
 
 const LIMIT = 64;
@@ -23,7 +24,11 @@ export function TensorTable({ tensor, testId }: { tensor: Tensor; testId: string
                     const idx = unravel(flat, tensor.shape);
                     const v = tensor.data[flat];
                     return (
-                      <td key={idx.join(",")} data-index={idx.join(",")} title={`[${idx.join(", ")}] = ${v}`}>
+                      <td
+                        key={idx.join(",")}
+                        data-index={idx.join(",")}
+                        title={`[${idx.join(", ")}] = ${exactText(v, tensor.dtype)}`}
+                      >
                         {Number.isFinite(v) ? Number(v.toPrecision(6)) : String(v)}
                       </td>
                     );

@@ -28,7 +28,13 @@ export interface GraphPart {
   view: RoomView;
   /** The presenter's validation of the graph: followers show it rather than each asking the
    * server again (thirty students, one validation). */
-  validation: { metas: Record<string, NodeMeta>; shared: SharedNode[]; errors: GraphError[] };
+  validation: {
+    metas: Record<string, NodeMeta>;
+    shared: SharedNode[];
+    errors: GraphError[];
+    /** Each node's line of PyTorch (absent from a presenter page older than it). */
+    torch?: Record<string, string>;
+  };
 }
 
 export interface RunPart {

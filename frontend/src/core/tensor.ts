@@ -4,6 +4,8 @@ import type { TensorPayload } from "../api/types";
 export interface Tensor {
   shape: number[];
   data: Float64Array;
+  /** The tensor's own dtype (float32...): the digits an element means (core/numbers.ts). */
+  dtype?: string;
 }
 
 function flatten(values: unknown, out: number[]): void {
@@ -17,7 +19,7 @@ export function decode(payload: TensorPayload | null | undefined): Tensor | null
   if (data.encoding === "list") {
     const out: number[] = [];
     flatten(data.values, out);
-    return { shape: payload.shape, data: Float64Array.from(out) };
+    return { shape: payload.shape, data: Float64Array.from(out), dtype: payload.dtype };
   }
   const bin = atob(data.b64 ?? "");
   const bytes = new Uint8Array(bin.length);
@@ -37,7 +39,7 @@ export function decode(payload: TensorPayload | null | undefined): Tensor | null
             ? Number(view.getBigInt64(o, true))
             : view.getUint8(o);
   }
-  return { shape: payload.shape, data: out };
+  return { shape: payload.shape, data: out, dtype: payload.dtype };
 }
 
 /** The tensor seen as a grid of 2-D maps: rows x cols of maps, each h x w (scalars and vectors as one row). */

@@ -1,4 +1,4 @@
-// Live validation: 250 ms after the graph's content changes, POST /api/validate; stale results are dropped.
+// Live validation: shortly after the graph's content changes, POST /api/validate; stale results are dropped.
 import { useEffect } from "react";
 import { ApiError, api } from "../api/client";
 import type { GraphDoc } from "../api/types";
@@ -14,6 +14,12 @@ export function contentKey(doc: GraphDoc): string {
   const { layout: _layout, meta: _meta, title: _title, description: _description, ...rest } = doc;
   return JSON.stringify(rest);
 }
+
+/** How long an edit waits for the next before it is validated. Edits are whole (a value is committed
+ * on Enter or blur, a drag changes no content), so this only gathers a burst (undo held down, a
+ * paste); a request made stale by a newer edit is aborted. 250 ms made "checking…" linger: the
+ * edit-to-painted budget is 300 ms for 100 nodes (bench/validation_latency.py). */
+export const DEBOUNCE_MS = 60;
 
 export function useLiveValidation(): void {
   useEffect(() => {
@@ -44,16 +50,20 @@ export function useLiveValidation(): void {
         const mine = controller;
         try {
           const r = await api.validate(doc, mine.signal);
-          if (!mine.signal.aborted) useResults.getState().setValidation(r.nodes, r.shared, []);
+          if (mine.signal.aborted) return;
+          // A graph with errors is a validation that found them (200, valid false), not a failure.
+          if (r.valid) useResults.getState().setValidation(r.nodes, r.shared, [], r.torch);
+          else useResults.getState().setValidation(r.nodes, [], r.errors, r.torch);
         } catch (e) {
           if (mine.signal.aborted) return;
+          // A request refused as a whole (no graph document, too large, the server gone or busy).
           if (e instanceof ApiError && e.errors.length) {
             useResults.getState().setValidation(e.nodes, [], e.errors);
           } else {
             useResults.getState().setValidationFailure((e as Error).message);
           }
         }
-      }, 250);
+      }, DEBOUNCE_MS);
     };
     check();
     const unsubscribe = useGraph.subscribe((s, prev) => {

@@ -9,6 +9,7 @@ import type {
   NodeResult,
   SharedNode,
 } from "../api/types";
+import { keepUnchanged } from "../core/sameMetas";
 
 export type Mode = "value" | "grad";
 
@@ -24,6 +25,8 @@ interface ResultsState {
   /** The server's weight-sharing list: nodes whose gradient sums several uses. */
   shared: SharedNode[];
   validationErrors: GraphError[];
+  /** Each node as a line of PyTorch, spelled by the server from its attributes (validate's `torch`). */
+  torch: Record<string, string>;
   /** A problem with the request itself (server down), shown in the status bar. */
   validationMessage: string | null;
 
@@ -42,7 +45,12 @@ interface ResultsState {
   /** The node under the pointer, on the canvas or as the maker of an autograd node. */
   hovered: string | null;
 
-  setValidation(metas: Record<string, NodeMeta>, shared: SharedNode[], errors: GraphError[]): void;
+  setValidation(
+    metas: Record<string, NodeMeta>,
+    shared: SharedNode[],
+    errors: GraphError[],
+    torch?: Record<string, string>,
+  ): void;
   setValidationFailure(message: string): void;
   setValidating(v: boolean): void;
   startRun(): void;
@@ -60,6 +68,7 @@ export const useResults = create<ResultsState>()((set) => ({
   metas: {},
   shared: [],
   validationErrors: [],
+  torch: {},
   validationMessage: null,
   running: false,
   run: null,
@@ -71,8 +80,15 @@ export const useResults = create<ResultsState>()((set) => ({
   backward: false,
   hovered: null,
 
-  setValidation: (metas, shared, errors) =>
-    set({ metas, shared, validationErrors: errors, validationMessage: null, validating: false }),
+  setValidation: (metas, shared, errors, torch = {}) =>
+    set((s) => ({
+      metas: keepUnchanged(s.metas, metas), // nodes that did not change are not drawn again
+      shared,
+      validationErrors: errors,
+      torch,
+      validationMessage: null,
+      validating: false,
+    })),
   setValidationFailure: (message) => set({ validationMessage: message, validating: false }),
   setValidating: (validating) => set({ validating }),
   startRun: () => set({ running: true, runMessage: null }),

@@ -1,5 +1,8 @@
 """POST /api/validate, /api/evaluate, /api/gradcheck and /api/per_sample, and the graph format's JSON Schema.
 
+validate answers 200 about any graph document it can read, `valid: false` with the errors when
+it has some; evaluate refuses such a graph with a 422 that lists the same errors.
+
 Both hand the request's raw body to a worker process (api/workers.py), which parses, compiles
 and runs the graph and builds the whole answer; this process only relays it. The body is
 documented as a Graph in the OpenAPI schema, but not parsed here: parsing a large literal would
@@ -25,21 +28,30 @@ from dagrad.results import (
     GradcheckResponse,
     PayloadOptions,
     PerSampleResponse,
-    ValidateResponse,
+    Validation,
 )
 
 router = APIRouter(prefix="/api", tags=["graphs"])
 
-ERRORS: dict[int | str, dict[str, Any]] = {
+REFUSED: dict[int | str, dict[str, Any]] = {
     400: {"model": ErrorResponse, "description": "Malformed JSON."},
     413: {"model": ErrorResponse, "description": "Request body too large."},
-    422: {"model": ErrorResponse, "description": "The graph has errors, each on its node and port."},
     503: {
         "model": ErrorResponse,
         "description": "Every run slot stayed busy; try again after Retry-After seconds.",
         "headers": {
             "Retry-After": {"description": "Seconds to wait before trying again.", "schema": {"type": "integer"}}
         },
+    },
+}
+# evaluate refuses a graph with errors; validate answers 200 about it (valid false, the same errors).
+ERRORS = {**REFUSED, 422: {"model": ErrorResponse, "description": "The graph has errors, each on its node and port."}}
+VALIDATE_ERRORS = {
+    **REFUSED,
+    422: {
+        "model": ErrorResponse,
+        "description": "The body is not sent as JSON (its Content-Type), so there is no graph to check. "
+        "A graph with errors is answered 200, valid false.",
     },
 }
 # The body, as the schema shows it: a graph document (parsed by the worker).
@@ -99,12 +111,16 @@ async def _relay(request: Request, pool: Any, kind: str, options: dict[str, Any]
 @router.post(
     "/validate",
     operation_id="graphs-validate",
-    response_model=ValidateResponse,
-    responses=ERRORS,
+    response_model=Validation,
+    responses=VALIDATE_ERRORS,
     openapi_extra=GRAPH_BODY,
 )
 async def validate(request: Request, pool: PoolDep) -> Response:
-    """Check a graph and infer every node's shape, without allocating or running anything."""
+    """Check a graph and infer every node's shape, without allocating or running anything.
+
+    A graph with errors is a validation that found them: 200, `valid: false`, and the errors (each
+    on its node and port) that evaluate's 422 would list. 4xx only for a request that is not a
+    graph document to check: malformed JSON, not sent as JSON, too large, or every worker busy."""
     return await _relay(request, pool, "validate", None)
 
 
