@@ -11,9 +11,11 @@ import torch
 from dagrad.errors import GraphError, GraphErrors, dtype_name
 from dagrad.graph_format import Run
 from dagrad.interpreter import RunResult
+from dagrad.ops.sources import TORCH_DTYPES
 from dagrad.plan import Plan, TensorMeta
 from dagrad.report.payload import data_limit, payload_bytes, payloads
 from dagrad.results import (
+    BackwardStep,
     EvaluateResponse,
     GradContribution,
     NodeMeta,
@@ -34,6 +36,10 @@ NODE_OVERHEAD_BYTES = 400  # a node's fields besides its payloads: id, op, shape
 # that records its derivative's graph may replicate what lies upstream of it, about three times.
 AUTOGRAD_NODES_PER_OP = 3
 AUTOGRAD_NODE_BYTES = 400
+# A recorded backward step besides its payloads (pass, node, the list brackets), and one sent
+# gradient besides its payload (to, slot).
+STEP_OVERHEAD_BYTES = 120
+SENT_OVERHEAD_BYTES = 40
 
 
 def node_meta(meta: TensorMeta) -> NodeMeta:
@@ -72,10 +78,52 @@ def response_bytes(plan: Plan, options: PayloadOptions, settings: Settings) -> i
                 grads += run.backward_passes  # grad_passes
         total += one * (1 + grads) + NODE_OVERHEAD_BYTES
     if options.backward_graph:
-        derivatives = sum(1 for node in plan.order if node.op.differentiates is not None)
-        ops = len(plan.order) * (1 + 3 * derivatives)
-        total += ops * AUTOGRAD_NODES_PER_OP * AUTOGRAD_NODE_BYTES
+        total += _replicas(plan) * len(plan.order) * AUTOGRAD_NODES_PER_OP * AUTOGRAD_NODE_BYTES
+    if options.backward_steps and run.output is not None:
+        total += steps_bytes(plan, options, settings)
     return total
+
+
+def _replicas(plan: Plan) -> int:
+    """How many times over the autograd graph may hold each op's nodes: a grad node that records
+    its derivative's graph may replicate what lies upstream of it, about three times."""
+    return 1 + 3 * sum(1 for node in plan.order if node.op.differentiates is not None)
+
+
+def steps_bytes(plan: Plan, options: PayloadOptions, settings: Settings) -> int:
+    """An upper bound on the recorded backward (?backward_steps), from the plan: every pass runs each
+    of an op's autograd nodes once, each receiving its gradient and sending one per input, none
+    larger than the largest of the op's input and output (each with the data limit of the nodes it
+    concerns); a leaf's AccumulateGrad receives its gradient."""
+    limits = (settings.default_payload_elements, settings.max_payload_elements)
+    meta = {n.id: n.meta for n in plan.order}
+    per_pass = 0
+    for node in plan.order:
+        if not node.meta.requires_grad:
+            continue
+        if node.op.source:
+            numel = math.prod(node.meta.shape)
+            sends = numel <= data_limit(node.id, options, *limits)
+            per_pass += STEP_OVERHEAD_BYTES + payload_bytes(numel, node.meta.dtype, sends, options.encoding)
+            continue
+        if not node.op.differentiable:
+            continue
+        concerned = [node.id, *(e.source for e in node.inputs)]
+        numel = max(math.prod(meta[nid].shape) for nid in concerned)
+        sends = numel <= max(data_limit(nid, options, *limits) for nid in concerned)
+        one = payload_bytes(numel, node.meta.dtype, sends, options.encoding)
+        step = STEP_OVERHEAD_BYTES + one + len(node.inputs) * (SENT_OVERHEAD_BYTES + one)
+        per_pass += AUTOGRAD_NODES_PER_OP * _replicas(plan) * step
+    return per_pass * plan.run.backward_passes
+
+
+def _hint(options: PayloadOptions) -> str:
+    hint = "ask for fewer nodes in ?full=, or a smaller ?max_elements="
+    if options.encoding == "list":
+        hint += ", or use ?encoding=base64 (several times smaller than lists)"
+    if options.backward_steps:
+        hint += ", or leave out ?backward_steps=true (every gradient of every backward step)"
+    return hint
 
 
 def check_response_size(plan: Plan, options: PayloadOptions, settings: Settings) -> None:
@@ -83,17 +131,46 @@ def check_response_size(plan: Plan, options: PayloadOptions, settings: Settings)
     size = response_bytes(plan, options, settings)
     if size <= settings.max_response_bytes:
         return
-    hint = "ask for fewer nodes in ?full=, or a smaller ?max_elements="
-    if options.encoding == "list":
-        hint += ", or use ?encoding=base64 (several times smaller than lists)"
     raise GraphErrors(
         [
             GraphError(
                 code="limit",
                 message=f"the answer would be up to {size / 2**20:,.1f} MiB with these options; this server sends "
-                f"at most {settings.max_response_bytes / 2**20:,.1f} MiB. To get less, {hint}.",
+                f"at most {settings.max_response_bytes / 2**20:,.1f} MiB. To get less, {_hint(options)}.",
             )
         ]
+    )
+
+
+def check_steps_size(plan: Plan, options: PayloadOptions, settings: Settings, steps: list[BackwardStep]) -> None:
+    """The bound made sure after the run: the recorded steps as they came (an op may create more
+    autograd nodes than steps_bytes allows for), with the rest of the answer as bounded before it."""
+    rest = response_bytes(plan, options.model_copy(update={"backward_steps": False}), settings)
+    size = rest + sum(_step_bytes(s, options.encoding) for s in steps)
+    if size <= settings.max_response_bytes:
+        return
+    raise GraphErrors(
+        [
+            GraphError(
+                code="limit",
+                message=f"the backward steps made the answer {size / 2**20:,.1f} MiB; this server sends at most "
+                f"{settings.max_response_bytes / 2**20:,.1f} MiB. To get less, {_hint(options)}.",
+            )
+        ]
+    )
+
+
+def _step_bytes(step: BackwardStep, encoding: str) -> int:
+    def one(p: TensorPayload | None) -> int:
+        if p is None:
+            return 0
+        dtype = TORCH_DTYPES.get(p.dtype, torch.float64)
+        return payload_bytes(p.numel, dtype, p.data is not None, encoding)
+
+    return (
+        STEP_OVERHEAD_BYTES
+        + sum(one(p) for p in step.grad_outputs)
+        + sum(SENT_OVERHEAD_BYTES + one(s.grad) for s in step.sent)
     )
 
 

@@ -322,6 +322,32 @@ export interface components {
             roots: components["schemas"]["AutogradRoot"][];
         };
         /**
+         * BackwardStep
+         * @description One autograd node as a backward pass executed it (a post-hook on the node saw it).
+         */
+        BackwardStep: {
+            /**
+             * Backward Pass
+             * @description Which backward pass, from 0.
+             */
+            backward_pass: number;
+            /**
+             * Grad Outputs
+             * @description The gradients that arrived, one per output of the forward op (null where none did): for AccumulateGrad, the sum of what its leaf's uses sent, added to the leaf's .grad.
+             */
+            grad_outputs: (components["schemas"]["TensorPayload"] | null)[];
+            /**
+             * Node
+             * @description The id of the autograd node in backward_graph.
+             */
+            node: number;
+            /**
+             * Sent
+             * @description What it sent on (grad_inputs), to the next autograd nodes; an input that needs no gradient gets none.
+             */
+            sent: components["schemas"]["GradSent"][];
+        };
+        /**
          * ErrorResponse
          * @description Every problem found, each on its node and port, plus what is known of the nodes that are fine.
          */
@@ -341,6 +367,11 @@ export interface components {
         EvaluateResponse: {
             /** @description The autograd graph, when ?backward_graph=true. */
             backward_graph?: components["schemas"]["BackwardGraph"] | null;
+            /**
+             * Backward Steps
+             * @description Every autograd node in the order the backward passes executed it, with the gradients that arrived and those it sent on, when ?backward_steps=true.
+             */
+            backward_steps?: components["schemas"]["BackwardStep"][] | null;
             /** Nodes */
             nodes: {
                 [key: string]: components["schemas"]["NodeResult"];
@@ -380,6 +411,23 @@ export interface components {
              * @description The port of that node it is wired to.
              */
             port: string;
+        };
+        /**
+         * GradSent
+         * @description A gradient an autograd node sent on, to one of its next_functions (grad_inputs[slot]).
+         */
+        GradSent: {
+            grad: components["schemas"]["TensorPayload"];
+            /**
+             * Slot
+             * @description Its position in next_functions: which input of the op.
+             */
+            slot: number;
+            /**
+             * To
+             * @description The id of the autograd node it went to (in backward_graph).
+             */
+            to: number;
         };
         /**
          * Graph
@@ -1427,6 +1475,8 @@ export interface operations {
                 full?: string | null;
                 /** @description Also return the autograd graph the run built (its nodes, edges and saved tensors). */
                 backward_graph?: boolean;
+                /** @description Also record each backward pass as PyTorch executed it: every autograd node in order, the gradients that arrived and those it sent on (implies backward_graph). */
+                backward_steps?: boolean;
             };
             header?: never;
             path?: never;

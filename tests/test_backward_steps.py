@@ -1,0 +1,288 @@
+"""The recorded backward (?backward_steps=true) against PyTorch's own: for every shipped example,
+the chapter's code (tests/example_oracles.py) is run again with post-hooks this test registers on
+every autograd node before each backward call; dagrad's steps must be the same autograd nodes in
+the same order, each with the same gradients arriving and the same ones sent on, slot by slot.
+Then the bounds: a recording too large for the answer is refused before the run, saying what to
+change."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pytest
+import torch
+from fastapi.testclient import TestClient
+
+from conftest import DAG_4_1
+from dagrad import examples
+from dagrad.engine import Engine
+from dagrad.errors import GraphErrors
+from dagrad.graph_format import Graph
+from dagrad.results import BackwardGraph, BackwardStep, EvaluateResponse, PayloadOptions
+from dagrad.settings import Settings
+from example_oracles import ORACLES
+from graph_builder import decode
+
+FULL = PayloadOptions(backward_steps=True, full=["*"])
+
+
+# A step as the test's own hooks saw it: the autograd node, what arrived, what it sent per slot.
+TorchStep = tuple[Any, tuple[torch.Tensor | None, ...], dict[int, torch.Tensor]]
+
+
+@contextmanager
+def hooked_backward() -> Iterator[list[TorchStep]]:
+    """torch.autograd.backward (which Tensor.backward calls) with a post-hook on every autograd
+    node reachable from the tensors it differentiates, for the call's length: what each saw."""
+    seen: list[TorchStep] = []
+    original = torch.autograd.backward
+
+    def backward(tensors: Any, *args: Any, **kwargs: Any) -> None:
+        roots = [tensors] if isinstance(tensors, torch.Tensor) else list(tensors)
+        handles = []
+        for fn in _reach([t.grad_fn for t in roots]):
+
+            def hook(grad_inputs: Any, grad_outputs: Any, fn: Any = fn) -> None:
+                sent = {
+                    slot: g.detach().clone()
+                    for slot, ((nxt, _), g) in enumerate(zip(fn.next_functions, grad_inputs, strict=False))
+                    if nxt is not None and g is not None
+                }
+                arrived = tuple(None if g is None else g.detach().clone() for g in grad_outputs)
+                seen.append((fn, arrived, sent))
+
+            handles.append(fn.register_hook(hook))
+        try:
+            original(tensors, *args, **kwargs)
+        finally:
+            for h in handles:
+                h.remove()
+
+    torch.autograd.backward = backward  # type: ignore[assignment]
+    try:
+        yield seen
+    finally:
+        torch.autograd.backward = original  # type: ignore[assignment]
+
+
+def _reach(starts: list[Any]) -> list[Any]:
+    """Autograd nodes from `starts` through next_functions, depth first, each once."""
+    order: list[Any] = []
+    seen: set[int] = set()
+    stack = list(reversed(starts))
+    while stack:
+        fn = stack.pop()
+        if fn is None or id(fn) in seen:
+            continue
+        seen.add(id(fn))
+        order.append(fn)
+        stack.extend(nxt for nxt, _ in reversed(fn.next_functions))
+    return order
+
+
+def _dagrad_reach(bg: BackwardGraph, start: int) -> list[int]:
+    by_id = {n.id: n for n in bg.nodes}
+    order: list[int] = []
+    seen: set[int] = set()
+    stack = [start]
+    while stack:
+        i = stack.pop()
+        if i in seen:
+            continue
+        seen.add(i)
+        order.append(i)
+        stack.extend(e.to for e in reversed(by_id[i].next))
+    return order
+
+
+def correspondence(bg: BackwardGraph, roots: tuple[torch.Tensor, ...]) -> dict[int, Any]:
+    """dagrad's autograd node id -> PyTorch's autograd node, walking both graphs alike from each
+    root (tests/test_backward_graph.py shows the graphs are the same)."""
+    mapping: dict[int, Any] = {}
+    theirs = [_reach([r.grad_fn]) for r in roots]
+    for start in dict.fromkeys(r.to for r in bg.roots):
+        ours = _dagrad_reach(bg, start)
+        names = [bg.nodes[i].name for i in ours]
+        match = next(t for t in theirs if [type(fn).__name__ for fn in t] == names)
+        for i, fn in zip(ours, match, strict=True):
+            assert mapping.setdefault(i, fn) is fn, "two roots disagree on an autograd node"
+    return mapping
+
+
+def response_shared(response: EvaluateResponse) -> set[str]:
+    """The nodes with per-use contributions: those dagrad gives each use an identity view of."""
+    return {nid for nid, n in response.nodes.items() if n.contributions}
+
+
+def record(name: str) -> tuple[EvaluateResponse, list[TorchStep], tuple[torch.Tensor, ...]]:
+    graph = examples.load_all()[name]
+    response = Engine().evaluate(graph, FULL)
+    with hooked_backward() as seen:
+        expected = ORACLES[name](graph.run.seed)
+    return response, seen, expected.roots
+
+
+@pytest.mark.parametrize("name", sorted(ORACLES))
+def test_every_examples_steps_are_pytorchs(name: str) -> None:
+    response, seen, roots = record(name)
+    steps = response.backward_steps
+    bg = response.backward_graph
+    assert steps is not None
+    assert bg is not None
+    if response.run.output is None:  # no backward pass: nothing to step through
+        assert steps == []
+        return
+    assert seen, f"the oracle of {name} ran no backward"
+    ours_of = correspondence(bg, roots)
+    # grad_output 'sum': dagrad's backward starts from ones of the output's shape, where the
+    # chapter's code calls y.sum().backward(); that sum's SumBackward0 is not the graph's.
+    theirs = {id(fn) for fn in ours_of.values()}
+    outside = [type(fn).__name__ for fn, _, _ in seen if id(fn) not in theirs]
+    assert outside == (["SumBackward0"] if response.run.grad_output == "sum" else [])
+    seen = [s for s in seen if id(s[0]) in theirs]
+    assert sorted(type(ours_of[s.node]).__name__ for s in steps) == sorted(type(fn).__name__ for fn, _, _ in seen)
+    # The order: PyTorch's. dagrad gives each use of a shared tensor an identity view of it (for
+    # each use's share of the gradient), a node autograd schedules by when it was made; an
+    # AccumulateGrad, which autograd runs as soon as it is ready, may so run later behind a
+    # shared leaf's views than the same code runs it without them, but never before every use
+    # has sent it its share. Every other node comes in exactly PyTorch's order.
+    shared = {
+        fn
+        for i, fn in ours_of.items()
+        if bg.nodes[i].name == "AccumulateGrad" and bg.nodes[i].node in response_shared(response)
+    }
+    assert [ours_of[s.node] for s in steps if ours_of[s.node] not in shared] == [
+        fn for fn, _, _ in seen if fn not in shared
+    ], "another order than PyTorch's"
+    if not shared:
+        assert [ours_of[s.node] for s in steps] == [fn for fn, _, _ in seen], "another order than PyTorch's"
+    for k, step in enumerate(steps):
+        if ours_of[step.node] in shared:
+            senders = {i for i, s in enumerate(steps) if any(t.to == step.node for t in s.sent)}
+            assert senders, "an AccumulateGrad that nothing sent a gradient to"
+            assert max(senders) < k, "an AccumulateGrad ran before every use had sent it its share"
+    seen_of = {id(fn): (fn, arrived, sent) for fn, arrived, sent in seen}
+    assert len(seen_of) == len(seen), "a node ran twice in one pass"
+    seen = [seen_of[id(ours_of[s.node])] for s in steps]
+    for step, (fn, arrived, sent) in zip(steps, seen, strict=True):
+        what = f"{name}: {bg.nodes[step.node].name} of {bg.nodes[step.node].node}"
+        assert len(step.grad_outputs) == len(arrived), what
+        for ours, theirs in zip(step.grad_outputs, arrived, strict=True):
+            assert (ours is None) == (theirs is None), what
+            if ours is not None:
+                torch.testing.assert_close(decode(ours), theirs, msg=lambda m, w=what: f"{w}, arrived: {m}")
+        assert {s.slot: ours_of[s.to] for s in step.sent} == {
+            slot: nxt for slot, (nxt, _) in enumerate(fn.next_functions) if slot in sent
+        }, what
+        for s in step.sent:
+            torch.testing.assert_close(decode(s.grad), sent[s.slot], msg=lambda m, w=what: f"{w}, sent: {m}")
+
+
+def test_a_shared_leaf_receives_each_use_then_the_sum() -> None:
+    """The 4.1 DAG's w1 feeds two matmuls: each MvBackward0 sends w1 its share, and w1's
+    AccumulateGrad receives their sum, which is w1's .grad."""
+    response = Engine().evaluate(Graph.model_validate(DAG_4_1), FULL)
+    bg, steps = response.backward_graph, response.backward_steps
+    assert bg is not None
+    assert steps is not None
+    [acc] = [n.id for n in bg.nodes if n.name == "AccumulateGrad" and n.node == "w1"]
+    shares = [(bg.nodes[s.node].node, decode(t.grad)) for s in steps for t in s.sent if t.to == acc]
+    assert [who for who, _ in shares] == ["x3", "x1"]  # in the order autograd ran them
+    [arrived] = [s for s in steps if s.node == acc]
+    assert arrived.sent == []
+    total = decode(arrived.grad_outputs[0])
+    torch.testing.assert_close(total, shares[0][1] + shares[1][1])
+    torch.testing.assert_close(total, decode(response.nodes["w1"].grad))
+    # Each use's share is also what the node's contributions say.
+    by_use = {c.consumer: decode(c.grad) for c in response.nodes["w1"].contributions or []}
+    for who, share in shares:
+        torch.testing.assert_close(share, by_use[who])
+
+
+def test_each_pass_is_recorded_and_nothing_changes_after_its_pass() -> None:
+    """Two passes, no zero_grad: the second pass's AccumulateGrad adds into the .grad the first one
+    may have taken from it in place; the first pass's step must still show the first gradient."""
+    doc = {**DAG_4_1, "run": {**DAG_4_1["run"], "backward_passes": 2}}
+    response = Engine().evaluate(Graph.model_validate(doc), FULL)
+    steps = response.backward_steps
+    bg = response.backward_graph
+    assert steps is not None
+    assert bg is not None
+    per_pass = [[s for s in steps if s.backward_pass == i] for i in (0, 1)]
+    assert [bg.nodes[s.node].name for s in per_pass[0]] == [bg.nodes[s.node].name for s in per_pass[1]]
+    [acc] = [n.id for n in bg.nodes if n.node == "w1" and n.name == "AccumulateGrad"]
+    first, second = (decode(next(s for s in p if s.node == acc).grad_outputs[0]) for p in per_pass)
+    torch.testing.assert_close(first, second)  # the same gradient each pass
+    torch.testing.assert_close(decode(response.nodes["w1"].grad), first + second)
+
+
+def test_only_the_runs_backward_is_recorded_not_a_grad_nodes() -> None:
+    """autograd_grad's grad node calls torch.autograd.grad in the forward pass: not a step."""
+    response, seen, _ = record("autograd_grad")
+    assert response.backward_steps is not None
+    assert len(response.backward_steps) == len(seen)
+
+
+def test_steps_imply_the_backward_graph_and_are_absent_otherwise() -> None:
+    assert PayloadOptions(backward_steps=True).backward_graph is True
+    plain = Engine().evaluate(Graph.model_validate(DAG_4_1), PayloadOptions(backward_graph=True))
+    assert plain.backward_steps is None
+
+
+def test_payload_limits_apply_to_steps() -> None:
+    """Statistics always, data up to max_elements, as every payload."""
+    graph = Graph.model_validate(DAG_4_1)
+    response = Engine().evaluate(graph, PayloadOptions(backward_steps=True, max_elements=5))
+    steps = response.backward_steps
+    assert steps is not None
+    payloads = [p for s in steps for p in s.grad_outputs if p is not None] + [t.grad for s in steps for t in s.sent]
+    assert {p.numel for p in payloads if p.data is None} == {25}
+    assert all(p.data is not None for p in payloads if p.numel <= 5)
+    assert all(p.stats.norm is not None for p in payloads)
+    assert "max_elements=5" in (next(p for p in payloads if p.data is None).note or "")
+
+
+def test_a_recording_too_large_is_refused_before_the_run_saying_what_to_change() -> None:
+    graph = examples.load_all()["conv_net"]
+    plain = Engine(Settings()).evaluate(graph, PayloadOptions())
+    assert plain.backward_steps is None
+    tight = Engine(Settings(max_response_bytes=12 * 2**20))
+    tight.evaluate(graph, PayloadOptions(backward_graph=True))  # fits without the steps
+    with pytest.raises(GraphErrors) as caught:
+        tight.evaluate(graph, PayloadOptions(backward_steps=True, full=["*"]))
+    [error] = caught.value.errors
+    assert error.code == "limit"
+    assert "leave out ?backward_steps=true" in error.message
+    assert "?max_elements=" in error.message
+
+
+def test_the_bound_holds_after_the_run_too() -> None:
+    """The plan's bound, checked against the steps as they came: never smaller than what came."""
+    from dagrad.report.response import _step_bytes, steps_bytes
+
+    engine = Engine()
+    for name in ("conv_net", "dag_4_1", "weight_sharing_blah", "second_derivative", "sequential_mlp"):
+        graph = examples.load_all()[name]
+        compiled = engine.compile(graph)
+        for options in (
+            PayloadOptions(backward_steps=True),
+            FULL,
+            PayloadOptions(backward_steps=True, encoding="list"),
+        ):
+            response = engine.run(compiled, options)
+            steps: list[BackwardStep] = response.backward_steps or []
+            came = sum(_step_bytes(s, options.encoding) for s in steps)
+            assert came <= steps_bytes(compiled.plan, options, engine.settings), name
+
+
+def test_over_http(client: TestClient) -> None:
+    answer = client.post("/api/evaluate?backward_steps=true", json=DAG_4_1)
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert body["backward_graph"] is not None
+    steps = [BackwardStep.model_validate(s) for s in body["backward_steps"]]
+    names = [body["backward_graph"]["nodes"][s.node]["name"] for s in steps]
+    assert names[0] == "LinalgVectorNormBackward0"
+    assert names.count("AccumulateGrad") == 2
