@@ -20,6 +20,8 @@ from dagrad import examples
 from dagrad.engine import Engine
 from dagrad.errors import GraphErrors
 from dagrad.graph_format import Graph
+from dagrad.ops import REGISTRY
+from dagrad.plan import Plan
 from dagrad.results import BackwardGraph, BackwardStep, EvaluateResponse, PayloadOptions
 from dagrad.settings import Settings
 from example_oracles import ORACLES
@@ -286,3 +288,112 @@ def test_over_http(client: TestClient) -> None:
     names = [body["backward_graph"]["nodes"][s.node]["name"] for s in steps]
     assert names[0] == "LinalgVectorNormBackward0"
     assert names.count("AccumulateGrad") == 2
+
+
+# --- the rules, chained -----------------------------------------------------------------------------
+
+
+def _needs(plan: Plan, output: str) -> set[str]:
+    """The nodes output is computed from (itself included)."""
+    by_id = {n.id: n for n in plan.order}
+    needed, stack = set(), [output]
+    while stack:
+        nid = stack.pop()
+        if nid not in needed:
+            needed.add(nid)
+            stack.extend(e.source for e in by_id[nid].inputs)
+    return needed
+
+
+def _chained(name: str) -> tuple[EvaluateResponse, Plan, dict[str, torch.Tensor], dict[str, dict[str, torch.Tensor]]]:
+    """Every node's gradient by the registry's rules alone, from the output's down, each op's
+    inputs recomputed by the test in float64 (its sources' values as the run drew them); and what
+    each op's rule sent to each of its inputs' nodes."""
+    graph = examples.load_all()[name]
+    engine = Engine()
+    plan = engine.compile(graph).plan
+    response = engine.run(engine.compile(graph), FULL)
+    values: dict[str, torch.Tensor] = {}
+    for node in plan.order:
+        if node.op.source:  # in float64: the chain's rounding apart from float32's
+            v = decode(response.nodes[node.id].value)
+            values[node.id] = v.double() if v.is_floating_point() else v
+        else:  # on copies: an in-place op must not change what another op reads
+            values[node.id] = node.op.call(node.gather(lambda e: values[e.source].clone()), node.attrs)
+    assert plan.run.output is not None
+    out = values[plan.run.output]
+    grads = {plan.run.output: torch.ones_like(out)}
+    sent: dict[str, dict[str, torch.Tensor]] = {}  # consumer -> source -> what its rule sent
+    for node in reversed(plan.order):
+        g = grads.get(node.id)
+        if g is None or node.op.source or not node.meta.requires_grad or node.op.rule is None:
+            continue
+        rule = node.op.rule.code(node.gather(lambda e: values[e.source]), values[node.id], g, node.attrs)
+        for edge in node.inputs:
+            source = next(n for n in plan.order if n.id == edge.source)
+            if not (source.meta.requires_grad and node.op.sends_grad(edge.port)):
+                continue
+            part = rule[edge.port]
+            part = part[edge.index] if isinstance(part, list) and edge.index is not None else part
+            assert isinstance(part, torch.Tensor), f"{node.id}: the rule sends {edge.slot} nothing"
+            grads[edge.source] = grads[edge.source] + part if edge.source in grads else part
+            to = sent.setdefault(node.id, {})
+            to[edge.source] = to[edge.source] + part if edge.source in to else part
+    return response, plan, grads, sent
+
+
+RULED = [
+    name
+    for name in sorted(ORACLES)
+    if (g := examples.load_all()[name]).run.output is not None
+    and all(REGISTRY[n.op].rule is not None or REGISTRY[n.op].source for n in g.nodes if n.op != "detach")
+]
+
+
+def test_the_rules_are_chained_on_enough_examples() -> None:
+    assert {"dag_4_1", "conv_net", "weight_sharing_blah", "tanh_net", "siamese"} <= set(RULED)
+    # The rest differentiate through a grad node, for which no local rule is stated.
+    assert set(ORACLES) - set(RULED) - {n for n in ORACLES if examples.load_all()[n].run.output is None} == {
+        "autograd_grad",
+        "second_derivative",
+    }
+
+
+@pytest.mark.parametrize("name", RULED)
+def test_the_product_of_the_rules_is_every_gradient(name: str) -> None:
+    """Each op's rule, applied to the gradient of its output, from the output down: every leaf's
+    .grad comes out, and what each op's rule sends to each of its inputs is what the recorded
+    steps of the autograd nodes that op made sent there."""
+    response, plan, grads, sent = _chained(name)
+    steps, bg = response.backward_steps, response.backward_graph
+    assert steps is not None
+    assert bg is not None
+    needed = _needs(plan, response.run.output or "")
+    for nid, result in response.nodes.items():
+        if result.grad is not None and nid in needed:
+            _near(grads[nid], decode(result.grad), f"{name}: {nid}")
+    leaves = [n for n in plan.order if n.op.source and n.meta.requires_grad and n.id in needed]
+    assert leaves, name
+    assert all(n.id in grads for n in leaves)
+    # Op by op: what the steps sent from the autograd nodes one op made to another node's.
+    by_steps: dict[tuple[str, str], torch.Tensor] = {}
+    for s in steps:
+        for t in s.sent:
+            src, dst = bg.nodes[s.node].node, bg.nodes[t.to].node
+            if src != dst and src is not None and dst is not None:
+                key = (src, dst)
+                by_steps[key] = by_steps[key] + decode(t.grad) if key in by_steps else decode(t.grad)
+    ruled = {(consumer, source): g for consumer, to in sent.items() for source, g in to.items()}
+    assert set(by_steps) == set(ruled), name
+    for key, g in ruled.items():
+        _near(g, by_steps[key], f"{name}: {key[0]} -> {key[1]}")
+
+
+def _near(chained: torch.Tensor, ran: torch.Tensor, what: str) -> None:
+    """The float64 chain against the run's float32: float32's rounding over sums of thousands of
+    terms (a batch of 117 images) allowed, relative to the gradient's size."""
+    scale = float(ran.abs().max()) if ran.numel() else 1.0
+    tol = 1e-5 if ran.dtype == torch.float64 else 2e-4
+    torch.testing.assert_close(
+        chained, ran.double(), rtol=tol, atol=tol * max(scale, 1e-3), msg=lambda m: f"{what}: {m}"
+    )

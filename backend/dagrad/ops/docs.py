@@ -26,6 +26,7 @@ def _op_section(op: OpDef) -> list[str]:
             f"`{p.name}`" + (" (optional)" if p.optional else "") + (" (list)" if p.variadic else "") for p in op.ports
         )
         lines += [f"Ports: {ports}", ""]
+    lines += _rule_lines(op)
     schema = op.attrs.model_json_schema()
     props = schema.get("properties", {})
     if props:
@@ -34,6 +35,25 @@ def _op_section(op: OpDef) -> list[str]:
             default = repr(prop["default"]) if "default" in prop else "required"
             lines.append(f"| `{name}` | {_type_of(prop)} | `{default}` | {prop.get('description', '')} |")
         lines.append("")
+    return lines
+
+
+def _rule_lines(op: OpDef) -> list[str]:
+    """The local backward rule, as math ($...$: GitHub renders it), or that none is stated."""
+    if op.source or not op.differentiable:
+        return []
+    if op.rule is None:
+        return ["Backward: no local backward rule is stated for this op.", ""]
+    lines = ["Backward (the local rule, grad_out being the gradient of the output):", ""]
+    for port, formula in op.rule.formulas.items():
+        lhs = r"\mathrm{grad\_" + port.replace("_", r"\_") + "}"
+        lines.append(f"- `{port}`: ${lhs} = {formula}$")
+    lines.append("")
+    if op.rule.where:
+        lines += [op.rule.where, ""]
+    if op.rule.only:
+        held = "; ".join(f"{k} in {list(v)}" for k, v in op.rule.only.items())
+        lines += [f"The rule holds only for {held}.", ""]
     return lines
 
 

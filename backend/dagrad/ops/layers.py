@@ -15,6 +15,7 @@ from pydantic import Field
 
 from dagrad.errors import fmt_shape
 from dagrad.ops import checks
+from dagrad.ops.layer_rules import AVG_POOL_RULE, LINEAR_RULE, conv_rule, max_pool_rule
 from dagrad.ops.registry import Attrs, Example, Inputs, Port, PortProblem, TensorExample, register
 
 T = TensorExample
@@ -127,6 +128,7 @@ register(
     torch="F.linear(input, weight, bias=None)",
     check=checks.linear,
     cost=_linear_cost,
+    rule=LINEAR_RULE,
     examples=[
         Example({"input": T((4, 10)), "weight": T((3, 10)), "bias": T((3,))}),
         Example({"input": T((10,)), "weight": T((3, 10))}),
@@ -143,6 +145,7 @@ register(
     torch="F.conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1)",
     check=checks.conv(1),
     cost=_conv_cost,
+    rule=conv_rule(1),
     examples=[
         Example({"input": T((1, 1, 4)), "weight": T((1, 1, 2))}),
         Example(
@@ -162,6 +165,7 @@ register(
     torch="F.conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1)",
     check=checks.conv(2),
     cost=_conv_cost,
+    rule=conv_rule(2),
     examples=[
         Example({"input": T((2, 3, 6, 7)), "weight": T((4, 3, 2, 3)), "bias": T((4,))}),
         Example(
@@ -181,6 +185,7 @@ register(
     torch="F.max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False)",
     check=_pool_check(1),
     cost=_max_pool_cost(1),
+    rule=max_pool_rule(1),
     backward_cost=_max_pool_backward,
     extra_bytes=_max_pool_indices,
     examples=[
@@ -200,6 +205,7 @@ register(
     torch="F.max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False)",
     check=_pool_check(2),
     cost=_max_pool_cost(2),
+    rule=max_pool_rule(2),
     backward_cost=_max_pool_backward,
     extra_bytes=_max_pool_indices,
     examples=[
@@ -219,6 +225,7 @@ register(
     torch="F.avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True)",
     check=_pool_check(2),
     cost=_avg_pool_cost,
+    rule=AVG_POOL_RULE,
     backward_cost=_avg_pool_backward,
     examples=[
         Example({"input": T((2, 2, 4, 6))}, {"kernel_size": 2}),

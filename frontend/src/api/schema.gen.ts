@@ -647,6 +647,13 @@ export interface components {
             name: string;
             /** Ports */
             ports: components["schemas"]["PortInfo"][];
+            /** @description Its local backward rule, when one is stated. */
+            rule?: components["schemas"]["RuleInfo"] | null;
+            /**
+             * Rule Note
+             * @description Why a differentiable op has no rule here.
+             */
+            rule_note?: string | null;
             /**
              * Source
              * @description A tensor source (input, parameter, constant): no input ports.
@@ -742,6 +749,31 @@ export interface components {
             followers_here: number;
             /** Id */
             id: string;
+        };
+        /**
+         * RuleInfo
+         * @description The op's local backward rule: the gradient each input port gets from grad_out.
+         */
+        RuleInfo: {
+            /**
+             * Formulas
+             * @description Port -> LaTeX of its gradient (the right-hand side of grad_<port> = ...). \mathrm{<port>}, \mathrm{out}, \mathrm{grad\_out} and \mathrm{grad\_<port>} name tensors.
+             */
+            formulas: {
+                [key: string]: string;
+            };
+            /**
+             * Only
+             * @description Attribute values the rule holds for; an attribute not named may take any value.
+             */
+            only: {
+                [key: string]: unknown[];
+            };
+            /**
+             * Where
+             * @description What the formulas' other symbols mean.
+             */
+            where: string;
         };
         /**
          * Run
