@@ -80,10 +80,14 @@ export const api = {
   example: (name: string) => request<GraphDoc>(`/api/examples/${encodeURIComponent(name)}`),
   validate: (graph: GraphDoc, signal?: AbortSignal) =>
     request<ValidateResponse>("/api/validate", { ...post(graph), signal }),
-  evaluate: (graph: GraphDoc, options: { full?: string[]; backwardGraph?: boolean } = {}) => {
+  evaluate: (
+    graph: GraphDoc,
+    options: { full?: string[]; backwardGraph?: boolean; backwardSteps?: boolean } = {},
+  ) => {
     const query = new URLSearchParams();
     if (options.full?.length) query.set("full", options.full.join(","));
     if (options.backwardGraph) query.set("backward_graph", "true");
+    if (options.backwardSteps) query.set("backward_steps", "true");
     const q = query.toString();
     return request<EvaluateResponse>(`/api/evaluate${q ? `?${q}` : ""}`, post(graph));
   },

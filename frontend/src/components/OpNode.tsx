@@ -10,6 +10,7 @@ import { shapeText } from "../core/tensor";
 import { trackingOf } from "../core/tracking";
 import { useGraph } from "../store/graphStore";
 import { errorsOf, shownBackward, useResults } from "../store/resultsStore";
+import { useSteps } from "../store/stepsStore";
 import { TensorPreview } from "./TensorPreview";
 
 function OpNodeView({ id, data, selected }: NodeProps<EditorNode>) {
@@ -32,6 +33,7 @@ function OpNodeView({ id, data, selected }: NodeProps<EditorNode>) {
     return shown ? ownerColor(id, shown.order) : undefined;
   });
   const linked = useResults((s) => s.hovered === id && s.backward);
+  const stepping = useSteps((s) => s.lit?.owner === id); // the backward stepper's step is this node's
 
   if (!op) {
     return (
@@ -55,7 +57,7 @@ function OpNodeView({ id, data, selected }: NodeProps<EditorNode>) {
 
   return (
     <div
-      className={`op-node cat-${op.category}${located.length ? " has-error" : ""}${missing.length ? " incomplete" : ""}${selected ? " selected" : ""}${owner ? " owned" : ""}${linked ? " linked" : ""} track-${trackingOf(result ?? meta) ?? "unknown"}`}
+      className={`op-node cat-${op.category}${located.length ? " has-error" : ""}${missing.length ? " incomplete" : ""}${selected ? " selected" : ""}${owner ? " owned" : ""}${linked ? " linked" : ""}${stepping ? " stepping" : ""} track-${trackingOf(result ?? meta) ?? "unknown"}`}
       style={owner ? ({ "--owner": owner } as React.CSSProperties) : undefined}
       data-testid={`node-${id}`}
     >
