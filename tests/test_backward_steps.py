@@ -397,3 +397,15 @@ def _near(chained: torch.Tensor, ran: torch.Tensor, what: str) -> None:
     torch.testing.assert_close(
         chained, ran.double(), rtol=tol, atol=tol * max(scale, 1e-3), msg=lambda m: f"{what}: {m}"
     )
+
+
+def test_a_recorded_gradient_that_is_a_kept_one_is_read_once() -> None:
+    """What arrived at x3's MvBackward0 is x3's gradient, and what w1's AccumulateGrad received is
+    w1's .grad (the leaf had none before): one payload each, not a second set of statistics."""
+    response = Engine().evaluate(Graph.model_validate(DAG_4_1), PayloadOptions(backward_steps=True))
+    bg, steps = response.backward_graph, response.backward_steps
+    assert bg is not None
+    assert steps is not None
+    by_owner = {(bg.nodes[s.node].name, bg.nodes[s.node].node): s for s in steps}
+    assert by_owner[("MvBackward0", "x3")].grad_outputs[0] is response.nodes["x3"].grad
+    assert by_owner[("AccumulateGrad", "w1")].grad_outputs[0] is response.nodes["w1"].grad

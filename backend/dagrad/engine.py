@@ -26,7 +26,7 @@ from dagrad.interpreter import Interpreter, Observer, Observers
 from dagrad.plan import Edge, Plan
 from dagrad.report.backward_graph import BackwardGraphRecorder
 from dagrad.report.backward_steps import BackwardStepsRecorder
-from dagrad.report.response import check_response_size, check_steps_size, evaluate_response, validate_response
+from dagrad.report.response import check_response_size, check_steps_size, evaluate_response_and, validate_response
 from dagrad.results import EvaluateResponse, PayloadOptions, ValidateResponse
 from dagrad.settings import Settings
 
@@ -92,12 +92,13 @@ class Engine:
         finally:
             if steps is not None:
                 steps.close()
-        response = evaluate_response(compiled.plan, result, options, self.settings, compiled.seconds)
+        more = steps.last_pass() if steps is not None else []
+        response, made = evaluate_response_and(compiled.plan, result, options, self.settings, compiled.seconds, more)
         if recorder is not None:
             response.backward_graph = recorder.graph(result.aliases)
         if steps is not None:
-            response.backward_steps = steps.steps
-            check_steps_size(compiled.plan, options, self.settings, steps.steps)
+            response.backward_steps = steps.finish(made)
+            check_steps_size(compiled.plan, options, self.settings, response.backward_steps)
         return response
 
 

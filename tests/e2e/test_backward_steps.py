@@ -82,7 +82,6 @@ def test_stepping_through_the_backward_of_the_4_1_dag(page, console: Console, sc
     expect(page.locator("[data-testid=fill-text-w1]")).to_have_text("w1: 1 of 2 uses have sent their share so far")
     expect(fill.locator("[data-testid=fill-from-w1]")).to_have_count(1)
     expect(fill.locator("[data-testid=fill-from-w1]")).to_contain_text("from x3")
-    page.screenshot(path=str(screenshots / "backward-steps-first-share.png"))
 
     # On to x1 = w1 @ x: the second share, with the same rule.
     for _ in range(first, second):
@@ -103,6 +102,7 @@ def test_stepping_through_the_backward_of_the_4_1_dag(page, console: Console, sc
     expect(total.locator(".katex")).to_have_count(1)
     norm = float(re.search(r"‖·‖ ([-\d.e+]+)", total.inner_text()).group(1))  # type: ignore[union-attr]
     assert norm == pytest.approx(w1_grad_norm(), rel=1e-3)
+    total.scroll_into_view_if_needed()
     page.screenshot(path=str(screenshots / "backward-steps-sum.png"))
 
     # Back, first, and the buttons; Esc closes the stepper and nothing stays lit.

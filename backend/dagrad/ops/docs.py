@@ -63,6 +63,8 @@ def render_markdown() -> str:
         "",
         "Written from the op registry by `dagrad ops --markdown`; do not edit by hand.",
         "Attributes are named as the PyTorch function names its arguments.",
+        "Each differentiable op's local backward rule is given as math; its code beside it in the",
+        "registry is checked against torch.autograd on every example of the op (tests/test_op_rules.py).",
         "",
     ]
     for category in get_args(Category):

@@ -17,7 +17,10 @@ made then, in one batch: within a pass no gradient autograd hands a hook is chan
 since the engine accumulates in place only into a tensor nobody else holds; but AccumulateGrad
 may take the tensor it was given as the leaf's .grad and add the next pass's gradient into it in
 place, so nothing is kept past its pass. A tensor seen twice (sent by one node, arrived at the
-next) gets one payload.
+next) gets one payload. The last pass's tensors go to the answer's own payloads (`last_pass`,
+`finish`), where most of them are the very gradients kept for the nodes (a node's gradient is what
+arrived at its grad_fn) and are read once; what a leaf's AccumulateGrad received is its .grad
+itself when the leaf had none before the pass (the same numbers, AccumulateGrad's copy).
 """
 
 from __future__ import annotations
@@ -63,26 +66,40 @@ class BackwardStepsRecorder(Observer):
         self.pending: list[_Step] = []
         self.tensors: list[tuple[torch.Tensor, str]] = []
         self.index: dict[tuple[int, str], int] = {}
+        self.held: list[torch.Tensor] = []
 
     def backward_pass(self, index: int, output: torch.Tensor) -> None:
         if self.reached is None:  # the graph is complete once forward is done
             self.reached = self.graph.reached(self.aliases)
         reached = self.reached
+        last = index == self.graph.plan.run.backward_passes - 1
         for fn in reached.order:
             me = reached.ids[id(fn)]
             leads = [
                 (slot, reached.ids.get(id(reached.through(nxt)))) for slot, (nxt, _) in enumerate(fn.next_functions)
             ]
             owners = {to: self._owner(to) for _, to in leads if to is not None}
-            self.handles.append(fn.register_hook(self._hook(index, me, self._owner(me), leads, owners)))
+            # A leaf with no .grad yet: after this pass's AccumulateGrad its .grad is what arrived.
+            leaf = getattr(fn, "variable", None)
+            fresh = leaf if last and isinstance(leaf, torch.Tensor) and leaf.grad is None else None
+            self.handles.append(fn.register_hook(self._hook(index, me, self._owner(me), leads, owners, fresh)))
 
     def backward_done(self, index: int) -> None:
         self.close()
-        made = payloads(
-            self.tensors, self.options, self.settings.default_payload_elements, self.settings.max_payload_elements
-        )
+        if index < self.graph.plan.run.backward_passes - 1:  # a later pass may change them in place
+            limits = (self.settings.default_payload_elements, self.settings.max_payload_elements)
+            self.finish(payloads(self.tensors, self.options, *limits))
+
+    def last_pass(self) -> list[tuple[torch.Tensor, str]]:
+        """The last pass's tensors (with the node whose data limit each takes), for the answer to
+        make their payloads with its own."""
+        return self.tensors
+
+    def finish(self, made: list[TensorPayload]) -> list[BackwardStep]:
+        """The steps, given the payloads of the pass's tensors; every step so far."""
         self.steps += [_model(s, made) for s in self.pending]
-        self.pending, self.tensors, self.index = [], [], {}
+        self.pending, self.tensors, self.index, self.held = [], [], {}, []
+        return self.steps
 
     def close(self) -> None:
         """Remove every hook (after a pass, or when its backward failed)."""
@@ -95,10 +112,21 @@ class BackwardStepsRecorder(Observer):
         return self.graph.owner(self.reached.order[autograd_id]) or ""
 
     def _hook(
-        self, index: int, me: int, owner: str, leads: list[tuple[int, int | None]], owners: dict[int, str]
+        self,
+        index: int,
+        me: int,
+        owner: str,
+        leads: list[tuple[int, int | None]],
+        owners: dict[int, str],
+        fresh: torch.Tensor | None,
     ) -> Any:
         def hook(grad_inputs: tuple[torch.Tensor | None, ...], grad_outputs: tuple[torch.Tensor | None, ...]) -> None:
             step = _Step(index, me, [None if g is None else self._keep(g, owner) for g in grad_outputs])
+            if fresh is not None and fresh.grad is not None and step.grad_outputs[0] is not None:
+                # AccumulateGrad gave the leaf what arrived: its .grad holds those numbers now.
+                # What arrived stays held: its id() must not be taken by a new tensor this pass.
+                self.held.append(self.tensors[step.grad_outputs[0]][0])
+                self.tensors[step.grad_outputs[0]] = (fresh.grad, owner)
             for (slot, to), g in zip(leads, grad_inputs, strict=False):
                 if to is not None and g is not None:
                     step.sent.append((to, slot, self._keep(g, owners[to])))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Sequence
 
 import torch
 
@@ -177,6 +178,20 @@ def _step_bytes(step: BackwardStep, encoding: str) -> int:
 def evaluate_response(
     plan: Plan, result: RunResult, options: PayloadOptions, settings: Settings, compile_s: float
 ) -> EvaluateResponse:
+    return evaluate_response_and(plan, result, options, settings, compile_s)[0]
+
+
+def evaluate_response_and(
+    plan: Plan,
+    result: RunResult,
+    options: PayloadOptions,
+    settings: Settings,
+    compile_s: float,
+    more: Sequence[tuple[torch.Tensor, str]] = (),
+) -> tuple[EvaluateResponse, list[TensorPayload]]:
+    """The answer, and the payloads of `more` (tensor, node id) pairs made with its own: the last
+    backward pass's recorded gradients, most of which are the very tensors kept as gradients, so
+    that each is read once (payloads)."""
     start = time.perf_counter()
     # Every tensor to report, gathered first: payloads() reads them from their device at once.
     values = list(result.values.items())
@@ -189,7 +204,8 @@ def evaluate_response(
     wanted += [(g, owner[edge]) for edge, g in contributions]
     history = [(k, nid, g) for k, grads_then in enumerate(result.grad_history) for nid, g in grads_then.items()]
     wanted += [(g, nid) for _, nid, g in history]
-    made = payloads(wanted, options, settings.default_payload_elements, settings.max_payload_elements)
+    made = payloads([*wanted, *more], options, settings.default_payload_elements, settings.max_payload_elements)
+    made, made_more = made[: len(wanted)], made[len(wanted) :]
     n_values, n_grads, n_shares = len(values), len(grads), len(contributions)
     value_of = dict(zip(result.values, made[:n_values], strict=True))
     grad_of = dict(zip(result.grads, made[n_values : n_values + n_grads], strict=True))
@@ -228,7 +244,8 @@ def evaluate_response(
         backward_ms=result.backward_s * 1e3,
         encode_ms=(time.perf_counter() - start) * 1e3,
     )
-    return EvaluateResponse(run=_run_info(plan), order=[n.id for n in plan.order], nodes=nodes, timings=timings)
+    response = EvaluateResponse(run=_run_info(plan), order=[n.id for n in plan.order], nodes=nodes, timings=timings)
+    return response, made_more
 
 
 def _writes(t: torch.Tensor, filled: dict[int, int]) -> int:
