@@ -117,6 +117,7 @@ class BackwardGraphRecorder(Observer):
         self.grad_fn_of: dict[str, Any] = {}  # a node's grad_fn when its value was made
         self.roots: list[tuple[str, str | None, Any]] = []
         self.leaf_of: dict[int, str] = {}  # id(leaf tensor) -> its node
+        self._reached: Reached | None = None
 
     def value(self, node: PlannedNode, value: torch.Tensor) -> None:
         self.by_object[id(value)] = node.id
@@ -157,7 +158,13 @@ class BackwardGraphRecorder(Observer):
     def reached(self, aliases: dict[Edge, torch.Tensor]) -> Reached:
         """The autograd nodes reachable from the roots, numbered as `graph` numbers them, the
         per-use identity views (`aliases`: RunResult.aliases, or Interpreter.aliases once the
-        forward pass is done) stepped over."""
+        forward pass is done) stepped over. Walked once: the roots and the nodes are all known
+        when the forward pass ends, and the backward steps ask for it then."""
+        if self._reached is None:
+            self._reached = self._reach(aliases)
+        return self._reached
+
+    def _reach(self, aliases: dict[Edge, torch.Tensor]) -> Reached:
         alias_fns = {id(a.grad_fn) for a in aliases.values() if a.grad_fn is not None}
 
         def through(fn: Any) -> Any:  # an alias's view leads straight on to the tensor it views

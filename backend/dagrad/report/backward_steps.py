@@ -144,9 +144,10 @@ class BackwardStepsRecorder(Observer):
 
 
 def _model(step: _Step, made: list[TensorPayload]) -> BackwardStep:
-    return BackwardStep(
+    # Built, not validated: every field is an int or a payload made and validated already.
+    return BackwardStep.model_construct(
         backward_pass=step.backward_pass,
         node=step.node,
         grad_outputs=[None if i is None else made[i] for i in step.grad_outputs],
-        sent=[GradSent(to=to, slot=slot, grad=made[i]) for to, slot, i in step.sent],
+        sent=[GradSent.model_construct(to=to, slot=slot, grad=made[i]) for to, slot, i in step.sent],
     )

@@ -146,8 +146,10 @@ def check_response_size(plan: Plan, options: PayloadOptions, settings: Settings)
 def check_steps_size(plan: Plan, options: PayloadOptions, settings: Settings, steps: list[BackwardStep]) -> None:
     """The bound made sure after the run: the recorded steps as they came (an op may create more
     autograd nodes than steps_bytes allows for), with the rest of the answer as bounded before it."""
-    rest = response_bytes(plan, options.model_copy(update={"backward_steps": False}), settings)
-    size = rest + sum(_step_bytes(s, options.encoding) for s in steps)
+    came = sum(_step_bytes(s, options.encoding) for s in steps)
+    if came <= steps_bytes(plan, options, settings):  # within what was allowed for before the run
+        return
+    size = came + response_bytes(plan, options.model_copy(update={"backward_steps": False}), settings)
     if size <= settings.max_response_bytes:
         return
     raise GraphErrors(
