@@ -38,6 +38,40 @@ function go(move: Move, total: number) {
 }
 
 /** A gradient on one line: its numbers when few, else its shape, mean and norm, and a heatmap. */
+const BUTTONS: { move: Move; label: string; title: string }[] = [
+  { move: "first", label: "«", title: "First step (Home)" },
+  { move: "back", label: "‹", title: "Back a step (,)" },
+  { move: "forward", label: "›", title: "Forward a step (.)" },
+  { move: "last", label: "»", title: "Last step (End)" },
+];
+
+function MoveButton({
+  move,
+  label,
+  title,
+  total,
+  index,
+}: {
+  move: Move;
+  label: string;
+  title: string;
+  total: number;
+  index: number | null;
+}) {
+  const stuck = (move === "back" && index === 0) || (move === "forward" && index === total - 1);
+  return (
+    <button
+      type="button"
+      data-testid={`step-${move}`}
+      disabled={!total || stuck}
+      onClick={() => go(move, total)}
+      title={title}
+    >
+      {label}
+    </button>
+  );
+}
+
 function Tensor({ payload, testId }: { payload: TensorPayload; testId?: string }) {
   const tensor = useMemo(() => (payload.numel > 6 ? decode(payload) : null), [payload]);
   const few = payload.numel <= 6 && payload.data;
@@ -208,24 +242,9 @@ export function BackwardStepper() {
   return (
     <div className="stepper" data-testid="stepper">
       <div className="stepper-bar">
-        <button
-          type="button"
-          data-testid="step-first"
-          disabled={!total}
-          onClick={() => go("first", total)}
-          title="First step (Home)"
-        >
-          «
-        </button>
-        <button
-          type="button"
-          data-testid="step-back"
-          disabled={!total || index === 0}
-          onClick={() => go("back", total)}
-          title="Back a step (,)"
-        >
-          ‹
-        </button>
+        {BUTTONS.slice(0, 2).map((b) => (
+          <MoveButton key={b.move} {...b} total={total} index={index} />
+        ))}
         <span className="step-count" data-testid="step-count">
           {!run?.backward_graph
             ? "Run to step through backward"
@@ -237,24 +256,9 @@ export function BackwardStepper() {
                   ? `${total} steps: press › or .`
                   : `Step ${index + 1} of ${total}${view && view.pass > 0 ? ` · pass ${view.pass + 1}` : ""}`}
         </span>
-        <button
-          type="button"
-          data-testid="step-forward"
-          disabled={!total || index === total - 1}
-          onClick={() => go("forward", total)}
-          title="Forward a step (.)"
-        >
-          ›
-        </button>
-        <button
-          type="button"
-          data-testid="step-last"
-          disabled={!total}
-          onClick={() => go("last", total)}
-          title="Last step (End)"
-        >
-          »
-        </button>
+        {BUTTONS.slice(2).map((b) => (
+          <MoveButton key={b.move} {...b} total={total} index={index} />
+        ))}
         {index !== null && (
           <button
             type="button"
