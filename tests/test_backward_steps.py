@@ -409,3 +409,26 @@ def test_a_recorded_gradient_that_is_a_kept_one_is_read_once() -> None:
     by_owner = {(bg.nodes[s.node].name, bg.nodes[s.node].node): s for s in steps}
     assert by_owner[("MvBackward0", "x3")].grad_outputs[0] is response.nodes["x3"].grad
     assert by_owner[("AccumulateGrad", "w1")].grad_outputs[0] is response.nodes["w1"].grad
+
+
+@pytest.mark.parametrize("name", ["dag_4_1", "conv_net", "weight_sharing_blah", "second_derivative", "siamese"])
+def test_the_answer_with_its_steps_is_within_the_bound(name: str) -> None:
+    from dagrad.report.response import response_bytes
+
+    engine = Engine()
+    compiled = engine.compile(examples.load_all()[name])
+    for options in (PayloadOptions(backward_steps=True), FULL, PayloadOptions(backward_steps=True, encoding="list")):
+        actual = len(engine.run(compiled, options).model_dump_json())
+        assert actual <= response_bytes(compiled.plan, options, engine.settings), (name, options)
+
+
+def test_refused_over_http_saying_what_to_change(make_client: Any) -> None:
+    c = make_client(max_response_bytes=12 * 2**20)
+    body = examples.load_all()["conv_net"].model_dump(mode="json", exclude_defaults=True)
+    assert c.post("/api/evaluate?backward_graph=true", json=body).status_code == 200
+    refused = c.post("/api/evaluate?backward_steps=true&full=*", json=body)
+    assert refused.status_code == 422
+    [error] = refused.json()["errors"]
+    assert error["code"] == "limit"
+    assert "leave out ?backward_steps=true" in error["message"]
+    assert "Record steps" in error["message"]

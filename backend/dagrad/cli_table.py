@@ -7,7 +7,7 @@ from typing import Any
 import torch
 
 from dagrad.errors import fmt_shape
-from dagrad.results import BackwardGraph, EvaluateResponse, NodeResult, TensorPayload
+from dagrad.results import BackwardGraph, BackwardStep, EvaluateResponse, NodeResult, TensorPayload
 
 INLINE = 8  # tensors up to this many elements are printed inside the table
 DETAIL = 64  # tensors up to this many are printed whole below it
@@ -102,4 +102,19 @@ def render_backward_graph(graph: BackwardGraph) -> str:
         )
         line = f"  #{n.id:<3} {n.name:<26} {n.node or '':<12} {nexts}"
         lines.append((line + (f"   saved: {saved}" if saved else "")).rstrip())
+    return "\n".join(lines)
+
+
+def render_backward_steps(graph: BackwardGraph, steps: list[BackwardStep]) -> str:
+    """The backward passes as autograd ran them, one step a line: the autograd node (and the node
+    that made it), the gradient that arrived, and what it sent to which autograd node."""
+    lines = [f"backward steps ({len(steps)}, in the order autograd ran them)"]
+    for i, s in enumerate(steps, start=1):
+        n = graph.nodes[s.node]
+        got = ", ".join(cell(p, None, False) for p in s.grad_outputs)
+        sent = "; ".join(f"#{t.to} {graph.nodes[t.to].node or ''}: {cell(t.grad, None, False)}" for t in s.sent)
+        where = f"pass {s.backward_pass + 1} " if s.backward_pass else ""
+        lines.append(
+            f"  {i:>3}. {where}#{n.id} {n.name} ({n.node or '?'})  got {got}" + (f"  -> {sent}" if sent else "")
+        )
     return "\n".join(lines)

@@ -123,7 +123,7 @@ def _hint(options: PayloadOptions) -> str:
     if options.encoding == "list":
         hint += ", or use ?encoding=base64 (several times smaller than lists)"
     if options.backward_steps:
-        hint += ", or leave out ?backward_steps=true (every gradient of every backward step)"
+        hint += ", or leave out ?backward_steps=true (every gradient of every backward step; the editor's Record steps)"
     return hint
 
 
