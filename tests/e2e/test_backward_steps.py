@@ -136,3 +136,22 @@ def test_steps_are_recorded_only_when_asked(page, console: Console) -> None:
     ed.run()
     expect(page.locator("[data-testid=step-count]")).to_contain_text("steps: press")
     assert console.errors == []
+
+
+def test_a_step_of_an_op_without_a_rule_says_so(page, console: Console) -> None:
+    """The chapter's second derivative: backward of g.sum() runs through the autograd nodes the
+    grad node's create_graph recorded, and no local rule is stated for grad."""
+    ed = Editor(page)
+    ed.open_example("second_derivative")
+    ed.wait_valid()
+    page.click("[data-testid=backward-toggle]")
+    ed.run()
+    expect(page.locator("[data-testid=step-count]")).to_contain_text("steps: press")
+    page.keyboard.press(".")
+    expect(page.locator("[data-testid=step-title]")).to_contain_text("SumBackward0")
+    expect(page.locator("[data-testid=rule-input] .katex")).to_have_count(1)  # sum states its rule
+    page.keyboard.press(".")
+    expect(page.locator("[data-testid=step-title]")).to_contain_text("(grad)")
+    expect(page.locator("[data-testid=step-no-rule]")).to_contain_text("no local backward rule is stated")
+    expect(page.locator("[data-testid=step-rule]")).to_have_count(0)
+    assert console.errors == []
