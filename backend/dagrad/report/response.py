@@ -12,7 +12,6 @@ import torch
 from dagrad.errors import GraphError, GraphErrors, dtype_name
 from dagrad.graph_format import Run
 from dagrad.interpreter import RunResult
-from dagrad.ops.sources import TORCH_DTYPES
 from dagrad.plan import Plan, TensorMeta
 from dagrad.report.payload import data_limit, payload_bytes, payloads
 from dagrad.results import (
@@ -167,7 +166,8 @@ def _step_bytes(step: BackwardStep, encoding: str) -> int:
     def one(p: TensorPayload | None) -> int:
         if p is None:
             return 0
-        dtype = TORCH_DTYPES.get(p.dtype, torch.float64)
+        named = getattr(torch, p.dtype, None)  # "float32" -> torch.float32
+        dtype = named if isinstance(named, torch.dtype) else torch.float64
         return payload_bytes(p.numel, dtype, p.data is not None, encoding)
 
     return (
