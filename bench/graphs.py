@@ -115,11 +115,17 @@ def net_tensors(batch: int, device: str, seed: int) -> tuple[torch.Tensor, torch
 
 
 def net_torch(
-    batch: int, device: str = "cpu", retain_grad: bool = False, seeds: Iterator[int] | None = None
+    batch: int,
+    device: str = "cpu",
+    retain_grad: bool = False,
+    seeds: Iterator[int] | None = None,
+    record_steps: bool = False,
 ) -> Callable[[], torch.Tensor]:
     """Net's forward+backward in plain PyTorch. On tensors drawn once (seed SEED), as a training
     loop reuses its model; or, given `seeds`, on tensors drawn anew from the next seed at each
-    call, as dagrad draws its sources for a new run.seed."""
+    call, as dagrad draws its sources for a new run.seed. With `record_steps`, a post-hook on every
+    autograd node keeps a copy of what arrived and what it sent, as a hand-written recorder of the
+    backward pass would (dagrad's ?backward_steps=true also takes each one's statistics)."""
     x, labels, p = net_tensors(batch, device, SEED)
 
     def step() -> torch.Tensor:
@@ -142,10 +148,30 @@ def net_torch(
         if retain_grad:
             for t in (c1, p1, r1, c2, p2, r2, flat, f1, r3, f2, loss):
                 t.retain_grad()
+        handles = _record_steps(loss, []) if record_steps else []
         loss.backward()
+        for h in handles:
+            h.remove()
         return loss
 
     return step
+
+
+def _record_steps(root: torch.Tensor, kept: list[Any]) -> list[Any]:
+    """A post-hook on every autograd node below root, keeping copies of its gradients in `kept`."""
+    handles, seen, stack = [], set(), [root.grad_fn]
+    while stack:
+        fn = stack.pop()
+        if fn is None or id(fn) in seen:
+            continue
+        seen.add(id(fn))
+        stack.extend(nxt for nxt, _ in fn.next_functions)
+
+        def hook(grad_inputs: Any, grad_outputs: Any) -> None:
+            kept.append([g.clone() for g in (*grad_outputs, *grad_inputs) if g is not None])
+
+        handles.append(fn.register_hook(hook))
+    return handles
 
 
 # --- c. a generated 200-node graph for validation -------------------------------------------------

@@ -196,8 +196,10 @@ def case_net(batch: int, device: str, rounds: int, budget: Budget) -> list[Row]:
     drawn = graphs.net_torch(batch, device, retain_grad=True, seeds=iter(seeds))
     fresh = iter([new_graph(graph, k) for k in seeds])
     fresh_graphed = iter([new_graph(graph, k) for k in seeds])  # the same, asked for the backward graph
+    fresh_stepped = iter([new_graph(graph, k) for k in seeds])  # and for its steps
     first = next(fresh)
     next(fresh_graphed)
+    next(fresh_stepped)
     check_close(f"Net batch {batch} loss, seed {seeds[0]}", ours_once(first), drawn().item(), rel)
 
     phases: list[Any] = []
@@ -211,10 +213,19 @@ def case_net(batch: int, device: str, rounds: int, budget: Budget) -> list[Row]:
     def ours_with_backward_graph() -> None:
         ENGINE.evaluate(next(fresh_graphed), graphed)
 
+    stepped = PayloadOptions(backward_steps=True)
+
+    def ours_with_backward_steps() -> None:
+        ENGINE.evaluate(next(fresh_stepped), stepped)
+
+    hooked = graphs.net_torch(batch, device, retain_grad=True, seeds=iter(seeds), record_steps=True)
+
     t = compare(
         {
             "dagrad": ours_noting_phases,
             "graph": ours_with_backward_graph,
+            "steps": ours_with_backward_steps,
+            "hooked": hooked,
             "torch": raw,
             "retain": retained,
             "drawn": drawn,
@@ -249,6 +260,13 @@ def case_net(batch: int, device: str, rounds: int, budget: Budget) -> list[Row]:
             target="<= 1.10x",
             passed=med["graph"] / med["dagrad"] <= 1.10,
         ),
+        Row(
+            f"{name} with ?backward_steps=true vs without",
+            med["steps"],
+            med["dagrad"],
+            **({"target": "<= 1.30x", "passed": med["steps"] / med["dagrad"] <= 1.30} if batch == 12 else {}),
+        ),
+        Row(f"{name} with ?backward_steps=true vs raw + hooks recording every step", med["steps"], med["hooked"]),
     ]
 
 
@@ -397,7 +415,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  {r.case.split(' vs ')[0]}: dagrad's own timings (median ms): {phases}")
             print(
                 f"    fastest calls: dagrad {m['dagrad']:.2f} ms; raw {m['torch']:.2f}, + retain_grad "
-                f"{m['retain']:.2f}, drawing too {m['drawn']:.2f}"
+                f"{m['retain']:.2f}, drawing too {m['drawn']:.2f}; dagrad with the backward graph "
+                f"{m['graph']:.2f}, with its steps {m['steps']:.2f} ({m['steps'] / m['dagrad']:.2f}x), raw + "
+                f"hooks recording every step {m['hooked']:.2f}"
             )
     http = next((r for r in rows if r.case.startswith("a. 4.1 DAG POST") and r.extra), None)
     if http is not None:  # absent when --only leaves case a out

@@ -104,3 +104,15 @@ def test_eval_prints_the_backward_graph_when_asked() -> None:
     ]
     assert "saved: mat1=x [523, 10] freed" in lines[start + 1]
     assert "backward graph" not in run("eval", "linear_batch").stdout
+
+
+def test_eval_prints_the_backward_steps_when_asked() -> None:
+    out = run("eval", "dag_4_1", "--backward-steps")
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("backward steps"))
+    steps = [line.split()[1:4] for line in lines[start + 1 :]]
+    assert steps[0] == ["#0", "LinalgVectorNormBackward0", "(q)"]
+    assert steps[-1][1:] == ["AccumulateGrad", "(w1)"]  # w1's two shares summed, last
+    assert len(steps) == 8
+    assert "got 1.0  -> " in lines[start + 1]  # backward starts from 1

@@ -68,7 +68,7 @@ def _guarded(fn: Any, args: argparse.Namespace) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from dagrad.cli_table import DETAIL, render, render_backward_graph, render_checks
+    from dagrad.cli_table import DETAIL, render, render_backward_graph, render_backward_steps, render_checks
     from dagrad.engine import Engine
     from dagrad.errors import BackwardFailed
     from dagrad.results import BackwardGraph, PayloadOptions
@@ -80,7 +80,11 @@ def cmd_eval(args: argparse.Namespace) -> int:
     # The table prints small tensors whole and summarises the rest, so it only needs small data.
     max_elements = None if args.json else DETAIL
     options = PayloadOptions(
-        encoding="list", full=["*"] if args.full else [], max_elements=max_elements, backward_graph=args.backward_graph
+        encoding="list",
+        full=["*"] if args.full else [],
+        max_elements=max_elements,
+        backward_graph=args.backward_graph,
+        backward_steps=args.backward_steps,
     )
     try:
         result = Engine().evaluate(graph, options)
@@ -94,6 +98,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
         print(render(result, full=args.full))
         if result.backward_graph is not None:
             print(render_backward_graph(result.backward_graph))
+        if result.backward_graph is not None and result.backward_steps is not None:
+            print(render_backward_steps(result.backward_graph, result.backward_steps))
         if result.checks is not None:
             print(render_checks(result.checks))
     return CHECK_FAILED if any(not c.passed for c in result.checks or ()) else 0
@@ -292,6 +298,11 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--dtype", choices=["float32", "float64"])
     ev.add_argument("--seed", type=int)
     ev.add_argument("--backward-graph", action="store_true", help="also print the autograd graph the run built")
+    ev.add_argument(
+        "--backward-steps",
+        action="store_true",
+        help="also print each backward step as autograd ran it: what arrived and what it sent on (with the graph)",
+    )
     ev.set_defaults(fn=cmd_eval)
 
     gc = sub.add_parser(

@@ -7,7 +7,7 @@ from typing import Any
 import torch
 
 from dagrad.errors import fmt_shape
-from dagrad.results import BackwardGraph, CheckResult, EvaluateResponse, NodeResult, TensorPayload
+from dagrad.results import BackwardGraph, BackwardStep, CheckResult, EvaluateResponse, NodeResult, TensorPayload
 
 INLINE = 8  # tensors up to this many elements are printed inside the table
 DETAIL = 64  # tensors up to this many are printed whole below it
@@ -111,4 +111,19 @@ def render_checks(checks: list[CheckResult]) -> str:
     lines = [f"checks: {passed} of {len(checks)} pass"]
     for c in checks:
         lines.append(f"  {'PASS' if c.passed else 'FAIL'}  {c.node} {c.of}: {c.message}")
+    return "\n".join(lines)
+
+
+def render_backward_steps(graph: BackwardGraph, steps: list[BackwardStep]) -> str:
+    """The backward passes as autograd ran them, one step a line: the autograd node (and the node
+    that made it), the gradient that arrived, and what it sent to which autograd node."""
+    lines = [f"backward steps ({len(steps)}, in the order autograd ran them)"]
+    for i, s in enumerate(steps, start=1):
+        n = graph.nodes[s.node]
+        got = ", ".join(cell(p, None, False) for p in s.grad_outputs)
+        sent = "; ".join(f"#{t.to} {graph.nodes[t.to].node or ''}: {cell(t.grad, None, False)}" for t in s.sent)
+        where = f"pass {s.backward_pass + 1} " if s.backward_pass else ""
+        lines.append(
+            f"  {i:>3}. {where}#{n.id} {n.name} ({n.node or '?'})  got {got}" + (f"  -> {sent}" if sent else "")
+        )
     return "\n".join(lines)

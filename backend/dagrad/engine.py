@@ -7,7 +7,8 @@ process of the server holds one (api/worker_main.py); the CLI and scripts call i
 
     engine.validate(graph)           -> shapes and errors, nothing allocated
     engine.evaluate(graph, options)  -> every node's value and gradient (and, when asked, the
-                                        autograd graph: report/backward_graph.py)
+                                        autograd graph: report/backward_graph.py, and the
+                                        backward passes step by step: report/backward_steps.py)
     engine.gradcheck(graph)          -> each gradient against finite differences (gradcheck.py)
     engine.per_sample(graph, i)      -> each sample's gradients of a batch (per_sample.py)
 """
@@ -17,15 +18,18 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
+import torch
+
 from dagrad import gradcheck, per_sample
 from dagrad.admission import RunSlots
 from dagrad.compiler import CompileErrors, ShapeMemo, compile_graph
 from dagrad.errors import BackwardFailed
 from dagrad.graph_format import Graph
 from dagrad.interpreter import Interpreter, Observer, Observers
-from dagrad.plan import Plan
+from dagrad.plan import Edge, Plan
 from dagrad.report.backward_graph import BackwardGraphRecorder
-from dagrad.report.response import check_response_size, evaluate_response, validate_response
+from dagrad.report.backward_steps import BackwardStepsRecorder
+from dagrad.report.response import check_response_size, check_steps_size, evaluate_response_and, validate_response
 from dagrad.report.spelled import spelled_nodes
 from dagrad.results import EvaluateResponse, GradcheckResponse, PayloadOptions, PerSampleResponse, ValidateResponse
 from dagrad.settings import Settings
@@ -90,18 +94,29 @@ class Engine:
 
     def _run(self, compiled: Compiled, options: PayloadOptions, observer: Observer | None = None) -> EvaluateResponse:
         recorder = BackwardGraphRecorder(compiled.plan) if options.backward_graph else None
-        if recorder is not None:
-            observer = recorder if observer is None else Observers(observer, recorder)
-        interpreter = Interpreter(compiled.plan, self.settings.max_run_seconds, observer)
+        aliases: dict[Edge, torch.Tensor] = {}  # the interpreter's, filled as it runs
+        steps = None
+        if recorder is not None and options.backward_steps:
+            steps = BackwardStepsRecorder(recorder, aliases, options, self.settings)
+        watching = [o for o in (observer, recorder, steps) if o is not None]
+        observer = watching[0] if len(watching) == 1 else Observers(*watching) if watching else None
+        interpreter = Interpreter(compiled.plan, self.settings.max_run_seconds, observer, aliases)
         try:
             result = interpreter.run()
         except BackwardFailed as exc:
             if recorder is not None:
                 exc.backward_graph = recorder.graph(interpreter.aliases)
             raise
-        response = evaluate_response(compiled.plan, result, options, self.settings, compiled.seconds)
+        finally:
+            if steps is not None:
+                steps.close()
+        more = steps.last_pass() if steps is not None else []
+        response, made = evaluate_response_and(compiled.plan, result, options, self.settings, compiled.seconds, more)
         if recorder is not None:
             response.backward_graph = recorder.graph(result.aliases)
+        if steps is not None:
+            response.backward_steps = steps.finish(made)
+            check_steps_size(compiled.plan, options, self.settings, response.backward_steps)
         return response
 
 

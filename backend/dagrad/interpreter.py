@@ -90,11 +90,18 @@ class RunResult:
 
 
 class Interpreter:
-    def __init__(self, plan: Plan, max_seconds: float, observer: Observer | None = None) -> None:
+    def __init__(
+        self,
+        plan: Plan,
+        max_seconds: float,
+        observer: Observer | None = None,
+        aliases: dict[Edge, torch.Tensor] | None = None,
+    ) -> None:
         self.plan = plan
         self.observer = observer or Observer()
         self.values: dict[str, torch.Tensor] = {}
-        self.aliases: dict[Edge, torch.Tensor] = {}
+        # Filled as uses are fetched; a caller may pass its own dict, to read it while the run goes on.
+        self.aliases: dict[Edge, torch.Tensor] = {} if aliases is None else aliases
         self.makers = Makers()  # which node made which autograd node, noted as each value is made
         self.grad_history: list[dict[str, torch.Tensor]] = []  # after each pass, when there are several
         self.filled: dict[int, int] = {}  # id(a source's tensor) -> its version counter once filled

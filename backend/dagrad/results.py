@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from dagrad.errors import GraphError
 
@@ -178,6 +178,29 @@ class CheckResult(BaseModel):
     message: str = Field(description="The verdict in words: what matches, or what differs and where.")
 
 
+class GradSent(BaseModel):
+    """A gradient an autograd node sent on, to one of its next_functions (grad_inputs[slot])."""
+
+    to: int = Field(description="The id of the autograd node it went to (in backward_graph).")
+    slot: int = Field(description="Its position in next_functions: which input of the op.")
+    grad: TensorPayload
+
+
+class BackwardStep(BaseModel):
+    """One autograd node as a backward pass executed it (a post-hook on the node saw it)."""
+
+    backward_pass: int = Field(description="Which backward pass, from 0.")
+    node: int = Field(description="The id of the autograd node in backward_graph.")
+    grad_outputs: list[TensorPayload | None] = Field(
+        description="The gradients that arrived, one per output of the forward op (null where none did): for "
+        "AccumulateGrad, the sum of what its leaf's uses sent, added to the leaf's .grad."
+    )
+    sent: list[GradSent] = Field(
+        description="What it sent on (grad_inputs), to the next autograd nodes; an input that needs no gradient "
+        "gets none."
+    )
+
+
 class EvaluateResponse(BaseModel):
     run: RunInfo
     order: list[str] = Field(description="Node ids in the order they ran.")
@@ -186,6 +209,11 @@ class EvaluateResponse(BaseModel):
     backward_graph: BackwardGraph | None = Field(None, description="The autograd graph, when ?backward_graph=true.")
     checks: list[CheckResult] | None = Field(
         None, description="The exercise's checks (meta.exercise.checks), each against this run; null when it has none."
+    )
+    backward_steps: list[BackwardStep] | None = Field(
+        None,
+        description="Every autograd node in the order the backward passes executed it, with the gradients that "
+        "arrived and those it sent on, when ?backward_steps=true.",
     )
 
 
@@ -272,6 +300,16 @@ class PayloadOptions(BaseModel):
     )
     full: list[str] = Field(default_factory=list, description="Node ids whose tensors come whole; '*' for all.")
     backward_graph: bool = Field(False, description="Also return the autograd graph the run built.")
+    backward_steps: bool = Field(
+        False, description="Also record each backward pass as PyTorch executed it (implies backward_graph)."
+    )
+
+    @model_validator(mode="after")
+    def _steps_need_the_graph(self) -> PayloadOptions:
+        # A step names its autograd node by its id in the backward graph: no steps without it.
+        if self.backward_steps:
+            self.backward_graph = True
+        return self
 
 
 class GradcheckNode(BaseModel):

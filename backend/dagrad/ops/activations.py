@@ -9,7 +9,8 @@ import torch.nn.functional as F
 from pydantic import Field
 
 from dagrad.ops import checks
-from dagrad.ops.registry import Attrs, Example, Inputs, TensorExample, register
+from dagrad.ops.gradients import OUT, G
+from dagrad.ops.registry import Attrs, BackwardRule, Example, Grads, Inputs, TensorExample, register
 from dagrad.ops.spelling import call
 
 T = TensorExample
@@ -44,6 +45,38 @@ def _softmax_cost(inputs: Inputs, out: torch.Tensor, attrs: object) -> float:
     return 5.0 * out.numel()
 
 
+# Local backward rules (BackwardRule): from the output alone, so that they hold after an in-place
+# variant overwrote its input with it, as PyTorch's own backward of these does.
+
+
+def _out_rule(fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor], formula: str) -> BackwardRule:
+    def rule(inputs: Inputs, out: torch.Tensor, g: torch.Tensor, attrs: object) -> Grads:
+        return {"input": fn(out, g)}
+
+    return BackwardRule(rule, {"input": formula}, where="Elementwise; ⊙ multiplies element by element.")
+
+
+def _softmax_rule(inputs: Inputs, out: torch.Tensor, g: torch.Tensor, attrs: DimAttrs) -> Grads:
+    return {"input": out * (g - (g * out).sum(dim=attrs.dim, keepdim=True))}
+
+
+def _log_softmax_rule(inputs: Inputs, out: torch.Tensor, g: torch.Tensor, attrs: DimAttrs) -> Grads:
+    return {"input": g - out.exp() * g.sum(dim=attrs.dim, keepdim=True)}
+
+
+_SOFTMAX_RULES = {
+    "softmax": BackwardRule(
+        _softmax_rule,
+        {"input": rf"{OUT} \odot \big({G} - \textstyle\sum_{{\mathrm{{dim}}}} {G} \odot {OUT}\big)"},
+        where="The sum runs along dim, kept as a dimension of size 1; ⊙ multiplies element by element.",
+    ),
+    "log_softmax": BackwardRule(
+        _log_softmax_rule,
+        {"input": rf"{G} - e^{{{OUT}}} \odot \textstyle\sum_{{\mathrm{{dim}}}} {G}"},
+        where="e^out is softmax(input); the sum runs along dim, kept as a dimension of size 1.",
+    ),
+}
+
 register(
     "relu",
     "activations",
@@ -53,6 +86,7 @@ register(
     doc="max(input, 0), elementwise.",
     torch="F.relu(input, inplace=False)",
     spell=call("F.relu"),
+    rule=_out_rule(lambda out, g: g * (out > 0), rf"{G} \odot \mathbb{{1}}[{OUT} > 0]"),
     examples=[Example({"input": T((3, 4))}), Example({"input": T((233, 257), -3.0, 3.0)}, large=True)],
 )
 register(
@@ -64,6 +98,7 @@ register(
     doc="Hyperbolic tangent, elementwise.",
     torch="torch.tanh(input), or input.tanh_() with inplace",
     spell=call("torch.tanh", inplace="tanh_"),
+    rule=_out_rule(lambda out, g: g * (1 - out * out), rf"{G} \odot (1 - {OUT}^2)"),
     examples=[Example({"input": T((3, 4))}), Example({"input": T((233, 257), -3.0, 3.0)}, large=True)],
 )
 register(
@@ -75,6 +110,7 @@ register(
     doc="1 / (1 + exp(-input)), elementwise.",
     torch="torch.sigmoid(input), or input.sigmoid_() with inplace",
     spell=call("torch.sigmoid", inplace="sigmoid_"),
+    rule=_out_rule(lambda out, g: g * out * (1 - out), rf"{G} \odot {OUT} \odot (1 - {OUT})"),
     examples=[Example({"input": T((3, 4))}), Example({"input": T((233, 257), -3.0, 3.0)}, large=True)],
 )
 for name, fn, doc in (
@@ -92,6 +128,7 @@ for name, fn, doc in (
         spell=call(f"F.{name}", keyword=("dim",)),
         check=checks.dim_in_range("input", "dim"),
         cost=_softmax_cost,
+        rule=_SOFTMAX_RULES[name],
         examples=[
             Example({"input": T((3, 4))}, {"dim": -1}),
             Example({"input": T((3, 4))}, {"dim": 0}),

@@ -8,7 +8,8 @@ import torch
 from pydantic import Field
 
 from dagrad.ops import checks
-from dagrad.ops.registry import Attrs, Example, Inputs, NoAttrs, TensorExample, register
+from dagrad.ops.gradients import OUT, UNBROADCAST, G, port, unbroadcast
+from dagrad.ops.registry import Attrs, BackwardRule, Example, Grads, Inputs, NoAttrs, TensorExample, register
 from dagrad.ops.spelling import call
 
 T = TensorExample
@@ -69,6 +70,99 @@ def _dot_cost(inputs: Inputs, out: torch.Tensor, attrs: object) -> float:
     return 2.0 * x.numel()
 
 
+# --- local backward rules (BackwardRule) ----------------------------------------------------------
+
+
+def _binary_rule(
+    grads: Callable[[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, Attrs], tuple[torch.Tensor, torch.Tensor]],
+) -> Callable[[Inputs, torch.Tensor, torch.Tensor, Attrs], Grads]:
+    """A broadcasting op's rule: grads(input, other, out, g, attrs) per element, each summed back
+    to its port's shape."""
+
+    def rule(inputs: Inputs, out: torch.Tensor, g: torch.Tensor, attrs: Attrs) -> Grads:
+        a, b = port(inputs, "input"), port(inputs, "other")
+        ga, gb = grads(a, b, out, g, attrs)
+        return {"input": unbroadcast(ga, a.shape), "other": unbroadcast(gb, b.shape)}
+
+    return rule
+
+
+def _alpha(attrs: Attrs) -> float:
+    return float(getattr(attrs, "alpha", 1.0))
+
+
+_RULES = {
+    "add": BackwardRule(
+        _binary_rule(lambda a, b, out, g, attrs: (g, _alpha(attrs) * g)),
+        {"input": rf"\operatorname{{unbroadcast}}({G})", "other": rf"\alpha\,\operatorname{{unbroadcast}}({G})"},
+        where=f"α: alpha. {UNBROADCAST}",
+    ),
+    "sub": BackwardRule(
+        _binary_rule(lambda a, b, out, g, attrs: (g, -_alpha(attrs) * g)),
+        {"input": rf"\operatorname{{unbroadcast}}({G})", "other": rf"-\alpha\,\operatorname{{unbroadcast}}({G})"},
+        where=f"α: alpha. {UNBROADCAST}",
+    ),
+    "mul": BackwardRule(
+        _binary_rule(lambda a, b, out, g, attrs: (g * b, g * a)),
+        {
+            "input": rf"\operatorname{{unbroadcast}}({G} \odot \mathrm{{other}})",
+            "other": rf"\operatorname{{unbroadcast}}({G} \odot \mathrm{{input}})",
+        },
+        where=f"⊙: elementwise product; input as it was before an in-place mul_ overwrote it. {UNBROADCAST}",
+    ),
+    "div": BackwardRule(
+        _binary_rule(lambda a, b, out, g, attrs: (g / b, -g * a / (b * b))),
+        {
+            "input": rf"\operatorname{{unbroadcast}}({G} \,/\, \mathrm{{other}})",
+            "other": rf"-\operatorname{{unbroadcast}}({G} \odot \mathrm{{input}} \,/\, \mathrm{{other}}^2)",
+        },
+        where=f"Elementwise. {UNBROADCAST}",
+    ),
+}
+_UNARY_RULES: dict[str, tuple[Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor], str]] = {
+    "neg": (lambda x, out, g: -g, rf"-{G}"),
+    "exp": (lambda x, out, g: g * out, rf"{G} \odot {OUT}"),
+    "log": (lambda x, out, g: g / x, rf"{G} \,/\, \mathrm{{input}}"),
+    "sqrt": (lambda x, out, g: g / (2 * out), rf"{G} \,/\, (2\,{OUT})"),
+    "abs": (lambda x, out, g: g * torch.sgn(x), rf"{G} \odot \operatorname{{sign}}(\mathrm{{input}})"),
+}
+
+
+def _unary_rule(name: str) -> BackwardRule:
+    fn, formula = _UNARY_RULES[name]
+
+    def rule(inputs: Inputs, out: torch.Tensor, g: torch.Tensor, attrs: Attrs) -> Grads:
+        return {"input": fn(port(inputs, "input"), out, g)}
+
+    return BackwardRule(rule, {"input": formula}, where="Elementwise; ⊙ multiplies element by element.")
+
+
+def _pow_rule(inputs: Inputs, out: torch.Tensor, g: torch.Tensor, attrs: PowAttrs) -> Grads:
+    x, p = port(inputs, "input"), attrs.exponent
+    if p == 0:  # a constant: PyTorch gives zeros, where p·x^(p-1) would give 0·inf at x = 0
+        return {"input": torch.zeros_like(x)}
+    return {"input": g * p * x.pow(p - 1)}
+
+
+def _matmul_rule(inputs: Inputs, out: torch.Tensor, g: torch.Tensor, attrs: object) -> Grads:
+    """@'s gradients: a vector operand is made a matrix (a row on the left, a column on the
+    right), as @ does, the products taken with broadcast batches and summed back."""
+    a, b = port(inputs, "input"), port(inputs, "other")
+    if a.dim() == 1 and b.dim() == 1:
+        return {"input": g * b, "other": g * a}
+    a2 = a.unsqueeze(0) if a.dim() == 1 else a
+    b2 = b.unsqueeze(-1) if b.dim() == 1 else b
+    g2 = g.unsqueeze(-2) if a.dim() == 1 else g
+    g2 = g2.unsqueeze(-1) if b.dim() == 1 else g2
+    ga = unbroadcast(g2 @ b2.transpose(-1, -2), a2.shape)
+    gb = unbroadcast(a2.transpose(-1, -2) @ g2, b2.shape)
+    return {"input": ga.reshape(a.shape), "other": gb.reshape(b.shape)}
+
+
+def _dot_rule(inputs: Inputs, out: torch.Tensor, g: torch.Tensor, attrs: object) -> Grads:
+    return {"input": g * port(inputs, "tensor"), "tensor": g * port(inputs, "input")}
+
+
 _BINARY: list[tuple[str, Callable[..., torch.Tensor], type[Attrs] | None, str, str, tuple[float, float]]] = [
     (
         "add",
@@ -107,6 +201,7 @@ for name, fn, attrs, doc, spelled, other_range in _BINARY:
         torch=spelled,
         spell=call(f"torch.{name}", inplace=f"{name}_" if attrs is not None else None),
         check=checks.broadcastable("input", "other"),
+        rule=_RULES[name],
         examples=[
             Example({"input": T((3, 4)), "other": T((3, 4), *other_range)}),
             Example({"input": T((2, 3, 4)), "other": T((4,), *other_range)}),
@@ -137,6 +232,7 @@ for name, fn, doc, value_range in _UNARY:
         doc=doc,
         torch=f"torch.{name}(input)",
         spell=call(f"torch.{name}"),
+        rule=_unary_rule(name),
         examples=[
             Example({"input": T((3, 4), *value_range)}),
             # neg's, log's and sqrt's: a mean that dominates the std (the statistics' second pass;
@@ -163,6 +259,11 @@ register(
     doc="input ** exponent, elementwise. x.pow(3) is pow with exponent 3.",
     torch="torch.pow(input, exponent)",
     spell=call("torch.pow", positional=("exponent",)),
+    rule=BackwardRule(
+        _pow_rule,
+        {"input": rf"p\,\mathrm{{input}}^{{\,p-1}} \odot {G}"},
+        where="p: exponent (zeros where p = 0).",
+    ),
     examples=[
         Example({"input": T((3,))}, {"exponent": 3.0}),
         Example({"input": T((2, 3), *POSITIVE)}, {"exponent": 0.5}),
@@ -182,6 +283,12 @@ register(
     spell=call("torch.matmul"),
     check=checks.matmul,
     cost=_matmul_cost,
+    rule=BackwardRule(
+        _matmul_rule,
+        {"input": rf"{G} \cdot \mathrm{{other}}^{{\top}}", "other": rf"\mathrm{{input}}^{{\top}} \cdot {G}"},
+        where="A vector operand is a row (on the left) or a column (on the right), as @ makes it; vector · vector "
+        "gives grad_out·other and grad_out·input. Batched products sum over broadcast batch dimensions.",
+    ),
     examples=[
         Example({"input": T((5, 5)), "other": T((5,))}),
         Example({"input": T((3, 4)), "other": T((4, 2))}),
@@ -200,6 +307,11 @@ register(
     spell=call("torch.dot"),
     check=checks.dot,
     cost=_dot_cost,
+    rule=BackwardRule(
+        _dot_rule,
+        {"input": rf"{G}\,\mathrm{{tensor}}", "tensor": rf"{G}\,\mathrm{{input}}"},
+        where="grad_out is a scalar.",
+    ),
     examples=[
         Example({"input": T((10,)), "tensor": T((10,))}),
         Example({"input": T((40_001,)), "tensor": T((40_001,))}, large=True),

@@ -26,6 +26,7 @@ def _op_section(op: OpDef) -> list[str]:
             f"`{p.name}`" + (" (optional)" if p.optional else "") + (" (list)" if p.variadic else "") for p in op.ports
         )
         lines += [f"Ports: {ports}", ""]
+    lines += _rule_lines(op)
     schema = op.attrs.model_json_schema()
     props = schema.get("properties", {})
     if props:
@@ -37,12 +38,33 @@ def _op_section(op: OpDef) -> list[str]:
     return lines
 
 
+def _rule_lines(op: OpDef) -> list[str]:
+    """The local backward rule, as math ($...$: GitHub renders it), or that none is stated."""
+    if op.source or not op.differentiable:
+        return []
+    if op.rule is None:
+        return ["Backward: no local backward rule is stated for this op.", ""]
+    lines = ["Backward (the local rule, grad_out being the gradient of the output):", ""]
+    for port, formula in op.rule.formulas.items():
+        lhs = r"\mathrm{grad\_" + port.replace("_", r"\_") + "}"
+        lines.append(f"- `{port}`: ${lhs} = {formula}$")
+    lines.append("")
+    if op.rule.where:
+        lines += [op.rule.where, ""]
+    if op.rule.only:
+        held = "; ".join(f"{k} in {list(v)}" for k, v in op.rule.only.items())
+        lines += [f"The rule holds only for {held}.", ""]
+    return lines
+
+
 def render_markdown() -> str:
     lines = [
         "# Ops",
         "",
         "Written from the op registry by `dagrad ops --markdown`; do not edit by hand.",
         "Attributes are named as the PyTorch function names its arguments.",
+        "Each differentiable op's local backward rule is given as math; its code beside it in the",
+        "registry is checked against torch.autograd on every example of the op (tests/test_op_rules.py).",
         "",
     ]
     for category in get_args(Category):

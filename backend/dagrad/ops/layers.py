@@ -15,6 +15,7 @@ from pydantic import Field
 
 from dagrad.errors import fmt_shape
 from dagrad.ops import checks
+from dagrad.ops.layer_rules import AVG_POOL_RULE, LINEAR_RULE, conv_rule, max_pool_rule
 from dagrad.ops.registry import Attrs, Example, Inputs, Port, PortProblem, TensorExample, register
 from dagrad.ops.spelling import call
 
@@ -129,6 +130,7 @@ register(
     spell=call("F.linear"),
     check=checks.linear,
     cost=_linear_cost,
+    rule=LINEAR_RULE,
     examples=[
         Example({"input": T((4, 10)), "weight": T((3, 10)), "bias": T((3,))}),
         Example({"input": T((10,)), "weight": T((3, 10))}),
@@ -146,6 +148,7 @@ register(
     spell=call("F.conv1d"),
     check=checks.conv(1),
     cost=_conv_cost,
+    rule=conv_rule(1),
     examples=[
         Example({"input": T((1, 1, 4)), "weight": T((1, 1, 2))}),
         Example(
@@ -166,6 +169,7 @@ register(
     spell=call("F.conv2d"),
     check=checks.conv(2),
     cost=_conv_cost,
+    rule=conv_rule(2),
     examples=[
         Example({"input": T((2, 3, 6, 7)), "weight": T((4, 3, 2, 3)), "bias": T((4,))}),
         Example(
@@ -186,6 +190,7 @@ register(
     spell=call("F.max_pool1d", positional=("kernel_size",)),
     check=_pool_check(1),
     cost=_max_pool_cost(1),
+    rule=max_pool_rule(1),
     backward_cost=_max_pool_backward,
     extra_bytes=_max_pool_indices,
     examples=[
@@ -206,6 +211,7 @@ register(
     spell=call("F.max_pool2d", positional=("kernel_size",)),
     check=_pool_check(2),
     cost=_max_pool_cost(2),
+    rule=max_pool_rule(2),
     backward_cost=_max_pool_backward,
     extra_bytes=_max_pool_indices,
     examples=[
@@ -226,6 +232,7 @@ register(
     spell=call("F.avg_pool2d", positional=("kernel_size",)),
     check=_pool_check(2),
     cost=_avg_pool_cost,
+    rule=AVG_POOL_RULE,
     backward_cost=_avg_pool_backward,
     examples=[
         Example({"input": T((2, 2, 4, 6))}, {"kernel_size": 2}),

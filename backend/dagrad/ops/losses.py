@@ -16,6 +16,7 @@ from pydantic import Field
 
 from dagrad.errors import OpError, fmt_shape
 from dagrad.ops import checks
+from dagrad.ops.loss_rules import BCE_RULE, CROSS_ENTROPY_RULE, MSE_RULE, NLL_RULE
 from dagrad.ops.registry import Attrs, Example, Inputs, KnownValues, Port, PortProblem, TensorExample, register
 from dagrad.ops.spelling import call
 
@@ -223,6 +224,7 @@ register(
     spell=call("F.mse_loss"),
     check=checks.same_shape("input", "target", "mse_loss compares them element by element; give them one shape."),
     cost=_mse_cost,
+    rule=MSE_RULE,
     examples=[
         Example({"input": T((3, 4)), "target": T((3, 4))}),
         Example({"input": T((2, 5)), "target": T((2, 5))}, {"reduction": "sum"}),
@@ -241,6 +243,7 @@ register(
     spell=call("F.cross_entropy"),
     check=_class_target,
     cost=_cross_entropy_cost,
+    rule=CROSS_ENTROPY_RULE,
     extra_bytes=_log_probabilities,
     check_values=_known_classes,
     examples=[
@@ -265,6 +268,7 @@ register(
     spell=call("F.nll_loss"),
     check=_class_target,
     cost=_nll_cost,
+    rule=NLL_RULE,
     backward_cost=_nll_backward,
     check_values=_known_classes,
     examples=[
@@ -302,6 +306,7 @@ register(
     spell=call("F.binary_cross_entropy"),
     check=checks.same_shape("input", "target", "binary_cross_entropy needs one target per probability."),
     cost=_bce_cost,
+    rule=BCE_RULE,
     check_values=_probabilities("input", "target"),
     examples=[
         Example({"input": T((3, 4), low=0.1, high=0.9), "target": T((3, 4), low=0.0, high=1.0, requires_grad=False)}),

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import math
+
 import torch
 from pydantic import Field
 
 from dagrad.ops import checks
-from dagrad.ops.registry import Attrs, Example, Inputs, TensorExample, register
+from dagrad.ops.gradients import OUT, G, dims_of, port, unreduce
+from dagrad.ops.registry import Attrs, BackwardRule, Example, Grads, Inputs, TensorExample, register
 from dagrad.ops.spelling import SpellFn, call
 
 T = TensorExample
@@ -59,6 +62,57 @@ def _spell_reduction(fn: str, along: str = "") -> SpellFn:
     return lambda wiring, attrs: whole(wiring, attrs) if attrs.dim is None else by_dim(wiring, attrs)
 
 
+# --- local backward rules (BackwardRule) ----------------------------------------------------------
+
+KEPT = "grad_out and out get back the dimensions the reduction dropped (size 1), and broadcast to input's shape."
+
+
+def _sum_rule(inputs: Inputs, out: torch.Tensor, g: torch.Tensor, attrs: ReduceAttrs) -> Grads:
+    x = port(inputs, "input")
+    return {"input": unreduce(g, x.shape, attrs.dim, attrs.keepdim).expand(x.shape)}
+
+
+def _mean_rule(inputs: Inputs, out: torch.Tensor, g: torch.Tensor, attrs: ReduceAttrs) -> Grads:
+    x = port(inputs, "input")
+    count = math.prod(x.shape[d] for d in dims_of(attrs.dim, x.dim()))
+    return {"input": unreduce(g, x.shape, attrs.dim, attrs.keepdim).expand(x.shape) / count}
+
+
+def _max_rule(inputs: Inputs, out: torch.Tensor, g: torch.Tensor, attrs: MaxAttrs) -> Grads:
+    """Over all elements: shared evenly among the elements equal to the max. Along dim: to the
+    one element torch.max's indices name."""
+    x = port(inputs, "input")
+    if attrs.dim is None:
+        at_max = x == out
+        return {"input": g * at_max / at_max.sum()}
+    where = torch.max(x, attrs.dim, keepdim=True).indices
+    g = g if attrs.keepdim or x.dim() == 0 else g.unsqueeze(attrs.dim)
+    return {"input": torch.zeros_like(x).scatter(attrs.dim if x.dim() else 0, where, g)}
+
+
+def _norm_rule(inputs: Inputs, out: torch.Tensor, g: torch.Tensor, attrs: NormAttrs) -> Grads:
+    """PyTorch's norm_backward, case by case: the p-norm's derivative sign(x)·|x|^(p-1)/‖x‖^(p-1),
+    zero where the norm is zero, and for p = ±inf shared evenly among the elements at the extreme."""
+    x, p = port(inputs, "input"), attrs.p
+    g = unreduce(g, x.shape, attrs.dim, attrs.keepdim)
+    norm = unreduce(out, x.shape, attrs.dim, attrs.keepdim)
+    if p == 0:
+        return {"input": torch.zeros_like(x)}
+    if p == 1:
+        return {"input": torch.sgn(x) * g}
+    if math.isinf(p):
+        at = x.abs() == norm
+        count = at.sum(dim=dims_of(attrs.dim, x.dim()), keepdim=True) if x.dim() else at
+        return {"input": torch.sgn(x) * at * g / count}
+    if p == 2:
+        return {"input": (x * (g / norm)).masked_fill(norm == 0, 0)}
+    if p < 1:
+        scaled = (torch.sgn(x) * x.abs().pow(p - 1)).masked_fill(x == 0, 0)
+        return {"input": scaled * g * norm.pow(1 - p)}
+    scaled = torch.sgn(x) * x.abs().pow(p - 1) if p < 2 else x * x.abs().pow(p - 2)
+    return {"input": (scaled * g / norm.pow(p - 1)).masked_fill(norm == 0, 0)}
+
+
 _in_range = checks.dim_in_range("input", "dim")
 register(
     "sum",
@@ -70,6 +124,7 @@ register(
     torch="torch.sum(input, dim=None, keepdim=False)",
     spell=_spell_reduction("torch.sum"),
     check=_in_range,
+    rule=BackwardRule(_sum_rule, {"input": rf"\operatorname{{expand}}({G})"}, where=KEPT),
     examples=[
         Example({"input": T((3, 4))}),
         Example({"input": T((2, 3, 4))}, {"dim": [0, 2], "keepdim": True}),
@@ -87,6 +142,9 @@ register(
     torch="torch.mean(input, dim=None, keepdim=False)",
     spell=_spell_reduction("torch.mean"),
     check=_in_range,
+    rule=BackwardRule(
+        _mean_rule, {"input": rf"\operatorname{{expand}}({G}) \,/\, n"}, where=f"n: the elements averaged. {KEPT}"
+    ),
     examples=[
         Example({"input": T((3, 4))}),
         Example({"input": T((3, 4))}, {"dim": 1}),
@@ -105,6 +163,12 @@ register(
     torch="torch.max(input) / torch.max(input, dim, keepdim).values",
     spell=_spell_reduction("torch.max", ".values"),
     check=_in_range,
+    rule=BackwardRule(
+        _max_rule,
+        {"input": rf"{G} \odot \mathbb{{1}}[\mathrm{{input}} = {OUT}] \,/\, n"},
+        where="The gradient goes to the maximum: over all elements, shared among the n elements equal to it; "
+        f"along dim, all of it to the one element torch.max's indices name (n = 1). {KEPT}",
+    ),
     examples=[
         Example({"input": T((3, 4))}),
         Example({"input": T((3, 4))}, {"dim": 0, "keepdim": True}),
@@ -122,6 +186,15 @@ register(
     torch="torch.norm(input, p=2, dim=None, keepdim=False)",
     spell=call("torch.norm"),
     check=_in_range,
+    rule=BackwardRule(
+        _norm_rule,
+        {
+            "input": rf"{G} \odot \operatorname{{sign}}(\mathrm{{input}}) \odot "
+            rf"|\mathrm{{input}}|^{{\,p-1}} \,/\, {OUT}^{{\,p-1}}"
+        },
+        where="p = 2: grad_out·input/out; p = 1: grad_out·sign(input); p = ±inf: shared evenly among the elements "
+        f"at the extreme; p = 0: zeros; zero where out is 0. {KEPT}",
+    ),
     cost=_norm_cost,
     examples=[
         Example({"input": T((5,))}),

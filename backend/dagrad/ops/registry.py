@@ -2,8 +2,10 @@
 
 An op is one `OpDef`: its input ports, its attributes (a pydantic model whose
 field names are the torch function's own argument names), its docstring and
-the torch function that runs it, and what a call costs (`cost`, `backward_cost`,
-`extra_bytes`: the estimates the server's limits read before anything is allocated).
+the torch function that runs it, its local backward rule beside it (`rule`: code and a
+formula per port, or None where none is stated), and what a call costs (`cost`,
+`backward_cost`, `extra_bytes`: the estimates the server's limits read before anything is
+allocated).
 Validation, execution, `GET /api/ops` (the editor's palette), the docs and the
 generated tests all read this registry; adding an op is one `register(...)` call
 in the module of its category.
@@ -111,6 +113,32 @@ CostFn = Callable[[Inputs, torch.Tensor, Any], float]
 # extra_bytes(inputs, output, attrs) -> bytes the op holds beyond its value while the run lasts.
 BytesFn = Callable[[Inputs, torch.Tensor, Any], int]
 
+# rule(inputs, output, grad_output, attrs) -> the gradient of each input port (a list for a list
+# port, None where the port gets none): what the op's backward computes from the gradient of its
+# output. `inputs` are the values the op was called with (before an in-place op overwrote one).
+Grads = Mapping[str, torch.Tensor | list[torch.Tensor] | None]
+RuleFn = Callable[[Inputs, torch.Tensor, torch.Tensor, Any], Grads]
+
+
+@dataclass(frozen=True)
+class BackwardRule:
+    """An op's local backward rule, as code and as formulas (LaTeX, one per port: the right-hand
+    side of grad_<port> = ...). In a formula, \\mathrm{<port>}, \\mathrm{out}, \\mathrm{grad\\_out}
+    and \\mathrm{grad\\_<port>} name the tensors, so that a page can write each one's shape under
+    it. The generated op tests check the code against torch.autograd on every example of the op
+    (tests/test_op_rules.py): a stated rule cannot drift from what PyTorch computes."""
+
+    code: RuleFn
+    formulas: Mapping[str, str]
+    where: str = ""  # what the formulas' other symbols mean, in words
+    # Attribute values the rule holds for (attribute -> allowed values); an attribute not named
+    # here may take any value.
+    only: Mapping[str, tuple[Any, ...]] = field(default_factory=dict)
+
+    def covers(self, attrs: Attrs) -> bool:
+        return all(getattr(attrs, name) in values for name, values in self.only.items())
+
+
 # The backward rule, the one place it is written: one backward through an op costs this many times
 # its forward estimate, unless the op declares its own `backward_cost`. A matmul-like op's backward
 # is two products of its forward's size (the gradient of each operand); an elementwise op's is one
@@ -164,6 +192,7 @@ class OpDef:
     source: bool = False  # tensor sources: input, parameter, constant
     check_values: ValueCheckFn | None = None
     spell: SpellFn | None = None  # the node's line of PyTorch (ops/spelling.py); None: torch_code
+    rule: BackwardRule | None = None  # None: no local backward rule is stated (nothing is guessed)
 
     def port(self, name: str) -> Port | None:
         return next((p for p in self.ports if p.name == name), None)
@@ -228,6 +257,7 @@ def register(
     source: bool = False,
     check_values: ValueCheckFn | None = None,
     spell: SpellFn | None = None,
+    rule: BackwardRule | None = None,
 ) -> OpDef:
     """Declare an op. `ports` are torch argument names; a plain string is a required port."""
     if name in REGISTRY:
@@ -250,7 +280,12 @@ def register(
         source=source,
         check_values=check_values,
         spell=spell,
+        rule=rule,
     )
+    if rule is not None:
+        unknown = set(rule.formulas) - {p.name for p in op.ports}
+        if unknown or not differentiable:
+            raise ValueError(f"op {name!r}: a backward rule for ports it lacks ({sorted(unknown)}) or for no gradient")
     REGISTRY[name] = op
     return op
 

@@ -10,7 +10,8 @@ from pydantic import Field
 
 from dagrad.errors import fmt_shape
 from dagrad.ops import checks
-from dagrad.ops.registry import Attrs, Example, Inputs, Port, PortProblem, TensorExample, register
+from dagrad.ops.gradients import G, port
+from dagrad.ops.registry import Attrs, BackwardRule, Example, Grads, Inputs, Port, PortProblem, TensorExample, register
 from dagrad.ops.spelling import Wiring, call, method
 
 T = TensorExample
@@ -160,6 +161,48 @@ def _index_backward(inputs: Inputs, out: torch.Tensor, attrs: Any) -> float:
     return float(x.numel() + out.numel())
 
 
+# --- local backward rules (BackwardRule): the same elements moved back ----------------------------
+
+
+def _back_to_shape(inputs: Inputs, out: torch.Tensor, g: torch.Tensor, attrs: object) -> Grads:
+    return {"input": g.reshape(port(inputs, "input").shape)}
+
+
+RESHAPED = BackwardRule(
+    _back_to_shape,
+    {"input": rf"\operatorname{{reshape}}({G},\ \text{{input's shape}})"},
+    where="The same elements in the same order: the gradient takes the input's shape back.",
+)
+
+
+def _transpose_rule(inputs: Inputs, out: torch.Tensor, g: torch.Tensor, attrs: TransposeAttrs) -> Grads:
+    return {"input": g.transpose(attrs.dim0, attrs.dim1)}
+
+
+def _permute_rule(inputs: Inputs, out: torch.Tensor, g: torch.Tensor, attrs: PermuteAttrs) -> Grads:
+    n = max(g.dim(), 1)
+    inverse = [0] * len(attrs.dims)
+    for i, d in enumerate(attrs.dims):
+        inverse[d % n] = i
+    return {"input": g.permute(inverse)}
+
+
+def _select_rule(inputs: Inputs, out: torch.Tensor, g: torch.Tensor, attrs: SelectAttrs) -> Grads:
+    grad = torch.zeros_like(port(inputs, "input"))
+    grad.select(attrs.dim, attrs.index).copy_(g)
+    return {"input": grad}
+
+
+def _cat_rule(inputs: Inputs, out: torch.Tensor, g: torch.Tensor, attrs: CatAttrs) -> Grads:
+    tensors = inputs["tensors"]
+    assert isinstance(tensors, list)
+    return {"tensors": list(torch.split(g, [t.shape[attrs.dim] for t in tensors], dim=attrs.dim))}
+
+
+def _stack_rule(inputs: Inputs, out: torch.Tensor, g: torch.Tensor, attrs: CatAttrs) -> Grads:
+    return {"tensors": list(torch.unbind(g, dim=attrs.dim))}
+
+
 register(
     "reshape",
     "shape",
@@ -169,6 +212,7 @@ register(
     doc="The same elements in a new shape (copies only when it must).",
     torch="torch.reshape(input, shape)",
     spell=call("torch.reshape", positional=("shape",)),
+    rule=RESHAPED,
     check=_check_new_shape,
     examples=[
         Example({"input": T((3, 4))}, {"shape": [2, -1]}),
@@ -184,6 +228,7 @@ register(
     doc="A view of the same memory in a new shape, as in x.view(-1, 256). Needs compatible strides.",
     torch="input.view(shape)",
     spell=method("view", star="shape"),
+    rule=RESHAPED,
     check=_check_new_shape,
     examples=[
         Example({"input": T((2, 3, 4))}, {"shape": [-1, 12]}),
@@ -199,6 +244,7 @@ register(
     doc="Merge dimensions start_dim..end_dim into one.",
     torch="torch.flatten(input, start_dim=0, end_dim=-1)",
     spell=call("torch.flatten"),
+    rule=RESHAPED,
     check=checks.dim_in_range("input", "start_dim", "end_dim"),
     examples=[
         Example({"input": T((2, 3, 4))}, {"start_dim": 1}),
@@ -214,6 +260,11 @@ register(
     doc="Swap two dimensions; a matrix's transpose is transpose(0, 1).",
     torch="torch.transpose(input, dim0, dim1)",
     spell=call("torch.transpose", positional=("dim0", "dim1")),
+    rule=BackwardRule(
+        _transpose_rule,
+        {"input": rf"\operatorname{{transpose}}({G},\ \mathrm{{dim0}}, \mathrm{{dim1}})"},
+        where="Swapped back.",
+    ),
     check=checks.dim_in_range("input", "dim0", "dim1"),
     examples=[
         Example({"input": T((3, 4))}),
@@ -232,6 +283,11 @@ register(
     doc="Reorder all dimensions.",
     torch="torch.permute(input, dims)",
     spell=method("permute", star="dims"),
+    rule=BackwardRule(
+        _permute_rule,
+        {"input": rf"\operatorname{{permute}}({G},\ \mathrm{{dims}}^{{-1}})"},
+        where="dims⁻¹: the inverse permutation, putting each dimension back.",
+    ),
     check=checks.dim_in_range("input", "dims"),
     examples=[
         Example({"input": T((2, 3, 4))}, {"dims": [2, 0, 1]}),
@@ -247,6 +303,11 @@ register(
     doc="One slice along dim: w[i] is index with dim 0 and index i. The result has one dimension less.",
     torch="torch.select(input, dim, index)  # input[i] for dim 0",
     spell=_spell_index,
+    rule=BackwardRule(
+        _select_rule,
+        {"input": rf"\text{{zeros of input's shape, with }} {G} \text{{ at }} [\mathrm{{index}}] \text{{ along dim}}"},
+        where="Only the selected slice influenced the output: the rest of the input gets zeros.",
+    ),
     check=checks.dim_in_range("input", "dim"),
     cost=_index_cost,
     backward_cost=_index_backward,
@@ -265,6 +326,11 @@ register(
     doc="Join tensors along an existing dimension.",
     torch="torch.cat(tensors, dim=0)",
     spell=call("torch.cat"),
+    rule=BackwardRule(
+        _cat_rule,
+        {"tensors": rf"\operatorname{{split}}({G},\ \text{{the tensors' sizes along dim}})_i"},
+        where="Tensor i gets the part of grad_out its own elements went to.",
+    ),
     check=_check_cat,
     examples=[
         Example({"tensors": [T((2, 3)), T((4, 3))]}),
@@ -281,6 +347,11 @@ register(
     doc="Join tensors of one shape along a new dimension.",
     torch="torch.stack(tensors, dim=0)",
     spell=call("torch.stack"),
+    rule=BackwardRule(
+        _stack_rule,
+        {"tensors": rf"{G}[\,\dots, i, \dots] \text{{ (index i along dim)}}"},
+        where="Tensor i gets the slice of grad_out at index i along the new dimension.",
+    ),
     check=_check_same_shapes,
     examples=[
         Example({"tensors": [T((2, 3)), T((2, 3)), T((2, 3))]}, {"dim": 1}),
@@ -296,6 +367,7 @@ register(
     doc="Remove dimensions of size 1 (all of them, or only dim).",
     torch="torch.squeeze(input, dim=None)",
     spell=call("torch.squeeze"),
+    rule=RESHAPED,
     check=checks.dim_in_range("input", "dim"),
     examples=[
         Example({"input": T((3, 1, 4, 1))}),
@@ -312,6 +384,7 @@ register(
     doc="Insert a dimension of size 1 at dim (e.g. to make a batch of one).",
     torch="torch.unsqueeze(input, dim)",
     spell=call("torch.unsqueeze", positional=("dim",)),
+    rule=RESHAPED,
     check=checks.dim_in_range("input", "dim", extra=1),
     examples=[Example({"input": T((3, 4))}, {"dim": 1}), Example({"input": T((150, 131))}, {"dim": 1}, large=True)],
 )

@@ -22,6 +22,7 @@ tensor.
 from __future__ import annotations
 
 import weakref
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -55,6 +56,16 @@ class _Saved:
     # When not found: a weak reference to the handle, which may be the identity view of a use
     # (known after the run: RunResult.aliases); weak, so that an op's own tensors are freed as usual.
     handle: weakref.ref[torch.Tensor] | None
+
+
+@dataclass(frozen=True)
+class Reached:
+    """The autograd graph as `graph` numbers it: its nodes in order, their ids by id(), and the
+    step over dagrad's per-use identity views (a node's next function -> the one it stands for)."""
+
+    order: list[Any]
+    ids: dict[int, int]
+    through: Callable[[Any], Any]
 
 
 @dataclass
@@ -106,6 +117,7 @@ class BackwardGraphRecorder(Observer):
         self.grad_fn_of: dict[str, Any] = {}  # a node's grad_fn when its value was made
         self.roots: list[tuple[str, str | None, Any]] = []
         self.leaf_of: dict[int, str] = {}  # id(leaf tensor) -> its node
+        self._reached: Reached | None = None
 
     def value(self, node: PlannedNode, value: torch.Tensor) -> None:
         self.by_object[id(value)] = node.id
@@ -143,15 +155,17 @@ class BackwardGraphRecorder(Observer):
                 rec.saved.append(_Saved(attribute, index, list(t.shape), dtype_name(t.dtype), node, handle))
             stack.extend(nxt for nxt, _ in reversed(fn.next_functions))
 
-    def graph(self, aliases: dict[Edge, torch.Tensor]) -> BackwardGraph:
-        """What is reachable from the roots, after the run (or its failed backward), without the
-        per-use identity views (`aliases`: RunResult.aliases)."""
-        viewed = {id(a): edge.source for edge, a in aliases.items()}  # a use's view -> its tensor
-        alias_fns = {id(a.grad_fn) for a in aliases.values() if a.grad_fn is not None}
+    def reached(self, aliases: dict[Edge, torch.Tensor]) -> Reached:
+        """The autograd nodes reachable from the roots, numbered as `graph` numbers them, the
+        per-use identity views (`aliases`: RunResult.aliases, or Interpreter.aliases once the
+        forward pass is done) stepped over. Walked once: the roots and the nodes are all known
+        when the forward pass ends, and the backward steps ask for it then."""
+        if self._reached is None:
+            self._reached = self._reach(aliases)
+        return self._reached
 
-        def named(s: _Saved) -> str | None:
-            handle = None if s.handle is None else s.handle()
-            return s.node if handle is None else viewed.get(id(handle))  # alive: compared with live views
+    def _reach(self, aliases: dict[Edge, torch.Tensor]) -> Reached:
+        alias_fns = {id(a.grad_fn) for a in aliases.values() if a.grad_fn is not None}
 
         def through(fn: Any) -> Any:  # an alias's view leads straight on to the tensor it views
             while fn is not None and id(fn) in alias_fns:
@@ -168,6 +182,24 @@ class BackwardGraphRecorder(Observer):
             ids[id(fn)] = len(order)
             order.append(fn)
             stack.extend(through(nxt) for nxt, _ in reversed(fn.next_functions))
+        return Reached(order, ids, through)
+
+    def owner(self, fn: Any) -> str | None:
+        """The node whose op created `fn` (for AccumulateGrad, its leaf)."""
+        rec = self.recorded.get(id(fn))
+        return None if rec is None else rec.owner
+
+    def graph(self, aliases: dict[Edge, torch.Tensor]) -> BackwardGraph:
+        """What is reachable from the roots, after the run (or its failed backward), without the
+        per-use identity views (`aliases`: RunResult.aliases)."""
+        viewed = {id(a): edge.source for edge, a in aliases.items()}  # a use's view -> its tensor
+
+        def named(s: _Saved) -> str | None:
+            handle = None if s.handle is None else s.handle()
+            return s.node if handle is None else viewed.get(id(handle))  # alive: compared with live views
+
+        reached = self.reached(aliases)
+        order, ids, through = reached.order, reached.ids, reached.through
         # Plain data, validated as one BackwardGraph: one call into pydantic's core rather than
         # some sixty models made one by one.
         nodes = []

@@ -27,7 +27,19 @@ def payloads(
     tensors: Sequence[tuple[torch.Tensor, str]], options: PayloadOptions, default_max: int, hard_max: int
 ) -> list[TensorPayload]:
     """Payloads of (tensor, node id) pairs: statistics always, data up to the size asked for
-    (`default_max` unless the options say otherwise, never past `hard_max`)."""
+    (`default_max` unless the options say otherwise, never past `hard_max`). A tensor given twice
+    with the same data limit (a gradient both kept and recorded in a backward step) is read once,
+    and both get the one payload."""
+    first: dict[tuple[int, int], int] = {}
+    order = [
+        first.setdefault((id(t), data_limit(node, options, default_max, hard_max)), i)
+        for i, (t, node) in enumerate(tensors)
+    ]
+    if len(first) < len(tensors):
+        unique = [tensors[i] for i in first.values()]
+        made = payloads(unique, options, default_max, hard_max)
+        at = {i: k for k, i in enumerate(first.values())}
+        return [made[at[i]] for i in order]
     detached = [t.detach() for t, _ in tensors]
     all_stats = stats_of(detached)
     wants_full = [_wants_full(node, options) for _, node in tensors]

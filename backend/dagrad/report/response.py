@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Sequence
 
 import torch
 
@@ -15,6 +16,7 @@ from dagrad.plan import Plan, TensorMeta
 from dagrad.report.checks import check_results
 from dagrad.report.payload import data_limit, payload_bytes, payloads
 from dagrad.results import (
+    BackwardStep,
     EvaluateResponse,
     GradContribution,
     NodeMeta,
@@ -36,6 +38,10 @@ NODE_OVERHEAD_BYTES = 400  # a node's fields besides its payloads: id, op, shape
 AUTOGRAD_NODES_PER_OP = 3
 AUTOGRAD_NODE_BYTES = 400
 CHECK_BYTES = 600  # one check's verdict: node, numbers and a sentence
+# A recorded backward step besides its payloads (pass, node, the list brackets), and one sent
+# gradient besides its payload (to, slot).
+STEP_OVERHEAD_BYTES = 120
+SENT_OVERHEAD_BYTES = 40
 
 
 def node_meta(meta: TensorMeta) -> NodeMeta:
@@ -74,10 +80,56 @@ def response_bytes(plan: Plan, options: PayloadOptions, settings: Settings) -> i
                 grads += run.backward_passes  # grad_passes
         total += one * (1 + grads) + NODE_OVERHEAD_BYTES
     if options.backward_graph:
-        derivatives = sum(1 for node in plan.order if node.op.differentiates is not None)
-        ops = len(plan.order) * (1 + 3 * derivatives)
-        total += ops * AUTOGRAD_NODES_PER_OP * AUTOGRAD_NODE_BYTES
+        total += _replicas(plan) * len(plan.order) * AUTOGRAD_NODES_PER_OP * AUTOGRAD_NODE_BYTES
+    if options.backward_steps and run.output is not None:
+        total += steps_bytes(plan, options, settings)
     return total + len(plan.checks) * CHECK_BYTES
+
+
+def _replicas(plan: Plan) -> int:
+    """How many times over the autograd graph may hold each op's nodes: a grad node that records
+    its derivative's graph may replicate what lies upstream of it, about three times."""
+    return 1 + 3 * sum(1 for node in plan.order if node.op.differentiates is not None)
+
+
+def steps_bytes(plan: Plan, options: PayloadOptions, settings: Settings) -> int:
+    """An upper bound on the recorded backward (?backward_steps), from the plan: every pass runs each
+    of an op's autograd nodes once, each receiving its gradient and sending one per input, none
+    larger than the largest of the op's input and output (each with the data limit of the nodes it
+    concerns); a leaf's AccumulateGrad receives its gradient."""
+    limits = (settings.default_payload_elements, settings.max_payload_elements)
+    meta = {n.id: n.meta for n in plan.order}
+    per_pass = 0
+    for node in plan.order:
+        if not node.meta.requires_grad:
+            continue
+        if node.op.source:
+            numel = math.prod(node.meta.shape)
+            sends = numel <= data_limit(node.id, options, *limits)
+            per_pass += STEP_OVERHEAD_BYTES + payload_bytes(numel, node.meta.dtype, sends, options.encoding)
+            continue
+        if not node.op.differentiable:
+            continue
+        concerned = [node.id, *(e.source for e in node.inputs)]
+        numel = max(math.prod(meta[nid].shape) for nid in concerned)
+        sends = numel <= max(data_limit(nid, options, *limits) for nid in concerned)
+        one = payload_bytes(numel, node.meta.dtype, sends, options.encoding)
+        step = STEP_OVERHEAD_BYTES + one + len(node.inputs) * (SENT_OVERHEAD_BYTES + one)
+        per_pass += AUTOGRAD_NODES_PER_OP * _replicas(plan) * step
+    return per_pass * plan.run.backward_passes
+
+
+def _hint(options: PayloadOptions) -> str:
+    # In words first (the editor's reader asked for a tensor whole, and knows no query), then the option.
+    hint = "ask for fewer tensors whole (the full option), or for data only up to a smaller size (max_elements)"
+    if options.encoding == "list":
+        hint += ", or for the data in base64 rather than lists, several times smaller (encoding=base64)"
+    if options.backward_steps:
+        hint += (
+            ", or for the backward passes without every gradient of every step (backward_steps; the editor's "
+            "Record steps)"
+        )
+    return hint
 
 
 def check_response_size(plan: Plan, options: PayloadOptions, settings: Settings) -> None:
@@ -85,24 +137,69 @@ def check_response_size(plan: Plan, options: PayloadOptions, settings: Settings)
     size = response_bytes(plan, options, settings)
     if size <= settings.max_response_bytes:
         return
-    # In words first (the editor's reader asked for a tensor whole, and knows no query), then the option.
-    hint = "ask for fewer tensors whole (the full option), or for data only up to a smaller size (max_elements)"
-    if options.encoding == "list":
-        hint += ", or for the data in base64 rather than lists, several times smaller (encoding=base64)"
     raise GraphErrors(
         [
             GraphError(
                 code="limit",
                 message=f"the answer would be up to {size / 2**20:,.1f} MiB with these options; this server sends "
-                f"at most {settings.max_response_bytes / 2**20:,.1f} MiB. To get less, {hint}.",
+                f"at most {settings.max_response_bytes / 2**20:,.1f} MiB. To get less, {_hint(options)}.",
             )
         ]
+    )
+
+
+def check_steps_size(plan: Plan, options: PayloadOptions, settings: Settings, steps: list[BackwardStep]) -> None:
+    """The bound made sure after the run: the recorded steps as they came (an op may create more
+    autograd nodes than steps_bytes allows for), with the rest of the answer as bounded before it."""
+    came = sum(_step_bytes(s, options.encoding) for s in steps)
+    if came <= steps_bytes(plan, options, settings):  # within what was allowed for before the run
+        return
+    size = came + response_bytes(plan, options.model_copy(update={"backward_steps": False}), settings)
+    if size <= settings.max_response_bytes:
+        return
+    raise GraphErrors(
+        [
+            GraphError(
+                code="limit",
+                message=f"the backward steps made the answer {size / 2**20:,.1f} MiB; this server sends at most "
+                f"{settings.max_response_bytes / 2**20:,.1f} MiB. To get less, {_hint(options)}.",
+            )
+        ]
+    )
+
+
+def _step_bytes(step: BackwardStep, encoding: str) -> int:
+    def one(p: TensorPayload | None) -> int:
+        if p is None:
+            return 0
+        named = getattr(torch, p.dtype, None)  # "float32" -> torch.float32
+        dtype = named if isinstance(named, torch.dtype) else torch.float64
+        return payload_bytes(p.numel, dtype, p.data is not None, encoding)
+
+    return (
+        STEP_OVERHEAD_BYTES
+        + sum(one(p) for p in step.grad_outputs)
+        + sum(SENT_OVERHEAD_BYTES + one(s.grad) for s in step.sent)
     )
 
 
 def evaluate_response(
     plan: Plan, result: RunResult, options: PayloadOptions, settings: Settings, compile_s: float
 ) -> EvaluateResponse:
+    return evaluate_response_and(plan, result, options, settings, compile_s)[0]
+
+
+def evaluate_response_and(
+    plan: Plan,
+    result: RunResult,
+    options: PayloadOptions,
+    settings: Settings,
+    compile_s: float,
+    more: Sequence[tuple[torch.Tensor, str]] = (),
+) -> tuple[EvaluateResponse, list[TensorPayload]]:
+    """The answer, and the payloads of `more` (tensor, node id) pairs made with its own: the last
+    backward pass's recorded gradients, most of which are the very tensors kept as gradients, so
+    that each is read once (payloads)."""
     start = time.perf_counter()
     # Every tensor to report, gathered first: payloads() reads them from their device at once.
     values = list(result.values.items())
@@ -115,7 +212,8 @@ def evaluate_response(
     wanted += [(g, owner[edge]) for edge, g in contributions]
     history = [(k, nid, g) for k, grads_then in enumerate(result.grad_history) for nid, g in grads_then.items()]
     wanted += [(g, nid) for _, nid, g in history]
-    made = payloads(wanted, options, settings.default_payload_elements, settings.max_payload_elements)
+    made = payloads([*wanted, *more], options, settings.default_payload_elements, settings.max_payload_elements)
+    made, made_more = made[: len(wanted)], made[len(wanted) :]
     n_values, n_grads, n_shares = len(values), len(grads), len(contributions)
     value_of = dict(zip(result.values, made[:n_values], strict=True))
     grad_of = dict(zip(result.grads, made[n_values : n_values + n_grads], strict=True))
@@ -155,9 +253,10 @@ def evaluate_response(
         backward_ms=result.backward_s * 1e3,
         encode_ms=(time.perf_counter() - start) * 1e3,
     )
-    return EvaluateResponse(
+    response = EvaluateResponse(
         run=_run_info(plan), order=[n.id for n in plan.order], nodes=nodes, timings=timings, checks=checks
     )
+    return response, made_more
 
 
 def _writes(t: torch.Tensor, filled: dict[int, int]) -> int:

@@ -4,6 +4,7 @@ import type { NodeMeta } from "../api/types";
 import { type EditorGraph, toDoc } from "../core/graph";
 import { useGraph } from "../store/graphStore";
 import { useResults } from "../store/resultsStore";
+import { useSteps } from "../store/stepsStore";
 
 /** The node to differentiate when none is chosen: the last scalar node that feeds nothing and
  * requires grad (a derivative computed without create_graph has nothing to differentiate). */
@@ -27,7 +28,12 @@ export async function runGraph(): Promise<void> {
   results.startRun();
   try {
     // The status bar says how it went, forward only included, until an edit or the next run.
-    useResults.getState().finishRun(await api.evaluate(doc, { backwardGraph: results.backward }));
+    const response = await api.evaluate(doc, {
+      backwardGraph: results.backward,
+      backwardSteps: results.backward && useSteps.getState().record,
+    });
+    useResults.getState().finishRun(response);
+    useSteps.getState().show(null, null); // a new run: its steps start closed
   } catch (e) {
     useResults.getState().failRun(e);
   }

@@ -83,10 +83,14 @@ export const api = {
   /** A graph with errors is a validation that found them: `valid: false`, not a failed request. */
   validate: (graph: GraphDoc, signal?: AbortSignal) =>
     request<Validation>("/api/validate", { ...post(graph), signal }),
-  evaluate: (graph: GraphDoc, options: { full?: string[]; backwardGraph?: boolean } = {}) => {
+  evaluate: (
+    graph: GraphDoc,
+    options: { full?: string[]; backwardGraph?: boolean; backwardSteps?: boolean } = {},
+  ) => {
     const query = new URLSearchParams();
     if (options.full?.length) query.set("full", options.full.join(","));
     if (options.backwardGraph) query.set("backward_graph", "true");
+    if (options.backwardSteps) query.set("backward_steps", "true");
     const q = query.toString();
     return request<EvaluateResponse>(`/api/evaluate${q ? `?${q}` : ""}`, post(graph));
   },

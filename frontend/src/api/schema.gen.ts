@@ -369,6 +369,32 @@ export interface components {
             roots: components["schemas"]["AutogradRoot"][];
         };
         /**
+         * BackwardStep
+         * @description One autograd node as a backward pass executed it (a post-hook on the node saw it).
+         */
+        BackwardStep: {
+            /**
+             * Backward Pass
+             * @description Which backward pass, from 0.
+             */
+            backward_pass: number;
+            /**
+             * Grad Outputs
+             * @description The gradients that arrived, one per output of the forward op (null where none did): for AccumulateGrad, the sum of what its leaf's uses sent, added to the leaf's .grad.
+             */
+            grad_outputs: (components["schemas"]["TensorPayload"] | null)[];
+            /**
+             * Node
+             * @description The id of the autograd node in backward_graph.
+             */
+            node: number;
+            /**
+             * Sent
+             * @description What it sent on (grad_inputs), to the next autograd nodes; an input that needs no gradient gets none.
+             */
+            sent: components["schemas"]["GradSent"][];
+        };
+        /**
          * Check
          * @description One node whose value or gradient the student's graph must match.
          */
@@ -460,6 +486,11 @@ export interface components {
             /** @description The autograd graph, when ?backward_graph=true. */
             backward_graph?: components["schemas"]["BackwardGraph"] | null;
             /**
+             * Backward Steps
+             * @description Every autograd node in the order the backward passes executed it, with the gradients that arrived and those it sent on, when ?backward_steps=true.
+             */
+            backward_steps?: components["schemas"]["BackwardStep"][] | null;
+            /**
              * Checks
              * @description The exercise's checks (meta.exercise.checks), each against this run; null when it has none.
              */
@@ -520,6 +551,23 @@ export interface components {
              * @description The port of that node it is wired to.
              */
             port: string;
+        };
+        /**
+         * GradSent
+         * @description A gradient an autograd node sent on, to one of its next_functions (grad_inputs[slot]).
+         */
+        GradSent: {
+            grad: components["schemas"]["TensorPayload"];
+            /**
+             * Slot
+             * @description Its position in next_functions: which input of the op.
+             */
+            slot: number;
+            /**
+             * To
+             * @description The id of the autograd node it went to (in backward_graph).
+             */
+            to: number;
         };
         /**
          * GradcheckNode
@@ -901,6 +949,13 @@ export interface components {
             name: string;
             /** Ports */
             ports: components["schemas"]["PortInfo"][];
+            /** @description Its local backward rule, when one is stated. */
+            rule?: components["schemas"]["RuleInfo"] | null;
+            /**
+             * Rule Note
+             * @description Why a differentiable op has no rule here.
+             */
+            rule_note?: string | null;
             /**
              * Source
              * @description A tensor source (input, parameter, constant): no input ports.
@@ -1057,6 +1112,31 @@ export interface components {
             followers_here: number;
             /** Id */
             id: string;
+        };
+        /**
+         * RuleInfo
+         * @description The op's local backward rule: the gradient each input port gets from grad_out.
+         */
+        RuleInfo: {
+            /**
+             * Formulas
+             * @description Port -> LaTeX of its gradient (the right-hand side of grad_<port> = ...). \mathrm{<port>}, \mathrm{out}, \mathrm{grad\_out} and \mathrm{grad\_<port>} name tensors.
+             */
+            formulas: {
+                [key: string]: string;
+            };
+            /**
+             * Only
+             * @description Attribute values the rule holds for; an attribute not named may take any value.
+             */
+            only: {
+                [key: string]: unknown[];
+            };
+            /**
+             * Where
+             * @description What the formulas' other symbols mean.
+             */
+            where: string;
         };
         /**
          * Run
@@ -1812,6 +1892,8 @@ export interface operations {
                 full?: string | null;
                 /** @description Also return the autograd graph the run built (its nodes, edges and saved tensors). */
                 backward_graph?: boolean;
+                /** @description Also record each backward pass as PyTorch executed it: every autograd node in order, the gradients that arrived and those it sent on (implies backward_graph). */
+                backward_steps?: boolean;
             };
             header?: never;
             path?: never;

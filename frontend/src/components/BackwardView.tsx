@@ -14,6 +14,7 @@ import {
 } from "@xyflow/react";
 import { memo, useEffect, useMemo } from "react";
 import {
+  AG_W,
   type AutogradNodeData,
   backwardFlow,
   backwardSummary,
@@ -21,15 +22,21 @@ import {
   savedTitle,
 } from "../core/backward";
 import { shownBackward, useResults } from "../store/resultsStore";
+import { useSteps } from "../store/stepsStore";
+import { BackwardStepper } from "./BackwardStepper";
 
 type AgNode = { id: string; type: "autograd"; position: { x: number; y: number }; data: AutogradNodeData };
 
 function AutogradNodeView({ data }: NodeProps<AgNode>) {
   const { node, color, roots, errors } = data;
   const linked = useResults((s) => s.hovered !== null && s.hovered === node.node);
+  // The backward stepper's step: this node, or one it sends a gradient to.
+  const lit = useSteps((s) =>
+    s.lit?.autograd === node.id ? " current" : s.lit?.targets.includes(node.id) ? " receives" : "",
+  );
   return (
     <div
-      className={`ag-node${linked ? " linked" : ""}${errors.length ? " has-error" : ""}`}
+      className={`ag-node${linked ? " linked" : ""}${errors.length ? " has-error" : ""}${lit}`}
       style={{ "--owner": color } as React.CSSProperties}
       data-testid={`ag-${node.id}`}
       data-owner={node.node ?? ""}
@@ -77,6 +84,12 @@ function BackwardFlow() {
     if (flow) requestAnimationFrame(() => rf.fitView({ padding: 0.06, duration: 0, maxZoom: 1.4 }));
   }, [flow, rf]);
   const setHovered = useResults.getState().setHovered;
+  // The stepper's step: brought to the middle of the view, at the zoom the student chose.
+  const current = useSteps((s) => s.lit?.autograd ?? null);
+  useEffect(() => {
+    const n = current === null ? undefined : flow?.nodes.find((x) => x.data.node.id === current);
+    if (n) rf.setCenter(n.position.x + AG_W / 2, n.position.y + 30, { zoom: rf.getZoom(), duration: 150 });
+  }, [current, flow, rf]);
 
   const failed = runErrors.length > 0;
   let note: string | null = null;
@@ -112,6 +125,7 @@ function BackwardFlow() {
           <Controls showInteractive={false} />
         </ReactFlow>
       )}
+      {!failed && <BackwardStepper />}
     </div>
   );
 }

@@ -13,6 +13,7 @@ import { trackingOf } from "../core/tracking";
 import { useGraph } from "../store/graphStore";
 import { errorsOf, shownBackward, useResults } from "../store/resultsStore";
 import { useGradHidden } from "../store/revealStore";
+import { useSteps } from "../store/stepsStore";
 import { CheckBadge } from "./CheckBadge";
 import { GradcheckBadge } from "./GradcheckBadge";
 import { RevealButton } from "./RevealButton";
@@ -39,6 +40,7 @@ function OpNodeView({ id, data, selected }: NodeProps<EditorNode>) {
   });
   const linked = useResults((s) => s.hovered === id && s.backward);
   const gradHidden = useGradHidden(id); // predict, then reveal
+  const stepping = useSteps((s) => s.lit?.owner === id); // the backward stepper's step is this node's
 
   if (!op) {
     return (
@@ -63,7 +65,7 @@ function OpNodeView({ id, data, selected }: NodeProps<EditorNode>) {
 
   return (
     <div
-      className={`op-node cat-${op.category}${located.length ? " has-error" : ""}${missing.length ? " incomplete" : ""}${selected ? " selected" : ""}${owner ? " owned" : ""}${linked ? " linked" : ""} track-${trackingOf(result ?? meta) ?? "unknown"}`}
+      className={`op-node cat-${op.category}${located.length ? " has-error" : ""}${missing.length ? " incomplete" : ""}${selected ? " selected" : ""}${owner ? " owned" : ""}${linked ? " linked" : ""}${stepping ? " stepping" : ""} track-${trackingOf(result ?? meta) ?? "unknown"}`}
       style={owner ? ({ "--owner": owner } as React.CSSProperties) : undefined}
       data-testid={`node-${id}`}
       data-wide={wide || undefined}

@@ -144,6 +144,13 @@ async def evaluate(
     backward_graph: Annotated[
         bool, Query(description="Also return the autograd graph the run built (its nodes, edges and saved tensors).")
     ] = False,
+    backward_steps: Annotated[
+        bool,
+        Query(
+            description="Also record each backward pass as PyTorch executed it: every autograd node in order, "
+            "the gradients that arrived and those it sent on (implies backward_graph)."
+        ),
+    ] = False,
 ) -> Response:
     """Run forward (and backward when run.output is set); return every node's value and gradient, and
     how the run stands against the exercise's checks (meta.exercise.checks) when it has some."""
@@ -152,6 +159,7 @@ async def evaluate(
         max_elements=max_elements,
         full=[s.strip() for s in full.split(",") if s.strip()] if full else [],
         backward_graph=backward_graph,
+        backward_steps=backward_steps,
     )
     return await _relay(request, pool, "evaluate", options.model_dump())
 

@@ -20,6 +20,22 @@ class PortInfo(BaseModel):
     variadic: bool = Field(description="Takes a list of nodes (like cat's tensors).")
 
 
+class RuleInfo(BaseModel):
+    """The op's local backward rule: the gradient each input port gets from grad_out."""
+
+    formulas: dict[str, str] = Field(
+        description="Port -> LaTeX of its gradient (the right-hand side of grad_<port> = ...). \\mathrm{<port>}, "
+        "\\mathrm{out}, \\mathrm{grad\\_out} and \\mathrm{grad\\_<port>} name tensors."
+    )
+    where: str = Field(description="What the formulas' other symbols mean.")
+    only: dict[str, list[Any]] = Field(
+        description="Attribute values the rule holds for; an attribute not named may take any value."
+    )
+
+
+NO_RULE = "no local backward rule is stated for this op: the steps show what autograd computed, without a formula."
+
+
 class OpInfo(BaseModel):
     name: str
     category: str
@@ -29,6 +45,8 @@ class OpInfo(BaseModel):
     attrs_schema: dict[str, Any] = Field(description="JSON Schema of the attributes, with defaults.")
     differentiable: bool
     source: bool = Field(description="A tensor source (input, parameter, constant): no input ports.")
+    rule: RuleInfo | None = Field(None, description="Its local backward rule, when one is stated.")
+    rule_note: str | None = Field(None, description="Why a differentiable op has no rule here.")
 
 
 class OpsResponse(BaseModel):
@@ -46,6 +64,14 @@ def op_info(op: OpDef) -> OpInfo:
         attrs_schema=op.attrs.model_json_schema(),
         differentiable=op.differentiable,
         source=op.source,
+        rule=None
+        if op.rule is None
+        else RuleInfo(
+            formulas=dict(op.rule.formulas),
+            where=op.rule.where,
+            only={k: list(v) for k, v in op.rule.only.items()},
+        ),
+        rule_note=NO_RULE if op.rule is None and op.differentiable else None,
     )
 
 
