@@ -46,6 +46,7 @@ class Editor:
         """Press on the source's output dot, move to the target's port, release."""
         src = self.page.locator(f".react-flow__handle[data-nodeid='{source}'][data-handleid='out']")
         dst = self.page.locator(f".react-flow__handle[data-nodeid='{target}'][data-handleid='{port}']")
+        self.bring_into_view(src, dst)
         a, b = src.bounding_box(), dst.bounding_box()
         mouse = self.page.mouse
         mouse.move(a["x"] + a["width"] / 2, a["y"] + a["height"] / 2)
@@ -56,6 +57,25 @@ class Editor:
         b = dst.bounding_box()
         mouse.move(b["x"] + b["width"] / 2, b["y"] + b["height"] / 2)
         mouse.up()
+
+    def bring_into_view(self, *handles: Any) -> None:
+        """Zoom the canvas out (its own − button) until every handle lies on it: the readable Fit
+        shows a wide graph from its inputs, and a person zooms out to reach the far end."""
+        canvas = self.page.locator("[data-testid=canvas]")
+        for _ in range(8):
+            c = canvas.bounding_box()
+            boxes = [h.bounding_box() for h in handles]
+            if all(
+                b
+                and c["x"] <= b["x"]
+                and b["x"] + b["width"] <= c["x"] + c["width"]
+                and c["y"] <= b["y"]
+                and b["y"] + b["height"] <= c["y"] + c["height"]
+                for b in boxes
+            ):
+                return
+            self.page.click(".react-flow__controls-zoomout")
+            self.page.wait_for_timeout(100)
 
     def has_edge(self, source: str, target: str, port: str) -> bool:
         edge = f"{source}->{target}.{port}"

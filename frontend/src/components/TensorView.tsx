@@ -8,6 +8,7 @@ import { MOST_PRINTED } from "../core/canvasScale";
 import { download } from "../core/download";
 import { hasMaps } from "../core/mosaic";
 import { toNested, toNpy } from "../core/npy";
+import { exactText } from "../core/numbers";
 import { printTensor } from "../core/printTensor";
 import { absMax, decode, formatNumber, hoverText, shapeText, type Tensor } from "../core/tensor";
 import { useWidth } from "../hooks/useWidth";
@@ -110,7 +111,7 @@ export function TensorView({ payload, name, testId, nodeId }: Props) {
         <Missing payload={payload} nodeId={nodeId} />
       ) : tensor.data.length === 1 ? (
         <div className="big-scalar" data-testid={`${testId}-scalar`}>
-          {printTensor(tensor, payload.dtype)}
+          {exactText(tensor.data[0], payload.dtype)}
         </div>
       ) : shown === "numbers" ? (
         <pre className="tensor-numbers" data-testid={`${testId}-numbers`}>
