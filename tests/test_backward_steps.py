@@ -257,7 +257,7 @@ def test_a_recording_too_large_is_refused_before_the_run_saying_what_to_change()
     [error] = caught.value.errors
     assert error.code == "limit"
     assert "the backward passes without every gradient of every step (backward_steps" in error.message
-    assert "?max_elements=" in error.message
+    assert "(max_elements)" in error.message
 
 
 def test_the_bound_holds_after_the_run_too() -> None:
