@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
 
 class Editor:
     def __init__(self, page: Any) -> None:
@@ -43,11 +45,25 @@ class Editor:
         self.page.wait_for_function(f"document.querySelector('[data-testid=node-id]')?.value === {json.dumps(node)}")
 
     def connect(self, source: str, target: str, port: str) -> None:
-        """Press on the source's output dot, move to the target's port, release."""
+        """Press on the source's output dot, move to the target's port, release. Once more when no
+        wire came of it (a node that grew or moved under a loaded machine's slow frames): a person
+        tries again too. A wire the editor refuses stays refused, whatever the tries."""
         src = self.page.locator(f".react-flow__handle[data-nodeid='{source}'][data-handleid='out']")
         dst = self.page.locator(f".react-flow__handle[data-nodeid='{target}'][data-handleid='{port}']")
-        self.bring_into_view(src, dst)
-        a, b = src.bounding_box(), dst.bounding_box()
+        edge = f"{source}->{target}.{port}"
+        for _ in range(3):
+            self.bring_into_view(src, dst)
+            self._drag(src, dst)
+            try:
+                self.page.wait_for_function(
+                    "id => window.__dagrad.graph.getState().graph.edges.some(e => e.id === id)", arg=edge, timeout=2000
+                )
+                return
+            except PlaywrightTimeout:
+                continue
+
+    def _drag(self, src: Any, dst: Any) -> None:
+        a = src.bounding_box()
         mouse = self.page.mouse
         mouse.move(a["x"] + a["width"] / 2, a["y"] + a["height"] / 2)
         mouse.down()
@@ -75,7 +91,7 @@ class Editor:
             ):
                 return
             self.page.click(".react-flow__controls-zoomout")
-            self.page.wait_for_timeout(100)
+            self.page.wait_for_timeout(250)  # the zoom drawn before the boxes are read again
 
     def has_edge(self, source: str, target: str, port: str) -> bool:
         edge = f"{source}->{target}.{port}"
