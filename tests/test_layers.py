@@ -24,12 +24,18 @@ ALLOWED: dict[str, set[str]] = {
     "results": {"errors"},
     "report": {"autograd", "errors", "graph_format", "graph_meta", "interpreter", "plan", "results", "settings"},
     "admission": {"errors"},
+    # The gradient check and per-sample gradients: runs of their own above the interpreter, beside
+    # the report (per-sample gradients give payloads), below the engine.
+    "gradcheck": {"compiler", "errors", "graph_format", "interpreter", "plan", "results", "settings"},
+    "per_sample": {"compiler", "errors", "graph_format", "interpreter", "plan", "report", "results", "settings"},
     "engine": {
         "admission",
         "compiler",
         "errors",
+        "gradcheck",
         "graph_format",
         "interpreter",
+        "per_sample",
         "plan",
         "report",
         "results",
