@@ -22,7 +22,7 @@ ALLOWED: dict[str, set[str]] = {
     "compiler": {"autograd", "errors", "graph_format", "ops", "plan", "settings"},
     "interpreter": {"autograd", "errors", "ops", "plan"},
     "results": {"errors"},
-    "report": {"autograd", "errors", "graph_format", "graph_meta", "interpreter", "plan", "results", "settings"},
+    "report": {"autograd", "errors", "graph_format", "graph_meta", "interpreter", "ops", "plan", "results", "settings"},
     "admission": {"errors"},
     # The gradient check and per-sample gradients: runs of their own above the interpreter, beside
     # the report (per-sample gradients give payloads), below the engine.
