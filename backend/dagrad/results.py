@@ -381,3 +381,46 @@ class PerSampleResponse(BaseModel):
     inputs: dict[str, TensorPayload] = Field(description="That sample of each batch source.")
     params: list[PerSampleParam]
     seconds: float
+
+
+class FieldMask(BaseModel):
+    """A set of elements of one tensor, exactly (dilation and stride leave holes): a bit per element."""
+
+    count: int = Field(description="How many elements are in the set.")
+    extent: list[list[int]] | None = Field(
+        description="Per dimension, [first, last] index that the set reaches; null when it is empty."
+    )
+    bits: str = Field(
+        description="base64 of one bit per element, row-major, least significant bit first "
+        "(numpy.packbits(..., bitorder='little')); element i is bit i % 8 of byte i // 8."
+    )
+
+
+class UpstreamField(BaseModel):
+    """One upstream node: the elements that can influence the clicked element, and those whose
+    gradient is non-zero."""
+
+    node: str
+    shape: list[int]
+    structural: FieldMask | None = Field(
+        description="Elements that can influence the clicked element whatever the data, from the ops' "
+        "shapes and attributes; null when an op on the way has no receptive rule (see structural_note)."
+    )
+    structural_note: str | None = None
+    gradient: FieldMask | None = Field(
+        description="Elements where d(clicked element)/d(this tensor) is non-zero for this run's data; null "
+        "when this tensor has no gradient (see gradient_note)."
+    )
+    gradient_note: str | None = None
+
+
+class ReceptiveFieldResponse(BaseModel):
+    """The receptive field of one element: on every node upstream of it, its structural region and
+    its gradient support (torch.autograd.grad with a one-hot grad_outputs)."""
+
+    node: str
+    index: list[int]
+    shape: list[int]
+    value: float | None = Field(description="The clicked element's value in this run; null if not finite.")
+    fields: list[UpstreamField] = Field(description="Every upstream node, in plan order.")
+    seconds: float
