@@ -133,3 +133,32 @@ def test_unknown_through_an_op_without_a_rule(client: TestClient) -> None:
     assert by_node["y"]["structural"] is None
     assert "grad" in by_node["y"]["structural_note"]
     assert by_node["x"]["structural"] is None  # reached through grad too: unknown, not guessed
+
+
+def test_validate_fills_in_the_window_arithmetic(client: TestClient) -> None:
+    dilation = examples.load_all()["conv2d_dilation"].model_dump(mode="json")
+    body = client.post("/api/validate", json=dilation).json()
+    (node,) = body["windows"]
+    h, w = body["windows"][node]
+    # The chapter's example: k = 3, d = 4 -> an effective kernel of 9, and 20×30 -> 12×22.
+    assert (h["kernel"], h["dilation"], h["effective"], h["size_in"], h["size_out"]) == (3, 4, 9, 20, 12)
+    assert (w["size_in"], w["size_out"]) == (30, 22)
+    assert h["formula"] == "floor((20 + 2·0 − 4·(3 − 1) − 1) / 1) + 1 = 12"
+
+
+def test_ceil_mode_window_arithmetic_agrees_with_pytorch(client: TestClient) -> None:
+    graph = {
+        "nodes": [
+            {"id": "x", "op": "input", "attrs": {"shape": [1, 1, 9, 10]}},
+            {
+                "id": "p",
+                "op": "max_pool2d",
+                "attrs": {"kernel_size": 3, "stride": 2, "padding": 1, "ceil_mode": True},
+                "inputs": {"input": "x"},
+            },
+        ]
+    }
+    h, w = client.post("/api/validate", json=graph).json()["windows"]["p"]
+    expected = F.max_pool2d(torch.zeros(1, 1, 9, 10), 3, 2, 1, ceil_mode=True).shape[-2:]
+    assert (h["size_out"], w["size_out"]) == tuple(expected)
+    assert h["formula"].startswith("ceil((9 + 2·1 − 1·(3 − 1) − 1) / 2) + 1")

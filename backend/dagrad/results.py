@@ -241,6 +241,23 @@ def _node_torch() -> Any:
     )
 
 
+class WindowInfo(BaseModel):
+    """One spatial dimension of a conv or pool: out = floor((in + 2·padding − dilation·(k − 1) − 1) / stride) + 1
+    (ceil with ceil_mode), the effective kernel 1 + (k − 1)·dilation."""
+
+    size_in: int
+    padding: int
+    dilation: int
+    kernel: int
+    effective: int = Field(description="1 + (kernel - 1) * dilation: the span the kernel covers.")
+    stride: int
+    size_out: int
+    ceil_mode: bool
+    formula: str = Field(
+        description="The arithmetic with the numbers filled in, e.g. floor((20 + 2·0 − 4·(3 − 1) − 1) / 1) + 1 = 12."
+    )
+
+
 class ValidateResponse(BaseModel):
     """A graph without errors: every node's shape, the shared nodes, and the estimated cost."""
 
@@ -256,6 +273,10 @@ class ValidateResponse(BaseModel):
     estimated_bytes: int
     estimated_flops: float
     torch: dict[str, str] = _node_torch()
+    windows: dict[str, list[WindowInfo]] = Field(
+        default_factory=dict,
+        description="Per conv and pool node, its output-size arithmetic per spatial dimension, numbers filled in.",
+    )
 
 
 class InvalidGraph(BaseModel):

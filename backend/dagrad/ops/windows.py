@@ -75,3 +75,33 @@ def window_dims(
         effective = 1 + (kernel[i] - 1) * dilation[i]
         dims.append(WindowDim(n, p, dilation[i], kernel[i], effective, stride[i], size_out[i], ceil_mode))
     return dims
+
+
+SPATIAL = {"conv1d": 1, "conv2d": 2, "max_pool1d": 1, "max_pool2d": 2, "avg_pool2d": 2}
+
+
+def windows_of(
+    op: str, attrs: Any, input_shape: tuple[int, ...], weight_shape: tuple[int, ...] | None, out_shape: tuple[int, ...]
+) -> list[WindowDim] | None:
+    """A conv or pool node's window facts per spatial dimension; None for any other op."""
+    spatial = SPATIAL.get(op)
+    if spatial is None or len(input_shape) < spatial or len(out_shape) < spatial:
+        return None
+    if op.startswith("conv"):
+        if weight_shape is None:
+            return None
+        kernel = tuple(weight_shape[2:])
+        stride, dilation = per_dim(attrs.stride, spatial), per_dim(attrs.dilation, spatial)
+        padding: tuple[int, ...] | str = (
+            attrs.padding if isinstance(attrs.padding, str) else per_dim(attrs.padding, spatial)
+        )
+        ceil_mode = False
+    else:
+        kernel = per_dim(attrs.kernel_size, spatial)
+        stride = per_dim(attrs.stride, spatial) if attrs.stride is not None else kernel
+        padding = per_dim(attrs.padding, spatial)
+        dilation = per_dim(getattr(attrs, "dilation", 1), spatial)
+        ceil_mode = bool(attrs.ceil_mode)
+    return window_dims(
+        tuple(input_shape[-spatial:]), kernel, stride, padding, dilation, ceil_mode, tuple(out_shape[-spatial:])
+    )
