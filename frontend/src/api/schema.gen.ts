@@ -992,6 +992,11 @@ export interface components {
             name: string;
             /** Ports */
             ports: components["schemas"]["PortInfo"][];
+            /**
+             * Receptive
+             * @description How its output elements depend on its inputs' elements whatever the data (its receptive rule, in words); null: no rule, and a receptive field through it is reported unknown.
+             */
+            receptive?: string | null;
             /** @description Its local backward rule, when one is stated. */
             rule?: components["schemas"]["RuleInfo"] | null;
             /**
