@@ -71,6 +71,10 @@ def test_a_pixel_of_conv2_shows_its_field_on_the_input(browser, server: str, scr
         assert max(outside[:3]) < 200, outside  # dimmed: outside it
         # The canvas marks every upstream node's preview.
         expect(page.locator("[data-testid=preview-input1] [data-testid=preview-field]")).to_be_visible()
+        # The edge out of conv1, its label hovered, shows the arithmetic that gave its size.
+        page.locator("[data-edge='c1->p1.input']").hover()
+        expect(page.locator("[data-testid=windows-c1]")).to_contain_text("⌊(28 + 2·0 − 1·(5 − 1) − 1) / 1⌋ + 1 = 24")
+        tile.scroll_into_view_if_needed()
         page.screenshot(path=str(screenshots / "receptive-field-input.png"))
 
         # Max pooling routes the gradient to one element per window: fewer than can influence.

@@ -48,9 +48,12 @@ function ShapeEdgeView(props: EdgeProps) {
       />
       {text && shown && (
         <EdgeLabelRenderer>
+          {/* biome-ignore lint/a11y/noStaticElementInteractions: hovering a conv's or pool's label shows its arithmetic */}
           <div
-            className={`edge-label${placed.crowded ? " crowded" : ""}`}
+            className={`edge-label${placed.crowded ? " crowded" : ""}${arithmetic.length ? " has-windows" : ""}`}
             data-edge={id}
+            onMouseEnter={arithmetic.length ? () => setHovered(id) : undefined}
+            onMouseLeave={arithmetic.length ? () => setHovered(null) : undefined}
             style={{ transform: `translate(-50%, -50%) translate(${placed.x}px, ${placed.y}px)` }}
           >
             {text}
