@@ -28,6 +28,8 @@ ALLOWED: dict[str, set[str]] = {
     # the report (per-sample gradients give payloads), below the engine.
     "gradcheck": {"compiler", "errors", "graph_format", "interpreter", "plan", "results", "settings"},
     "per_sample": {"compiler", "errors", "graph_format", "interpreter", "plan", "report", "results", "settings"},
+    # One element's receptive field: a run of its own, like per-sample gradients.
+    "receptive": {"compiler", "errors", "graph_format", "interpreter", "plan", "results", "settings"},
     "engine": {
         "admission",
         "compiler",
@@ -37,6 +39,7 @@ ALLOWED: dict[str, set[str]] = {
         "interpreter",
         "per_sample",
         "plan",
+        "receptive",
         "report",
         "results",
         "settings",

@@ -11,6 +11,8 @@ process of the server holds one (api/worker_main.py); the CLI and scripts call i
                                         backward passes step by step: report/backward_steps.py)
     engine.gradcheck(graph)          -> each gradient against finite differences (gradcheck.py)
     engine.per_sample(graph, i)      -> each sample's gradients of a batch (per_sample.py)
+    engine.receptive_field(graph, node, index)
+                                     -> one element's receptive field upstream (receptive.py)
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from dataclasses import dataclass
 
 import torch
 
-from dagrad import gradcheck, per_sample
+from dagrad import gradcheck, per_sample, receptive
 from dagrad.admission import RunSlots
 from dagrad.compiler import CompileErrors, ShapeMemo, compile_graph
 from dagrad.errors import BackwardFailed
@@ -31,7 +33,14 @@ from dagrad.report.backward_graph import BackwardGraphRecorder
 from dagrad.report.backward_steps import BackwardStepsRecorder
 from dagrad.report.response import check_response_size, check_steps_size, evaluate_response_and, validate_response
 from dagrad.report.spelled import spelled_nodes
-from dagrad.results import EvaluateResponse, GradcheckResponse, PayloadOptions, PerSampleResponse, ValidateResponse
+from dagrad.results import (
+    EvaluateResponse,
+    GradcheckResponse,
+    PayloadOptions,
+    PerSampleResponse,
+    ReceptiveFieldResponse,
+    ValidateResponse,
+)
 from dagrad.settings import Settings
 
 
@@ -84,6 +93,12 @@ class Engine:
         """Each sample's gradient of each parameter, sample `sample`'s in full, in a run slot."""
         with self.slots.wait():
             return per_sample.gradients(graph, self.settings, sample, batch, self.memo)
+
+    def receptive_field(self, graph: Graph, node: str, index: list[int]) -> ReceptiveFieldResponse:
+        """Element `index` of `node`'s value: its structural receptive field and its gradient's
+        support on every node upstream, in a run slot."""
+        with self.slots.wait():
+            return receptive.receptive_field(graph, self.settings, node, index, self.memo)
 
     def run(self, compiled: Compiled, options: PayloadOptions, observer: Observer | None = None) -> EvaluateResponse:
         """Run a compiled graph, waiting for a run slot (tensors exist only while it is held),

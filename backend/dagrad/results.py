@@ -241,6 +241,23 @@ def _node_torch() -> Any:
     )
 
 
+class WindowInfo(BaseModel):
+    """One spatial dimension of a conv or pool: out = floor((in + 2·padding − dilation·(k − 1) − 1) / stride) + 1
+    (ceil with ceil_mode), the effective kernel 1 + (k − 1)·dilation."""
+
+    size_in: int
+    padding: int
+    dilation: int
+    kernel: int
+    effective: int = Field(description="1 + (kernel - 1) * dilation: the span the kernel covers.")
+    stride: int
+    size_out: int
+    ceil_mode: bool
+    formula: str = Field(
+        description="The arithmetic with the numbers filled in, e.g. floor((20 + 2·0 − 4·(3 − 1) − 1) / 1) + 1 = 12."
+    )
+
+
 class ValidateResponse(BaseModel):
     """A graph without errors: every node's shape, the shared nodes, and the estimated cost."""
 
@@ -256,6 +273,10 @@ class ValidateResponse(BaseModel):
     estimated_bytes: int
     estimated_flops: float
     torch: dict[str, str] = _node_torch()
+    windows: dict[str, list[WindowInfo]] = Field(
+        default_factory=dict,
+        description="Per conv and pool node, its output-size arithmetic per spatial dimension, numbers filled in.",
+    )
 
 
 class InvalidGraph(BaseModel):
@@ -380,4 +401,47 @@ class PerSampleResponse(BaseModel):
     )
     inputs: dict[str, TensorPayload] = Field(description="That sample of each batch source.")
     params: list[PerSampleParam]
+    seconds: float
+
+
+class FieldMask(BaseModel):
+    """A set of elements of one tensor, exactly (dilation and stride leave holes): a bit per element."""
+
+    count: int = Field(description="How many elements are in the set.")
+    extent: list[list[int]] | None = Field(
+        description="Per dimension, [first, last] index that the set reaches; null when it is empty."
+    )
+    bits: str = Field(
+        description="base64 of one bit per element, row-major, least significant bit first "
+        "(numpy.packbits(..., bitorder='little')); element i is bit i % 8 of byte i // 8."
+    )
+
+
+class UpstreamField(BaseModel):
+    """One upstream node: the elements that can influence the clicked element, and those whose
+    gradient is non-zero."""
+
+    node: str
+    shape: list[int]
+    structural: FieldMask | None = Field(
+        description="Elements that can influence the clicked element whatever the data, from the ops' "
+        "shapes and attributes; null when an op on the way has no receptive rule (see structural_note)."
+    )
+    structural_note: str | None = None
+    gradient: FieldMask | None = Field(
+        description="Elements where d(clicked element)/d(this tensor) is non-zero for this run's data; null "
+        "when this tensor has no gradient (see gradient_note)."
+    )
+    gradient_note: str | None = None
+
+
+class ReceptiveFieldResponse(BaseModel):
+    """The receptive field of one element: on every node upstream of it, its structural region and
+    its gradient support (torch.autograd.grad with a one-hot grad_outputs)."""
+
+    node: str
+    index: list[int]
+    shape: list[int]
+    value: float | None = Field(description="The clicked element's value in this run; null if not finite.")
+    fields: list[UpstreamField] = Field(description="Every upstream node, in plan order.")
     seconds: float

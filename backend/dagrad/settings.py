@@ -41,6 +41,12 @@ class Settings(BaseSettings):
         description="Largest answer of /api/evaluate, as bounded from the plan before the run (every value and "
         "gradient with the data asked for): a request over it is refused with how to ask for less.",
     )
+    max_field_elements: int = Field(
+        2**24,
+        ge=1,
+        description="Most elements, over all the nodes upstream of the clicked one, that one receptive field "
+        "(POST /api/receptive_field) may cover: each gets a structural mask and a gradient.",
+    )
     max_backward_passes: int = Field(8, description="Most backward passes of one run.")
     max_concurrent_runs: int = Field(
         2,

@@ -114,6 +114,9 @@ def handle(
         if kind == "per_sample":
             o = options or {}
             return 200, engine.per_sample(graph, o.get("sample", 0), o.get("batch")).model_dump_json().encode()
+        if kind == "receptive_field":
+            o = options or {}
+            return 200, engine.receptive_field(graph, o["node"], o["index"]).model_dump_json().encode()
         if kind == "gradcheck":
             budget = (options or {}).get("max_elements")
             return 200, engine.gradcheck(graph, budget).model_dump_json().encode()

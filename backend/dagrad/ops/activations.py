@@ -10,6 +10,7 @@ from pydantic import Field
 
 from dagrad.ops import checks
 from dagrad.ops.gradients import OUT, G
+from dagrad.ops.receptive_rules import ALONG_DIM, POINTWISE
 from dagrad.ops.registry import Attrs, BackwardRule, Example, Grads, Inputs, TensorExample, register
 from dagrad.ops.spelling import call
 
@@ -85,6 +86,7 @@ register(
     attrs=InplaceAttrs,
     doc="max(input, 0), elementwise.",
     torch="F.relu(input, inplace=False)",
+    receptive=POINTWISE,
     spell=call("F.relu"),
     rule=_out_rule(lambda out, g: g * (out > 0), rf"{G} \odot \mathbb{{1}}[{OUT} > 0]"),
     examples=[Example({"input": T((3, 4))}), Example({"input": T((233, 257), -3.0, 3.0)}, large=True)],
@@ -97,6 +99,7 @@ register(
     attrs=InplaceAttrs,
     doc="Hyperbolic tangent, elementwise.",
     torch="torch.tanh(input), or input.tanh_() with inplace",
+    receptive=POINTWISE,
     spell=call("torch.tanh", inplace="tanh_"),
     rule=_out_rule(lambda out, g: g * (1 - out * out), rf"{G} \odot (1 - {OUT}^2)"),
     examples=[Example({"input": T((3, 4))}), Example({"input": T((233, 257), -3.0, 3.0)}, large=True)],
@@ -109,6 +112,7 @@ register(
     attrs=InplaceAttrs,
     doc="1 / (1 + exp(-input)), elementwise.",
     torch="torch.sigmoid(input), or input.sigmoid_() with inplace",
+    receptive=POINTWISE,
     spell=call("torch.sigmoid", inplace="sigmoid_"),
     rule=_out_rule(lambda out, g: g * out * (1 - out), rf"{G} \odot {OUT} \odot (1 - {OUT})"),
     examples=[Example({"input": T((3, 4))}), Example({"input": T((233, 257), -3.0, 3.0)}, large=True)],
@@ -125,6 +129,7 @@ for name, fn, doc in (
         attrs=DimAttrs,
         doc=doc,
         torch=f"F.{name}(input, dim)",
+        receptive=ALONG_DIM,
         spell=call(f"F.{name}", keyword=("dim",)),
         check=checks.dim_in_range("input", "dim"),
         cost=_softmax_cost,

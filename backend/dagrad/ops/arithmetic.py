@@ -9,6 +9,7 @@ from pydantic import Field
 
 from dagrad.ops import checks
 from dagrad.ops.gradients import OUT, UNBROADCAST, G, port, unbroadcast
+from dagrad.ops.receptive_rules import POINTWISE, THROUGH_ONES
 from dagrad.ops.registry import Attrs, BackwardRule, Example, Grads, Inputs, NoAttrs, TensorExample, register
 from dagrad.ops.spelling import call
 
@@ -199,6 +200,7 @@ for name, fn, attrs, doc, spelled, other_range in _BINARY:
         attrs=attrs or NoAttrs,
         doc=doc,
         torch=spelled,
+        receptive=POINTWISE,
         spell=call(f"torch.{name}", inplace=f"{name}_" if attrs is not None else None),
         check=checks.broadcastable("input", "other"),
         rule=_RULES[name],
@@ -231,6 +233,7 @@ for name, fn, doc, value_range in _UNARY:
         ("input",),
         doc=doc,
         torch=f"torch.{name}(input)",
+        receptive=POINTWISE,
         spell=call(f"torch.{name}"),
         rule=_unary_rule(name),
         examples=[
@@ -258,6 +261,7 @@ register(
     attrs=PowAttrs,
     doc="input ** exponent, elementwise. x.pow(3) is pow with exponent 3.",
     torch="torch.pow(input, exponent)",
+    receptive=POINTWISE,
     spell=call("torch.pow", positional=("exponent",)),
     rule=BackwardRule(
         _pow_rule,
@@ -280,6 +284,7 @@ register(
         "matrix·matrix, and batched products broadcasting the leading dimensions."
     ),
     torch="torch.matmul(input, other)  # input @ other",
+    receptive=THROUGH_ONES,
     spell=call("torch.matmul"),
     check=checks.matmul,
     cost=_matmul_cost,
@@ -304,6 +309,7 @@ register(
     ("input", "tensor"),
     doc="Dot product of two 1-D tensors of the same length: u.dot(v).",
     torch="torch.dot(input, tensor)",
+    receptive=THROUGH_ONES,
     spell=call("torch.dot"),
     check=checks.dot,
     cost=_dot_cost,

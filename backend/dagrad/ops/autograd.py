@@ -8,6 +8,7 @@ import torch
 from pydantic import Field
 
 from dagrad.errors import OpError, fmt_shape
+from dagrad.ops.receptive_rules import POINTWISE
 from dagrad.ops.registry import Attrs, Example, Inputs, Port, PortProblem, TensorExample, register
 from dagrad.ops.spelling import Wiring, method
 
@@ -116,6 +117,7 @@ register(
         "Use it to stop gradients, as in (a.detach() - b) ** 2."
     ),
     torch="input.detach()",
+    receptive=POINTWISE,
     spell=method("detach"),
     differentiable=False,
     examples=[Example({"input": T((3,))}), Example({"input": T((201, 301))}, large=True)],

@@ -16,6 +16,7 @@ from pydantic import Field
 from dagrad.errors import fmt_shape
 from dagrad.ops import checks
 from dagrad.ops.layer_rules import AVG_POOL_RULE, LINEAR_RULE, conv_rule, max_pool_rule
+from dagrad.ops.receptive_rules import THROUGH_ONES, pool_windows
 from dagrad.ops.registry import Attrs, Example, Inputs, Port, PortProblem, TensorExample, register
 from dagrad.ops.spelling import call
 
@@ -127,6 +128,7 @@ register(
     ("input", "weight", BIAS),
     doc="input @ weight.T + bias: a fully connected layer, weight is [out_features, in_features].",
     torch="F.linear(input, weight, bias=None)",
+    receptive=THROUGH_ONES,
     spell=call("F.linear"),
     check=checks.linear,
     cost=_linear_cost,
@@ -145,6 +147,7 @@ register(
     attrs=ConvAttrs,
     doc="1-D convolution (cross-correlation): input N×C×L, weight D×C×k, output N×D×L'.",
     torch="F.conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1)",
+    receptive=THROUGH_ONES,
     spell=call("F.conv1d"),
     check=checks.conv(1),
     cost=_conv_cost,
@@ -166,6 +169,7 @@ register(
     attrs=ConvAttrs,
     doc="2-D convolution: input N×C×H×W, weight D×C×h×w, output N×D×H'×W'.",
     torch="F.conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1)",
+    receptive=THROUGH_ONES,
     spell=call("F.conv2d"),
     check=checks.conv(2),
     cost=_conv_cost,
@@ -187,6 +191,7 @@ register(
     attrs=MaxPoolAttrs,
     doc="Maximum over windows along the last dimension.",
     torch="F.max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False)",
+    receptive=pool_windows(1),
     spell=call("F.max_pool1d", positional=("kernel_size",)),
     check=_pool_check(1),
     cost=_max_pool_cost(1),
@@ -208,6 +213,7 @@ register(
     attrs=MaxPoolAttrs,
     doc="Maximum over h×w windows of each channel; by default over non-overlapping blocks.",
     torch="F.max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False)",
+    receptive=pool_windows(2),
     spell=call("F.max_pool2d", positional=("kernel_size",)),
     check=_pool_check(2),
     cost=_max_pool_cost(2),
@@ -229,6 +235,7 @@ register(
     attrs=AvgPoolAttrs,
     doc="Average over h×w windows of each channel.",
     torch="F.avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True)",
+    receptive=THROUGH_ONES,
     spell=call("F.avg_pool2d", positional=("kernel_size",)),
     check=_pool_check(2),
     cost=_avg_pool_cost,

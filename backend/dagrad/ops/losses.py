@@ -17,6 +17,7 @@ from pydantic import Field
 from dagrad.errors import OpError, fmt_shape
 from dagrad.ops import checks
 from dagrad.ops.loss_rules import BCE_RULE, CROSS_ENTROPY_RULE, MSE_RULE, NLL_RULE
+from dagrad.ops.receptive_rules import CLASS_LOSS, ELEMENTWISE_LOSS
 from dagrad.ops.registry import Attrs, Example, Inputs, KnownValues, Port, PortProblem, TensorExample, register
 from dagrad.ops.spelling import call
 
@@ -221,6 +222,7 @@ register(
     attrs=ReductionAttrs,
     doc="Mean squared error: ((input - target) ** 2).mean(). nn.MSELoss()([[3.]], [[0.]]) is 9.",
     torch="F.mse_loss(input, target, reduction='mean')",
+    receptive=ELEMENTWISE_LOSS,
     spell=call("F.mse_loss"),
     check=checks.same_shape("input", "target", "mse_loss compares them element by element; give them one shape."),
     cost=_mse_cost,
@@ -240,6 +242,7 @@ register(
     attrs=CrossEntropyAttrs,
     doc="Cross entropy of raw scores (logits) N×C against class indices N (int64) or probabilities N×C.",
     torch="F.cross_entropy(input, target, weight=None, ignore_index=-100, reduction='mean', label_smoothing=0.0)",
+    receptive=CLASS_LOSS,
     spell=call("F.cross_entropy"),
     check=_class_target,
     cost=_cross_entropy_cost,
@@ -265,6 +268,7 @@ register(
     attrs=ClassLossAttrs,
     doc="Negative log likelihood of log-probabilities N×C (from log_softmax) against class indices N.",
     torch="F.nll_loss(input, target, weight=None, ignore_index=-100, reduction='mean')",
+    receptive=CLASS_LOSS,
     spell=call("F.nll_loss"),
     check=_class_target,
     cost=_nll_cost,
@@ -303,6 +307,7 @@ register(
     attrs=ReductionAttrs,
     doc="Binary cross entropy of probabilities in (0, 1) (e.g. from sigmoid) against targets in [0, 1].",
     torch="F.binary_cross_entropy(input, target, weight=None, reduction='mean')",
+    receptive=ELEMENTWISE_LOSS,
     spell=call("F.binary_cross_entropy"),
     check=checks.same_shape("input", "target", "binary_cross_entropy needs one target per probability."),
     cost=_bce_cost,

@@ -9,6 +9,7 @@ from pydantic import Field
 
 from dagrad.ops import checks
 from dagrad.ops.gradients import OUT, G, dims_of, port, unreduce
+from dagrad.ops.receptive_rules import LIKE_SUM, THROUGH_ONES
 from dagrad.ops.registry import Attrs, BackwardRule, Example, Grads, Inputs, TensorExample, register
 from dagrad.ops.spelling import SpellFn, call
 
@@ -122,6 +123,7 @@ register(
     attrs=ReduceAttrs,
     doc="Sum of the elements, over all or over dim.",
     torch="torch.sum(input, dim=None, keepdim=False)",
+    receptive=THROUGH_ONES,
     spell=_spell_reduction("torch.sum"),
     check=_in_range,
     rule=BackwardRule(_sum_rule, {"input": rf"\operatorname{{expand}}({G})"}, where=KEPT),
@@ -140,6 +142,7 @@ register(
     attrs=ReduceAttrs,
     doc="Mean of the elements, over all or over dim.",
     torch="torch.mean(input, dim=None, keepdim=False)",
+    receptive=THROUGH_ONES,
     spell=_spell_reduction("torch.mean"),
     check=_in_range,
     rule=BackwardRule(
@@ -161,6 +164,7 @@ register(
     attrs=MaxAttrs,
     doc="Largest element, over all or along dim (the values; the gradient flows to the argmax).",
     torch="torch.max(input) / torch.max(input, dim, keepdim).values",
+    receptive=LIKE_SUM,
     spell=_spell_reduction("torch.max", ".values"),
     check=_in_range,
     rule=BackwardRule(
@@ -184,6 +188,7 @@ register(
     attrs=NormAttrs,
     doc="p-norm of the elements (x.norm() is the 2-norm of all of them).",
     torch="torch.norm(input, p=2, dim=None, keepdim=False)",
+    receptive=LIKE_SUM,
     spell=call("torch.norm"),
     check=_in_range,
     rule=BackwardRule(

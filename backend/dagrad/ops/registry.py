@@ -21,6 +21,7 @@ from typing import Any, Literal
 import torch
 from pydantic import BaseModel, ConfigDict
 
+from dagrad.ops.receptive_rules import ReceptiveRule
 from dagrad.ops.spelling import SpellFn, Wiring
 
 Category = Literal["sources", "arithmetic", "activations", "reductions", "shape", "layers", "losses", "autograd"]
@@ -193,6 +194,9 @@ class OpDef:
     check_values: ValueCheckFn | None = None
     spell: SpellFn | None = None  # the node's line of PyTorch (ops/spelling.py); None: torch_code
     rule: BackwardRule | None = None  # None: no local backward rule is stated (nothing is guessed)
+    # Which input elements each output element can depend on, whatever the data (ops/receptive_rules.py);
+    # None: no rule, and a receptive field through this op is reported unknown.
+    receptive: ReceptiveRule | None = None
 
     def port(self, name: str) -> Port | None:
         return next((p for p in self.ports if p.name == name), None)
@@ -258,6 +262,7 @@ def register(
     check_values: ValueCheckFn | None = None,
     spell: SpellFn | None = None,
     rule: BackwardRule | None = None,
+    receptive: ReceptiveRule | None = None,
 ) -> OpDef:
     """Declare an op. `ports` are torch argument names; a plain string is a required port."""
     if name in REGISTRY:
@@ -281,6 +286,7 @@ def register(
         check_values=check_values,
         spell=spell,
         rule=rule,
+        receptive=receptive,
     )
     if rule is not None:
         unknown = set(rule.formulas) - {p.name for p in op.ports}

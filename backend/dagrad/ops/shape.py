@@ -11,6 +11,7 @@ from pydantic import Field
 from dagrad.errors import fmt_shape
 from dagrad.ops import checks
 from dagrad.ops.gradients import G, port
+from dagrad.ops.receptive_rules import THROUGH_ONES
 from dagrad.ops.registry import Attrs, BackwardRule, Example, Grads, Inputs, Port, PortProblem, TensorExample, register
 from dagrad.ops.spelling import Wiring, call, method
 
@@ -211,6 +212,7 @@ register(
     attrs=ShapeAttrs,
     doc="The same elements in a new shape (copies only when it must).",
     torch="torch.reshape(input, shape)",
+    receptive=THROUGH_ONES,
     spell=call("torch.reshape", positional=("shape",)),
     rule=RESHAPED,
     check=_check_new_shape,
@@ -227,6 +229,7 @@ register(
     attrs=ShapeAttrs,
     doc="A view of the same memory in a new shape, as in x.view(-1, 256). Needs compatible strides.",
     torch="input.view(shape)",
+    receptive=THROUGH_ONES,
     spell=method("view", star="shape"),
     rule=RESHAPED,
     check=_check_new_shape,
@@ -243,6 +246,7 @@ register(
     attrs=FlattenAttrs,
     doc="Merge dimensions start_dim..end_dim into one.",
     torch="torch.flatten(input, start_dim=0, end_dim=-1)",
+    receptive=THROUGH_ONES,
     spell=call("torch.flatten"),
     rule=RESHAPED,
     check=checks.dim_in_range("input", "start_dim", "end_dim"),
@@ -259,6 +263,7 @@ register(
     attrs=TransposeAttrs,
     doc="Swap two dimensions; a matrix's transpose is transpose(0, 1).",
     torch="torch.transpose(input, dim0, dim1)",
+    receptive=THROUGH_ONES,
     spell=call("torch.transpose", positional=("dim0", "dim1")),
     rule=BackwardRule(
         _transpose_rule,
@@ -282,6 +287,7 @@ register(
     attrs=PermuteAttrs,
     doc="Reorder all dimensions.",
     torch="torch.permute(input, dims)",
+    receptive=THROUGH_ONES,
     spell=method("permute", star="dims"),
     rule=BackwardRule(
         _permute_rule,
@@ -302,6 +308,7 @@ register(
     attrs=SelectAttrs,
     doc="One slice along dim: w[i] is index with dim 0 and index i. The result has one dimension less.",
     torch="torch.select(input, dim, index)  # input[i] for dim 0",
+    receptive=THROUGH_ONES,
     spell=_spell_index,
     rule=BackwardRule(
         _select_rule,
@@ -325,6 +332,7 @@ register(
     attrs=CatAttrs,
     doc="Join tensors along an existing dimension.",
     torch="torch.cat(tensors, dim=0)",
+    receptive=THROUGH_ONES,
     spell=call("torch.cat"),
     rule=BackwardRule(
         _cat_rule,
@@ -346,6 +354,7 @@ register(
     attrs=CatAttrs,
     doc="Join tensors of one shape along a new dimension.",
     torch="torch.stack(tensors, dim=0)",
+    receptive=THROUGH_ONES,
     spell=call("torch.stack"),
     rule=BackwardRule(
         _stack_rule,
@@ -366,6 +375,7 @@ register(
     attrs=SqueezeAttrs,
     doc="Remove dimensions of size 1 (all of them, or only dim).",
     torch="torch.squeeze(input, dim=None)",
+    receptive=THROUGH_ONES,
     spell=call("torch.squeeze"),
     rule=RESHAPED,
     check=checks.dim_in_range("input", "dim"),
@@ -383,6 +393,7 @@ register(
     attrs=UnsqueezeAttrs,
     doc="Insert a dimension of size 1 at dim (e.g. to make a batch of one).",
     torch="torch.unsqueeze(input, dim)",
+    receptive=THROUGH_ONES,
     spell=call("torch.unsqueeze", positional=("dim",)),
     rule=RESHAPED,
     check=checks.dim_in_range("input", "dim", extra=1),

@@ -20,6 +20,7 @@ from pydantic_core import InitErrorDetails, PydanticCustomError
 from dagrad.errors import fmt_shape
 from dagrad.ops.datasets import DIGIT_PIXELS, DIGITS_COUNT, digit_images, digit_labels
 from dagrad.ops.literals import MAX_DIMS, literal_shape, literal_tensor
+from dagrad.ops.receptive_rules import SOURCE
 from dagrad.ops.registry import Attrs, Inputs, register
 from dagrad.ops.spelling import Wiring, sizes
 
@@ -298,6 +299,7 @@ for _name, _attrs, _grad, _what in (
         doc=_doc(_name, _grad, _what),
         torch="torch.tensor(values, requires_grad=...) / torch.randn(shape) / torch.rand(shape) / ...",
         cost=_source_cost,
+        receptive=SOURCE,
         spell=spell_source,
         source=True,
         differentiable=False,

@@ -12,6 +12,7 @@ import torch
 from dagrad.errors import GraphError, GraphErrors, dtype_name
 from dagrad.graph_format import Run
 from dagrad.interpreter import RunResult
+from dagrad.ops.windows import windows_of
 from dagrad.plan import Plan, TensorMeta
 from dagrad.report.checks import check_results
 from dagrad.report.payload import data_limit, payload_bytes, payloads
@@ -28,6 +29,7 @@ from dagrad.results import (
     Timings,
     Use,
     ValidateResponse,
+    WindowInfo,
 )
 from dagrad.settings import Settings
 
@@ -60,7 +62,35 @@ def validate_response(plan: Plan) -> ValidateResponse:
         ],
         estimated_bytes=plan.estimated_bytes,
         estimated_flops=plan.estimated_flops,
+        windows=node_windows(plan),
     )
+
+
+def node_windows(plan: Plan) -> dict[str, list[WindowInfo]]:
+    """Each conv and pool node's output-size arithmetic, from its input's and weight's shapes."""
+    metas = {n.id: n.meta for n in plan.order}
+    found: dict[str, list[WindowInfo]] = {}
+    for n in plan.order:
+        shapes = {e.port: metas[e.source].shape for e in n.inputs}
+        if "input" not in shapes:
+            continue
+        dims = windows_of(n.op.name, n.attrs, shapes["input"], shapes.get("weight"), n.meta.shape)
+        if dims:
+            found[n.id] = [
+                WindowInfo(
+                    size_in=d.size_in,
+                    padding=d.padding,
+                    dilation=d.dilation,
+                    kernel=d.kernel,
+                    effective=d.effective,
+                    stride=d.stride,
+                    size_out=d.size_out,
+                    ceil_mode=d.ceil_mode,
+                    formula=d.formula,
+                )
+                for d in dims
+            ]
+    return found
 
 
 def response_bytes(plan: Plan, options: PayloadOptions, settings: Settings) -> int:

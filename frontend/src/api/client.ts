@@ -12,6 +12,7 @@ import type {
   NodeMeta,
   OpsResponse,
   PerSampleResponse,
+  ReceptiveFieldResponse,
   RoomCreated,
   Validation,
 } from "./types";
@@ -99,6 +100,12 @@ export const api = {
   /** Each sample's gradients of a batch, sample `sample`'s in full (POST /api/per_sample). */
   perSample: (graph: GraphDoc, sample: number) =>
     request<PerSampleResponse>(`/api/per_sample?sample=${sample}`, post(graph)),
+  /** One element's receptive field on every upstream node (POST /api/receptive_field). */
+  receptiveField: (graph: GraphDoc, node: string, index: number[]) =>
+    request<ReceptiveFieldResponse>(
+      `/api/receptive_field?node=${encodeURIComponent(node)}&index=${index.join(",")}`,
+      post(graph),
+    ),
   /** Who gets in: whether the server has a class token, a teacher token, and whether this browser is the teacher. */
   auth: () => request<AuthStatus>("/api/auth"),
   /** The class token, kept by the server in an HttpOnly cookie for this browser (a 401 when wrong). */

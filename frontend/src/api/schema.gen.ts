@@ -198,6 +198,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/receptive_field": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Receptive Field
+         * @description The receptive field of one element of a node's value, on every node upstream of it: the
+         *     elements that can influence it whatever the data (from the ops' attributes), and those where
+         *     its gradient (torch.autograd.grad with a one-hot grad_outputs) is non-zero for this run.
+         */
+        post: operations["graphs-receptive-field"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/rooms": {
         parameters: {
             query?: never;
@@ -534,6 +556,27 @@ export interface components {
              * @default false
              */
             predict: boolean;
+        };
+        /**
+         * FieldMask
+         * @description A set of elements of one tensor, exactly (dilation and stride leave holes): a bit per element.
+         */
+        FieldMask: {
+            /**
+             * Bits
+             * @description base64 of one bit per element, row-major, least significant bit first (numpy.packbits(..., bitorder='little')); element i is bit i % 8 of byte i // 8.
+             */
+            bits: string;
+            /**
+             * Count
+             * @description How many elements are in the set.
+             */
+            count: number;
+            /**
+             * Extent
+             * @description Per dimension, [first, last] index that the set reaches; null when it is empty.
+             */
+            extent: number[][] | null;
         };
         /**
          * GradContribution
@@ -949,6 +992,11 @@ export interface components {
             name: string;
             /** Ports */
             ports: components["schemas"]["PortInfo"][];
+            /**
+             * Receptive
+             * @description How its output elements depend on its inputs' elements whatever the data (its receptive rule, in words); null: no rule, and a receptive field through it is reported unknown.
+             */
+            receptive?: string | null;
             /** @description Its local backward rule, when one is stated. */
             rule?: components["schemas"]["RuleInfo"] | null;
             /**
@@ -1055,6 +1103,31 @@ export interface components {
             x: number;
             /** Y */
             y: number;
+        };
+        /**
+         * ReceptiveFieldResponse
+         * @description The receptive field of one element: on every node upstream of it, its structural region and
+         *     its gradient support (torch.autograd.grad with a one-hot grad_outputs).
+         */
+        ReceptiveFieldResponse: {
+            /**
+             * Fields
+             * @description Every upstream node, in plan order.
+             */
+            fields: components["schemas"]["UpstreamField"][];
+            /** Index */
+            index: number[];
+            /** Node */
+            node: string;
+            /** Seconds */
+            seconds: number;
+            /** Shape */
+            shape: number[];
+            /**
+             * Value
+             * @description The clicked element's value in this run; null if not finite.
+             */
+            value: number | null;
         };
         /**
          * Region
@@ -1284,6 +1357,12 @@ export interface components {
              */
             max_concurrent_runs: number;
             /**
+             * Max Field Elements
+             * @description Most elements, over all the nodes upstream of the clicked one, that one receptive field (POST /api/receptive_field) may cover: each gets a structural mask and a gradient.
+             * @default 16777216
+             */
+            max_field_elements: number;
+            /**
              * Max Flops
              * @description Estimated floating point operations of one run: its forward pass and every backward pass.
              * @default 200000000000
@@ -1507,6 +1586,25 @@ export interface components {
             token: string;
         };
         /**
+         * UpstreamField
+         * @description One upstream node: the elements that can influence the clicked element, and those whose
+         *     gradient is non-zero.
+         */
+        UpstreamField: {
+            /** @description Elements where d(clicked element)/d(this tensor) is non-zero for this run's data; null when this tensor has no gradient (see gradient_note). */
+            gradient: components["schemas"]["FieldMask"] | null;
+            /** Gradient Note */
+            gradient_note?: string | null;
+            /** Node */
+            node: string;
+            /** Shape */
+            shape: number[];
+            /** @description Elements that can influence the clicked element whatever the data, from the ops' shapes and attributes; null when an op on the way has no receptive rule (see structural_note). */
+            structural: components["schemas"]["FieldMask"] | null;
+            /** Structural Note */
+            structural_note?: string | null;
+        };
+        /**
          * Use
          * @description One use of a node's value: the port of the node it feeds.
          */
@@ -1555,6 +1653,44 @@ export interface components {
              * @constant
              */
             valid: true;
+            /**
+             * Windows
+             * @description Per conv and pool node, its output-size arithmetic per spatial dimension, numbers filled in.
+             */
+            windows: {
+                [key: string]: components["schemas"]["WindowInfo"][];
+            };
+        };
+        /**
+         * WindowInfo
+         * @description One spatial dimension of a conv or pool: out = floor((in + 2·padding − dilation·(k − 1) − 1) / stride) + 1
+         *     (ceil with ceil_mode), the effective kernel 1 + (k − 1)·dilation.
+         */
+        WindowInfo: {
+            /** Ceil Mode */
+            ceil_mode: boolean;
+            /** Dilation */
+            dilation: number;
+            /**
+             * Effective
+             * @description 1 + (kernel - 1) * dilation: the span the kernel covers.
+             */
+            effective: number;
+            /**
+             * Formula
+             * @description The arithmetic with the numbers filled in, e.g. floor((20 + 2·0 − 4·(3 − 1) − 1) / 1) + 1 = 12.
+             */
+            formula: string;
+            /** Kernel */
+            kernel: number;
+            /** Padding */
+            padding: number;
+            /** Size In */
+            size_in: number;
+            /** Size Out */
+            size_out: number;
+            /** Stride */
+            stride: number;
         };
     };
     responses: never;
@@ -2324,6 +2460,91 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["PerSampleResponse"];
+                };
+            };
+            /** @description Malformed JSON. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A token is missing or wrong: the server has a class token (DAGRAD_TOKEN), to send as the cookie dagrad_token or as Authorization: Bearer (api/auth.py). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Request body too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The graph has errors, each on its node and port. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description An unexpected failure: a bug in dagrad, to report; the body still lists it. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Every run slot stayed busy; try again after Retry-After seconds. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    "graphs-receptive-field": {
+        parameters: {
+            query: {
+                /** @description The node whose element was clicked. */
+                node: string;
+                /** @description The element's index, one integer per dimension: 0,3,5,7. */
+                index: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["Graph"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReceptiveFieldResponse"];
                 };
             };
             /** @description Malformed JSON. */

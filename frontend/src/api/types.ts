@@ -42,3 +42,7 @@ export type GradcheckResponse = S["GradcheckResponse"];
 export type GradcheckNode = S["GradcheckNode"];
 export type PerSampleResponse = S["PerSampleResponse"];
 export type PerSampleParam = S["PerSampleParam"];
+export type ReceptiveFieldResponse = S["ReceptiveFieldResponse"];
+export type UpstreamField = S["UpstreamField"];
+export type FieldMask = S["FieldMask"];
+export type WindowInfo = S["WindowInfo"];

@@ -13,9 +13,43 @@ interface Props {
   maxHeight: number;
   gap?: number;
   onHover?: (flat: number | null) => void;
+  /** A click on an element (its flat index): asks for its receptive field. */
+  onPick?: (flat: number) => void;
+  /** A receptive field over this tensor: 0 outside, 1 can influence, 2 gradient non-zero (core/field.ts). */
+  overlay?: Uint8Array;
+  /** The clicked element, when it is in this tensor. */
+  marked?: number | null;
 }
 
-export function Heatmap({ tensor, limit, maxWidth, maxHeight, gap = 2, onHover }: Props) {
+// The field's colours, strong enough for a projector: amber where an element can influence the
+// clicked one whatever the data, green where its gradient is non-zero too; the rest is dimmed.
+export const FIELD_COLOURS = {
+  influence: [245, 180, 0],
+  gradient: [0, 170, 90],
+  marked: [200, 0, 200],
+} as const;
+
+function tint(px: Uint8ClampedArray, at: number, rgb: readonly number[], amount: number) {
+  for (let i = 0; i < 3; i++) px[at + i] = px[at + i] * (1 - amount) + rgb[i] * amount;
+}
+
+function paintField(px: Uint8ClampedArray, at: number, kind: number) {
+  if (kind === 2) tint(px, at, FIELD_COLOURS.gradient, 0.7);
+  else if (kind === 1) tint(px, at, FIELD_COLOURS.influence, 0.7);
+  else tint(px, at, [40, 40, 40], 0.45);
+}
+
+export function Heatmap({
+  tensor,
+  limit,
+  maxWidth,
+  maxHeight,
+  gap = 2,
+  onHover,
+  onPick,
+  overlay,
+  marked,
+}: Props) {
   const ref = useRef<HTMLCanvasElement>(null);
   const m = asMaps(tensor.shape);
   const totalW = m.gridCols * m.w + (m.gridCols - 1) * gap;
@@ -43,14 +77,17 @@ export function Heatmap({ tensor, limit, maxWidth, maxHeight, gap = 2, onHover }
       for (let r = 0; r < m.h; r++) {
         const row = ((gy + r) * totalW + gx) * 4;
         const from = k * per + r * m.w;
-        for (let c = 0; c < m.w; c++) divergingInto(px, row + c * 4, tensor.data[from + c], scale);
+        for (let c = 0; c < m.w; c++) {
+          divergingInto(px, row + c * 4, tensor.data[from + c], scale);
+          if (overlay) paintField(px, row + c * 4, overlay[from + c]);
+          if (marked === from + c) tint(px, row + c * 4, FIELD_COLOURS.marked, 1);
+        }
       }
     }
     ctx.putImageData(image, 0, 0);
-  }, [tensor, limit, totalW, totalH, gap, m.gridCols, m.count, m.h, m.w]);
+  }, [tensor, limit, totalW, totalH, gap, m.gridCols, m.count, m.h, m.w, overlay, marked]);
 
-  const hover = (ev: React.MouseEvent<HTMLCanvasElement>) => {
-    if (!onHover) return;
+  const cellAt = (ev: React.MouseEvent<HTMLCanvasElement>): number | null => {
     // The drawing as the screen has it, which a panel's scale (CSS zoom) or the canvas's zoom makes
     // larger or smaller than its CSS size: back to CSS px before finding the cell.
     const r = ev.currentTarget.getBoundingClientRect();
@@ -63,16 +100,22 @@ export function Heatmap({ tensor, limit, maxWidth, maxHeight, gap = 2, onHover }
     const k = gr * m.gridCols + gc;
     // k >= m.count: an empty cell of a partly filled last row of the grid, with no data behind it.
     if (c >= m.w || row >= m.h || gc >= m.gridCols || gr >= m.gridRows || c < 0 || row < 0 || k >= m.count)
-      return onHover(null);
-    onHover(k * m.h * m.w + row * m.w + c);
+      return null;
+    return k * m.h * m.w + row * m.w + c;
+  };
+  const hover = (ev: React.MouseEvent<HTMLCanvasElement>) => onHover?.(cellAt(ev));
+  const pick = (ev: React.MouseEvent<HTMLCanvasElement>) => {
+    const flat = onPick ? cellAt(ev) : null;
+    if (flat !== null) onPick?.(flat);
   };
 
   return (
     <canvas
       ref={ref}
       className="heatmap"
-      style={{ width, height, imageRendering: "pixelated" }}
+      style={{ width, height, imageRendering: "pixelated", cursor: onPick ? "crosshair" : undefined }}
       onMouseMove={hover}
+      onClick={pick}
       onMouseLeave={() => onHover?.(null)}
     />
   );

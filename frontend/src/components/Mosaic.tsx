@@ -25,6 +25,9 @@ interface Props {
   limit: number;
   width: number;
   onHover: (flat: number | null) => void;
+  onPick?: (flat: number) => void;
+  overlay?: Uint8Array;
+  marked?: number | null;
 }
 
 function IndexPicker(props: {
@@ -53,7 +56,7 @@ function IndexPicker(props: {
   );
 }
 
-export function Mosaic({ pickKey, axes, tensor, limit, width, onHover }: Props) {
+export function Mosaic({ pickKey, axes, tensor, limit, width, onHover, onPick, overlay, marked }: Props) {
   const { shape } = tensor;
   const four = shape.length === 4;
   const stored = usePicks((s) => s.picks[pickKey]);
@@ -102,6 +105,9 @@ export function Mosaic({ pickKey, axes, tensor, limit, width, onHover }: Props) 
               maxWidth={fit.tile}
               maxHeight={fit.tile}
               onHover={(flat) => onHover(flat === null ? null : t.offset + flat)}
+              onPick={onPick && ((flat) => onPick(t.offset + flat))}
+              overlay={overlay?.subarray(t.offset, t.offset + h * w)}
+              marked={marked == null ? null : marked - t.offset}
             />
             {tiles.length > 1 && <figcaption className="mono">[{t.index.join(", ")}]</figcaption>}
           </figure>

@@ -173,7 +173,7 @@ export function NodeInspector({ node, op }: { node: EditorNode; op: OpInfo }) {
       {result && (
         <>
           <h4>Value</h4>
-          <TensorView payload={result.value} name={node.id} testId="value-view" nodeId={node.id} />
+          <TensorView payload={result.value} name={node.id} testId="value-view" nodeId={node.id} field />
           <h4>
             Gradient{" "}
             {result.grad && ran && (

@@ -123,7 +123,7 @@ function OpNodeView({ id, data, selected }: NodeProps<EditorNode>) {
           data-testid={`preview-${id}`}
           title={mode === "grad" && ran ? gradLabel(id, ran) : undefined}
         >
-          <TensorPreview payload={payload} />
+          <TensorPreview payload={payload} nodeId={id} />
         </div>
       )}
       {result && mode === "grad" && !result.grad && <div className="op-nograd">no gradient</div>}

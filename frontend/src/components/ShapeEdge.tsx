@@ -2,9 +2,11 @@
 // the tensor requires grad (backward goes back along it), dashed when it does not. Its label goes
 // where no other label or node is; a crowded one shows while the edge is hovered or selected.
 import { BaseEdge, EdgeLabelRenderer, type EdgeProps, getBezierPath } from "@xyflow/react";
-import { memo, useEffect, useLayoutEffect } from "react";
+import { memo, useEffect, useLayoutEffect, useMemo } from "react";
+import { windowLines } from "../core/field";
 import { regionOf } from "../core/graph";
 import { shapeText } from "../core/tensor";
+import { useField } from "../store/fieldStore";
 import { useGraph } from "../store/graphStore";
 import { useLabels } from "../store/labelStore";
 import { useResults } from "../store/resultsStore";
@@ -29,6 +31,10 @@ function ShapeEdgeView(props: EdgeProps) {
     report(id, text ? { sx: sourceX, sy: sourceY, tx: targetX, ty: targetY, text } : null);
   }, [id, text, sourceX, sourceY, targetX, targetY]);
   useEffect(() => () => report(id, null), [id]);
+  // Out of a conv or pool: the output-size arithmetic that gave this shape, numbers filled in
+  // (validate's windows), shown while the edge is hovered or selected.
+  const windows = useField((s) => s.windows[source]);
+  const arithmetic = useMemo(() => (windows ? windowLines(windows) : []), [windows]);
   const placed = useLabels((s) => s.placed[id]);
   const hovered = useLabels((s) => s.hovered === id);
   const shown = placed && (!placed.crowded || hovered || selected);
@@ -42,12 +48,25 @@ function ShapeEdgeView(props: EdgeProps) {
       />
       {text && shown && (
         <EdgeLabelRenderer>
+          {/* biome-ignore lint/a11y/noStaticElementInteractions: hovering a conv's or pool's label shows its arithmetic */}
           <div
-            className={`edge-label${placed.crowded ? " crowded" : ""}`}
+            className={`edge-label${placed.crowded ? " crowded" : ""}${arithmetic.length ? " has-windows" : ""}`}
             data-edge={id}
+            onMouseEnter={arithmetic.length ? () => setHovered(id) : undefined}
+            onMouseLeave={arithmetic.length ? () => setHovered(null) : undefined}
             style={{ transform: `translate(-50%, -50%) translate(${placed.x}px, ${placed.y}px)` }}
           >
             {text}
+            {arithmetic.length > 0 && (hovered || selected) && (
+              <div className="edge-windows" data-testid={`windows-${source}`}>
+                {arithmetic.map((line, i) => (
+                  <div key={line + String(i)}>
+                    {arithmetic.length > 1 ? (i === 0 ? "H: " : "W: ") : ""}
+                    {line}
+                  </div>
+                ))}
+              </div>
+            )}
           </div>
         </EdgeLabelRenderer>
       )}

@@ -6,14 +6,17 @@ import { retryWhole, useWholeTensor } from "../actions/wholeTensor";
 import type { TensorPayload } from "../api/types";
 import { MOST_PRINTED } from "../core/canvasScale";
 import { download } from "../core/download";
+import { unravel } from "../core/field";
 import { hasMaps } from "../core/mosaic";
 import { toNested, toNpy } from "../core/npy";
 import { exactText } from "../core/numbers";
 import { printTensor } from "../core/printTensor";
 import { absMax, decode, formatNumber, hoverText, shapeText, type Tensor } from "../core/tensor";
 import { useWidth } from "../hooks/useWidth";
+import { useField } from "../store/fieldStore";
 import { useResults } from "../store/resultsStore";
 import { ColorBar } from "./ColorBar";
+import { FieldLegend } from "./FieldLegend";
 import { Heatmap } from "./Heatmap";
 import { type Axes, Mosaic } from "./Mosaic";
 import { TensorTable } from "./TensorTable";
@@ -25,6 +28,8 @@ interface Props {
   testId: string;
   /** The node whose tensor this is: its data is fetched when the run left it out. */
   nodeId?: string;
+  /** A node's value: its elements can be clicked for their receptive field, which it shows. */
+  field?: boolean;
 }
 
 type View = "numbers" | "map" | "table";
@@ -53,17 +58,32 @@ function Missing({ payload, nodeId }: { payload: TensorPayload; nodeId?: string 
   );
 }
 
-function Drawing(props: { tensor: Tensor; limit: number; pickKey: string; axes: Axes }) {
-  const { tensor, limit } = props;
+function Drawing(props: { tensor: Tensor; limit: number; pickKey: string; axes: Axes; fieldOf?: string }) {
+  const { tensor, limit, fieldOf } = props;
   const box = useRef<HTMLDivElement>(null);
   const width = useWidth(box, 280);
   const [hover, setHover] = useState<number | null>(null);
+  const overlay = useField((s) => (fieldOf ? s.overlays[fieldOf] : undefined));
+  const clicked = useField((s) => (fieldOf && s.clicked?.node === fieldOf ? s.clicked.index : null));
+  const marked = useMemo(() => (clicked ? ravel(clicked, tensor.shape) : null), [clicked, tensor.shape]);
+  const onPick = fieldOf
+    ? (flat: number) => void useField.getState().ask(fieldOf, unravel(flat, tensor.shape))
+    : undefined;
+  const field = { onPick, overlay, marked };
   return (
     <div ref={box} className="tensor-drawing">
+      {fieldOf && <FieldLegend nodeId={fieldOf} />}
       {hasMaps(tensor.shape) ? (
-        <Mosaic {...props} width={width} onHover={setHover} />
+        <Mosaic {...props} width={width} onHover={setHover} {...field} />
       ) : (
-        <Heatmap tensor={tensor} limit={limit} maxWidth={width} maxHeight={260} onHover={setHover} />
+        <Heatmap
+          tensor={tensor}
+          limit={limit}
+          maxWidth={width}
+          maxHeight={260}
+          onHover={setHover}
+          {...field}
+        />
       )}
       <ColorBar limit={limit} />
       <div className="hover-readout mono">
@@ -75,7 +95,12 @@ function Drawing(props: { tensor: Tensor; limit: number; pickKey: string; axes: 
   );
 }
 
-export function TensorView({ payload, name, testId, nodeId }: Props) {
+/** Row-major flat index of `index` in `shape`. */
+function ravel(index: readonly number[], shape: readonly number[]): number {
+  return index.reduce((flat, i, d) => flat * shape[d] + i, 0);
+}
+
+export function TensorView({ payload, name, testId, nodeId, field }: Props) {
   // A learnable leaf is a weight: its maps are [out channel, in channel], not [sample, channel].
   const learnable = useResults((s) =>
     Boolean(nodeId && s.metas[nodeId]?.is_leaf && s.metas[nodeId]?.requires_grad),
@@ -123,6 +148,7 @@ export function TensorView({ payload, name, testId, nodeId }: Props) {
           limit={limit}
           pickKey={nodeId ?? name}
           axes={learnable ? "weight" : "batch"}
+          fieldOf={field ? nodeId : undefined}
         />
       ) : (
         <TensorTable tensor={tensor} testId={`${testId}-table`} />

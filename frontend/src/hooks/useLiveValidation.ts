@@ -3,6 +3,7 @@ import { useEffect } from "react";
 import { ApiError, api } from "../api/client";
 import type { GraphDoc } from "../api/types";
 import { sameContent, toDoc } from "../core/graph";
+import { useField } from "../store/fieldStore";
 import { useGraph } from "../store/graphStore";
 import { useResults } from "../store/resultsStore";
 import { isFollowing } from "../store/roomStore";
@@ -52,6 +53,7 @@ export function useLiveValidation(): void {
           const r = await api.validate(doc, mine.signal);
           if (mine.signal.aborted) return;
           // A graph with errors is a validation that found them (200, valid false), not a failure.
+          useField.getState().setWindows(r.valid ? (r.windows ?? {}) : {});
           if (r.valid) useResults.getState().setValidation(r.nodes, r.shared, [], r.torch);
           else useResults.getState().setValidation(r.nodes, [], r.errors, r.torch);
         } catch (e) {

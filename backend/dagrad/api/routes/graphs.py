@@ -1,4 +1,4 @@
-"""POST /api/validate, /api/evaluate, /api/gradcheck and /api/per_sample, and the graph format's JSON Schema.
+"""POST /api/validate, /api/evaluate, /api/gradcheck, /api/per_sample and /api/receptive_field, and the graph format's JSON Schema.
 
 validate answers 200 about any graph document it can read, `valid: false` with the errors when
 it has some; evaluate refuses such a graph with a 422 that lists the same errors.
@@ -28,6 +28,7 @@ from dagrad.results import (
     GradcheckResponse,
     PayloadOptions,
     PerSampleResponse,
+    ReceptiveFieldResponse,
     Validation,
 )
 
@@ -210,6 +211,34 @@ async def per_sample(
     and how far their sum and their mean are from the batch gradient."""
     named = [s.strip() for s in batch.split(",") if s.strip()] if batch else None
     return await _relay(request, pool, "per_sample", {"sample": sample, "batch": named})
+
+
+def _index(text: str) -> list[int]:
+    """'0,3,5,7' -> [0, 3, 5, 7]; a located 422 for anything else."""
+    try:
+        return [int(part) for part in text.split(",")] if text.strip() else []
+    except ValueError:
+        message = f"index {text!r} is not a list of integers: write one per dimension, e.g. index=0,3,5,7."
+        raise GraphErrors([GraphError(code="value", message=message)]) from None
+
+
+@router.post(
+    "/receptive_field",
+    operation_id="graphs-receptive-field",
+    response_model=ReceptiveFieldResponse,
+    responses=ERRORS,
+    openapi_extra=GRAPH_BODY,
+)
+async def receptive_field(
+    request: Request,
+    pool: PoolDep,
+    node: Annotated[str, Query(min_length=1, max_length=100, description="The node whose element was clicked.")],
+    index: Annotated[str, Query(description="The element's index, one integer per dimension: 0,3,5,7.")],
+) -> Response:
+    """The receptive field of one element of a node's value, on every node upstream of it: the
+    elements that can influence it whatever the data (from the ops' attributes), and those where
+    its gradient (torch.autograd.grad with a one-hot grad_outputs) is non-zero for this run."""
+    return await _relay(request, pool, "receptive_field", {"node": node, "index": _index(index)})
 
 
 @router.get("/schema/graph", operation_id="graphs-schema")

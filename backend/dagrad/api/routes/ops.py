@@ -47,6 +47,11 @@ class OpInfo(BaseModel):
     source: bool = Field(description="A tensor source (input, parameter, constant): no input ports.")
     rule: RuleInfo | None = Field(None, description="Its local backward rule, when one is stated.")
     rule_note: str | None = Field(None, description="Why a differentiable op has no rule here.")
+    receptive: str | None = Field(
+        None,
+        description="How its output elements depend on its inputs' elements whatever the data (its receptive "
+        "rule, in words); null: no rule, and a receptive field through it is reported unknown.",
+    )
 
 
 class OpsResponse(BaseModel):
@@ -72,6 +77,7 @@ def op_info(op: OpDef) -> OpInfo:
             only={k: list(v) for k, v in op.rule.only.items()},
         ),
         rule_note=NO_RULE if op.rule is None and op.differentiable else None,
+        receptive=None if op.receptive is None else op.receptive.kind,
     )
 
 
