@@ -18,6 +18,7 @@ ALLOWED: dict[str, set[str]] = {
     "graph_meta": set(),  # the document's meta: an exercise's checks
     "graph_format": {"graph_meta"},
     "ops": {"errors"},
+    "data": {"ops"},  # dataset sources for training: only the digits loader of ops.datasets
     "plan": {"graph_format", "graph_meta", "ops"},
     "compiler": {"autograd", "errors", "graph_format", "ops", "plan", "settings"},
     "interpreter": {"autograd", "errors", "ops", "plan"},

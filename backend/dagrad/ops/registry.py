@@ -173,6 +173,21 @@ def touched(inputs: Inputs, out: torch.Tensor) -> float:
 
 
 @dataclass(frozen=True)
+class RunContext:
+    """What of the run an op with `uses_run` is told: the train/eval switch (a fresh nn.Module's
+    `module.training`: Run.training) and the run's random generator, the one the random sources
+    draw from, in plan order. Outside a run (shape inference, the generated tests) an op gets the
+    default: training, and a generator of its own seeded with 0 at each call, so repeated calls
+    draw the same values (as gradcheck needs)."""
+
+    training: bool = True
+    generator: torch.Generator | None = None
+
+    def draws(self) -> torch.Generator:
+        return self.generator if self.generator is not None else torch.Generator().manual_seed(0)
+
+
+@dataclass(frozen=True)
 class OpDef:
     name: str
     category: Category
@@ -197,6 +212,9 @@ class OpDef:
     # Which input elements each output element can depend on, whatever the data (ops/receptive_rules.py);
     # None: no rule, and a receptive field through this op is reported unknown.
     receptive: ReceptiveRule | None = None
+    # The op's function takes `run=RunContext(...)`: batch_norm and dropout, which behave as the
+    # run's train/eval switch says, dropout drawing its mask from the run's generator.
+    uses_run: bool = False
 
     def port(self, name: str) -> Port | None:
         return next((p for p in self.ports if p.name == name), None)
@@ -212,10 +230,13 @@ class OpDef:
         its result cannot be inferred from its inputs' shapes alone."""
         return any(p.exact for p in self.ports)
 
-    def call(self, inputs: Inputs, attrs: Attrs) -> torch.Tensor:
-        """Run the op: ports and attributes become the torch function's keyword arguments."""
+    def call(self, inputs: Inputs, attrs: Attrs, run: RunContext | None = None) -> torch.Tensor:
+        """Run the op: ports and attributes become the torch function's keyword arguments (and
+        `run`, for an op that uses the run's settings)."""
         kwargs: dict[str, Any] = {k: v for k, v in inputs.items() if v is not None}
         kwargs.update(attrs.model_dump())
+        if self.uses_run:
+            kwargs["run"] = run if run is not None else RunContext()
         out: torch.Tensor = self.fn(**kwargs)
         return out
 
@@ -263,6 +284,7 @@ def register(
     spell: SpellFn | None = None,
     rule: BackwardRule | None = None,
     receptive: ReceptiveRule | None = None,
+    uses_run: bool = False,
 ) -> OpDef:
     """Declare an op. `ports` are torch argument names; a plain string is a required port."""
     if name in REGISTRY:
@@ -287,6 +309,7 @@ def register(
         spell=spell,
         rule=rule,
         receptive=receptive,
+        uses_run=uses_run,
     )
     if rule is not None:
         unknown = set(rule.formulas) - {p.name for p in op.ports}
