@@ -20,6 +20,13 @@ from receptive_brute import dependency
 # An op added to the registry must declare one, or be listed here with the reason.
 WITHOUT_RULE = {
     "grad": "its value is a derivative of the graph between its ports: no rule of its own shapes states it",
+    # Their fields hang on the run's train/eval switch (batch statistics or running ones; a drawn
+    # mask), which a rule is not told, or on the data's spread (a normalised slice whose elements
+    # are equal has no gradient to its weight): not stated rather than stated wrongly.
+    "batch_norm": "training: its channel over the batch; eval: pointwise with the running statistics",
+    "dropout": "pointwise where the mask keeps an element, nothing where it drops one: the mask is drawn",
+    "layer_norm": "each normalised slice as a whole, and the weight and bias at the element's place",
+    "group_norm": "each sample's group of channels as a whole, and the channel's weight and bias",
 }
 
 CASES = [
