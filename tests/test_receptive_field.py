@@ -16,6 +16,8 @@ from fastapi.testclient import TestClient
 
 from conftest import MakeClient, errors_of
 from dagrad import examples
+from dagrad.engine import Engine
+from dagrad.receptive import forward_only
 from graph_builder import decode
 
 NET = examples.load_all()["conv_net"].model_dump(mode="json")
@@ -162,3 +164,22 @@ def test_ceil_mode_window_arithmetic_agrees_with_pytorch(client: TestClient) -> 
     expected = F.max_pool2d(torch.zeros(1, 1, 9, 10), 3, 2, 1, ceil_mode=True).shape[-2:]
     assert (h["size_out"], w["size_out"]) == tuple(expected)
     assert h["formula"].startswith("ceil((9 + 2·1 − 1·(3 − 1) − 1) / 2) + 1")
+
+
+@pytest.mark.parametrize("name", sorted(examples.load_all()))
+def test_every_example_node_answers(name: str) -> None:
+    """Every op node of every example, element 0: a field or a located refusal, never a failure
+    (in-place ops, grad nodes, no_grad regions, int64 targets included)."""
+    graph = examples.load_all()[name]
+    engine = Engine()
+    plan = engine.compile(forward_only(graph)).plan
+    for node in plan.order:
+        if node.op.source:
+            continue
+        answer = engine.receptive_field(graph, node.id, [0] * len(node.meta.shape))
+        assert {f.node for f in answer.fields}, node.id
+        for f in answer.fields:
+            if f.structural is not None and f.gradient is not None:
+                s = unpack(f.structural.model_dump(), f.shape)
+                g = unpack(f.gradient.model_dump(), f.shape)
+                assert not (g & ~s).any(), f"{name}: {f.node} has a gradient outside the field of {node.id}"
