@@ -285,4 +285,7 @@ def test_a_wrong_rule_fails() -> None:
 def test_rules_cover_the_differentiable_ops() -> None:
     """Which ops state a rule is a choice made in the registry; this keeps it from shrinking."""
     missing = sorted(op.name for op in OPS if op.differentiable and op.rule is None)
-    assert missing == ["grad"], missing
+    # Ops that say they state no rule (GET /api/ops and the stepper show "no rule stated"):
+    # grad, whose derivative is the graph's own; the norm layers and dropout, whose rules read the
+    # batch statistics or the drawn mask that the forward keeps to itself.
+    assert missing == ["batch_norm", "dropout", "grad", "group_norm", "layer_norm"], missing
