@@ -1,5 +1,5 @@
 // The run's settings, shown when no node is selected: loss, device, dtype, seed, backward passes,
-// retain_graph and zero_grad.
+// retain_graph, zero_grad and training (train or eval mode).
 import { useState } from "react";
 import { useShallow } from "zustand/react/shallow";
 import { guessLoss } from "../actions/run";
@@ -197,6 +197,21 @@ export function RunSettings() {
               onChange={(e) => setRun({ zero_grad: e.target.checked })}
             />{" "}
             between passes
+          </label>
+        </div>
+        <div className="field">
+          <label htmlFor="run-training">training</label>
+          <label
+            className="check"
+            title="module.training: batch_norm uses the batch's statistics and updates its running buffers, dropout drops; off is eval mode"
+          >
+            <input
+              id="run-training"
+              type="checkbox"
+              checked={run.training ?? true}
+              onChange={(e) => setRun({ training: e.target.checked })}
+            />{" "}
+            train mode (off: eval)
           </label>
         </div>
       </div>
