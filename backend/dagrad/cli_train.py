@@ -100,10 +100,10 @@ def cmd_train(args: argparse.Namespace, graph: Graph) -> int:
     for p in shown:
         table.add_row(str(p.step), *(_num(v) for v in (p.loss, p.test_loss, p.accuracy, p.test_accuracy)))
     Console(file=sys.stdout).print(table)
-    for p in result.graph.nodes:  # a scalar parameter (the chapter's a and b) is printed as it ends
-        values = p.attrs.get("values")
-        if isinstance(values, float) and (p.op == "parameter" or p.attrs.get("requires_grad")):
-            print(f"{p.id} = {values:.4f}")
+    for node in result.graph.nodes:  # a scalar parameter (the chapter's a and b) is printed as it ends
+        values = node.attrs.get("values")
+        if isinstance(values, float) and (node.op == "parameter" or node.attrs.get("requires_grad")):
+            print(f"{node.id} = {values:.4f}")
     if args.out:
         print(f"trained graph written to {args.out}")
     return 0
