@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import statistics
 import sys
@@ -47,14 +48,16 @@ from example_oracles import DigitsNet, moons_mlp  # noqa: E402
 
 def with_steps(name: str, steps: int, **train: Any) -> Graph:
     g = examples.load(name)
-    assert g is not None and g.train is not None
+    assert g is not None
+    assert g.train is not None
     return Graph.model_validate(g.model_dump() | {"train": g.train.model_dump() | {"steps": steps} | train})
 
 
 def raw_loop(graph: Graph, model: torch.nn.Module, reshape: bool, steps: int) -> float:
     """steps/s of the textbook loop."""
     t = graph.train
-    assert t is not None and t.data is not None
+    assert t is not None
+    assert t.data is not None
     data = load(t.data.dataset)
     order = BatchOrder(len(data.train_x), t.data.batch_size, t.data.shuffle, graph.run.seed)
     spec = t.optimizer.model_dump()
@@ -146,7 +149,11 @@ def evaluate_while_training(n: int) -> dict[str, float]:
                         steps[0] = m["points"][-1]["step"]
                         ready.set()
 
-        thread = threading.Thread(target=lambda: asyncio.run(train()), daemon=True)
+        def training() -> None:
+            with contextlib.suppress(Exception):  # the server going away at the end
+                asyncio.run(train())
+
+        thread = threading.Thread(target=training, daemon=True)
         thread.start()
         ready.wait(60)
         start_steps, start = steps[0], time.perf_counter()
