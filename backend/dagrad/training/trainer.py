@@ -78,7 +78,10 @@ class Trainer:
             rows = train.data.batch_size  # type: ignore[union-attr]
             step_graph = sized(graph, b, rows, True, True)
             step_graph = step_graph.model_copy(update={"run": mode(step_graph, True, True, self.parameters)})
-            self.order = BatchOrder(len(b.data.train_x), rows, train.data.shuffle, seed)  # type: ignore[union-attr]
+            try:
+                self.order = BatchOrder(len(b.data.train_x), rows, train.data.shuffle, seed)  # type: ignore[union-attr]
+            except ValueError as exc:
+                raise refuse(f"{exc}.", attribute="train.data.batch_size") from exc
         self.step_plan = compile_graph(step_graph, settings, memo)
         self.test_plan = self._eval_plan(len(b.data.test_x)) if b is not None and len(b.data.test_x) else None
         # The tensors, once, as Run makes them: every source of the original plan, in its order.

@@ -560,40 +560,50 @@ export interface components {
             /** Rtol */
             rtol: number;
         };
-        /** DataSpec */
+        /**
+         * DataSpec
+         * @description Which dataset, how large, how noisy, how split, from which seed.
+         */
         DataSpec: {
             /**
              * Classes
+             * @description Classes of 'blobs'.
              * @default 3
              */
             classes: number;
             /**
              * Degree
+             * @description Degree of 'polynomial'.
              * @default 3
              */
             degree: number;
             /**
              * Name
+             * @description The dataset.
              * @enum {string}
              */
             name: "circle" | "xor" | "blobs" | "spirals" | "moons" | "sine" | "polynomial" | "digits";
             /**
              * Noise
+             * @description Standard deviation of the noise added.
              * @default 0.1
              */
             noise: number;
             /**
              * Samples
+             * @description Samples in all (digits: at most 1797).
              * @default 200
              */
             samples: number;
             /**
              * Seed
+             * @description Seed of the draws and of the split.
              * @default 0
              */
             seed: number;
             /**
              * Test Fraction
+             * @description Share of the samples held out for testing.
              * @default 0.2
              */
             test_fraction: number;
