@@ -16,11 +16,11 @@ ALLOWED: dict[str, set[str]] = {
     "autograd": {"errors", "ops"},
     "settings": set(),
     "graph_meta": set(),  # the document's meta: an exercise's checks
-    "data": set(),  # the datasets a training feeds (torch and scikit-learn only)
     # The train section of the document: its dataset's spec is the data module's.
     "train_format": {"data"},
     "graph_format": {"graph_meta", "train_format"},
     "ops": {"errors"},
+    "data": {"ops"},  # dataset sources for training: only the digits loader of ops.datasets
     "plan": {"graph_format", "graph_meta", "ops"},
     "compiler": {"autograd", "errors", "graph_format", "ops", "plan", "settings"},
     "interpreter": {"autograd", "errors", "ops", "plan"},
