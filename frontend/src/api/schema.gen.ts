@@ -562,48 +562,48 @@ export interface components {
         };
         /**
          * DataSpec
-         * @description Which dataset, how large, how noisy, how split, from which seed.
+         * @description One dataset, fully determined by these fields (the same spec always gives the same tensors).
          */
         DataSpec: {
             /**
              * Classes
-             * @description Classes of 'blobs'.
+             * @description blobs: number of blobs; spirals: number of arms (2 is the classic two spirals). Unused by the others.
              * @default 3
              */
             classes: number;
             /**
              * Degree
-             * @description Degree of 'polynomial'.
+             * @description polynomial only: degree of the seeded polynomial.
              * @default 3
              */
             degree: number;
             /**
              * Name
-             * @description The dataset.
+             * @description Which set: 2-D classification, 1-D regression (sine, polynomial) or digits.
              * @enum {string}
              */
             name: "circle" | "xor" | "blobs" | "spirals" | "moons" | "sine" | "polynomial" | "digits";
             /**
              * Noise
-             * @description Standard deviation of the noise added.
+             * @description Standard deviation of the Gaussian noise on the 2-D points or on the regression target (digits: unused, the images are as scikit-learn ships them).
              * @default 0.1
              */
             noise: number;
             /**
              * Samples
-             * @description Samples in all (digits: at most 1797).
+             * @description Train + test samples (digits: at most 1797).
              * @default 200
              */
             samples: number;
             /**
              * Seed
-             * @description Seed of the draws and of the split.
+             * @description Seed of the set's own generator.
              * @default 0
              */
             seed: number;
             /**
              * Test Fraction
-             * @description Share of the samples held out for testing.
+             * @description Share of the samples held out as the test split.
              * @default 0.2
              */
             test_fraction: number;
