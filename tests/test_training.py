@@ -218,3 +218,12 @@ def test_the_same_seed_gives_the_same_training() -> None:
     assert [p.loss for p in one.history] == [p.loss for p in two.history]
     other = Engine().train(with_train("train_moons_mlp", 15, OPTIMIZERS["adam"], seed=8))
     assert [p.loss for p in other.history] != [p.loss for p in one.history]
+
+
+def test_the_time_limit_ends_a_training_with_its_steps() -> None:
+    settings = dagrad.engine.Settings(max_train_seconds=0.3)
+    result = Engine(settings).train(with_train("train_moons_mlp", 10000, OPTIMIZERS["adam"]))
+    assert result.reason == "time_limit"
+    assert 0 < result.steps < 10000
+    assert len(result.history) == result.steps
+    assert result.history[-1].test_loss is not None  # the last step measured
