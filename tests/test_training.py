@@ -227,3 +227,49 @@ def test_the_time_limit_ends_a_training_with_its_steps() -> None:
     assert 0 < result.steps < 10000
     assert len(result.history) == result.steps
     assert result.history[-1].test_loss is not None  # the last step measured
+
+
+def test_batch_norm_buffers_and_dropout_train_as_torch_does() -> None:
+    """batch_norm's running statistics updated in place every step (and kept in the trained
+    graph), dropout's mask drawn from the train section's seed step after step: against
+    F.batch_norm and a bernoulli mask from a generator of that seed."""
+    graph = with_train("train_moons_mlp", 5, OPTIMIZERS["sgd_momentum"], seed=11)
+    doc = graph.model_dump()
+    doc["nodes"] = [n for n in doc["nodes"] if n["id"] not in ("t1",)] + [
+        {"id": "rm", "op": "constant", "attrs": {"shape": [16], "init": "zeros"}},
+        {"id": "rv", "op": "constant", "attrs": {"shape": [16], "init": "ones"}},
+        {"id": "bn", "op": "batch_norm", "inputs": {"input": "h1", "running_mean": "rm", "running_var": "rv"}},
+        {"id": "t1", "op": "dropout", "attrs": {"p": 0.25}, "inputs": {"input": "bn"}},
+    ]
+    graph = Graph.model_validate(doc)
+    trainer = Trainer(graph, dagrad.engine.Settings())
+    start = {k: v.detach().clone() for k, v in trainer.state.items()}
+    names = [f"fc{i}_{kind}" for i in (1, 2, 3) for kind in ("weight", "bias")]
+    params = {k: start[k].clone().requires_grad_() for k in names}
+    rm, rv = start["rm"].clone(), start["rv"].clone()
+    optimizer = torch_optimizer(OPTIMIZERS["sgd_momentum"], list(params.values()))
+    train = graph.train
+    assert train is not None
+    assert train.data is not None
+    data = load(train.data.dataset)
+    order = BatchOrder(len(data.train_x), 32, True, 11)
+    g = torch.Generator().manual_seed(11)
+    p = params
+    for step in range(5):
+        rows = order.indices(step)
+        h1 = F.linear(data.train_x[rows], p["fc1_weight"], p["fc1_bias"])
+        bn = F.batch_norm(h1, rm, rv, training=True)
+        mask = torch.empty(bn.shape).bernoulli_(0.75, generator=g)
+        t1 = bn * mask.div_(0.75)
+        t2 = torch.tanh(F.linear(t1, p["fc2_weight"], p["fc2_bias"]))
+        loss = F.cross_entropy(F.linear(t2, p["fc3_weight"], p["fc3_bias"]), data.train_y[rows])
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        assert trainer.step().loss == loss.item()
+    for k in names:
+        assert torch.equal(trainer.state[k], p[k].detach()), k
+    assert torch.equal(trainer.state["rm"], rm)
+    assert torch.equal(trainer.state["rv"], rv)
+    nodes = {n.id: n for n in trainer.trained_graph().nodes}
+    assert torch.tensor(nodes["rm"].attrs["values"]).equal(rm)  # the buffer kept as values

@@ -99,6 +99,7 @@ class Interpreter:
         observer: Observer | None = None,
         aliases: dict[Edge, torch.Tensor] | None = None,
         feeds: Mapping[str, torch.Tensor] | None = None,
+        generator: torch.Generator | None = None,
     ) -> None:
         self.plan = plan
         # Given tensors for source nodes, by id, used as they are instead of drawn from the init:
@@ -112,8 +113,9 @@ class Interpreter:
         self.makers = Makers()  # which node made which autograd node, noted as each value is made
         self.grad_history: list[dict[str, torch.Tensor]] = []  # after each pass, when there are several
         self.filled: dict[int, int] = {}  # id(a source's tensor) -> its version counter once filled
-        # Random sources draw from one CPU generator, in plan order (which keeps document order).
-        self.generator = torch.Generator().manual_seed(plan.run.seed)
+        # Random sources draw from one CPU generator, in plan order (which keeps document order);
+        # a caller may pass its own: a training's, so that each step's dropout draws on from the last's.
+        self.generator = torch.Generator().manual_seed(plan.run.seed) if generator is None else generator
         # What ops that use the run (OpDef.uses_run) are told: dropout draws from the same generator.
         self.context = RunContext(training=plan.run.training, generator=self.generator)
         self.deadline = time.perf_counter() + max_seconds

@@ -183,6 +183,5 @@ def mode(graph: Graph, training: bool, backward: bool, wrt: list[str] | None = N
     update: dict[str, Any] = {"backward_passes": 1, "retain_graph": None, "zero_grad": False}
     update["output"] = graph.run.output if backward else None
     update["wrt"] = wrt if backward else None
-    if "training" in type(graph.run).model_fields:  # the train/eval switch of batch_norm and dropout
-        update["training"] = training
+    update["training"] = training  # the train/eval switch of batch_norm and dropout
     return graph.run.model_copy(update=update)

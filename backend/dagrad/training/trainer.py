@@ -86,7 +86,10 @@ class Trainer:
         # The tensors, once, as Run makes them: every source of the original plan, in its order.
         maker = Interpreter(base, settings.max_run_seconds)
         self.state: dict[str, torch.Tensor] = {n.id: maker.make_source(n) for n in base.order if n.op.source}
-        self.made = {nid: t._version for nid, t in self.state.items()}  # to see which an op updated in place
+        # Each source as made, to see which an op updated in place (batch_norm's running stats: its
+        # kernel writes them without bumping their version counter, so the values are compared).
+        bound = (self.bound.features, self.bound.labels) if self.bound is not None else ()
+        self.made = {nid: t.detach().clone() for nid, t in self.state.items() if nid not in bound}
         self.optimizer = optimizer(train.optimizer, [self.state[p] for p in self.parameters])
         self.generator = torch.Generator().manual_seed(seed)  # dropout's draws, step after step
         self.steps = 0
@@ -116,8 +119,10 @@ class Trainer:
         self.last_batch = {k: v for k, v in feeds.items() if k not in self.state or v is not self.state[k]}
         # The training's own time budget is checked between steps (run_to_end, Session): a step
         # started runs to its end within the run limit, so that a run out of time keeps its steps.
-        interpreter = Interpreter(self.step_plan, self.settings.max_run_seconds, observer, feeds=feeds)
-        interpreter.generator = self.generator  # dropout draws on from the last step, not from run.seed again
+        # dropout draws on from the last step's draws (the train section's seed), not from run.seed again
+        interpreter = Interpreter(
+            self.step_plan, self.settings.max_run_seconds, observer, feeds=feeds, generator=self.generator
+        )
         result = interpreter.run()
         if self.steps == 0:
             self._every_parameter_reached()
@@ -191,7 +196,8 @@ class Trainer:
     def trained_graph(self) -> Graph:
         """The document with the state as values: each trained parameter, each buffer an op
         updated in place, and the data nodes holding the last batch; `train` kept."""
-        written = set(self.parameters) | {nid for nid, t in self.state.items() if t._version != self.made[nid]}
+        changed = {nid for nid, t in self.made.items() if not torch.equal(self.state[nid], t)}
+        written = set(self.parameters) | changed
         nodes = []
         for node in self.graph.nodes:
             t = self.last_batch.get(node.id) if node.id in self.last_batch else None
