@@ -16,7 +16,9 @@ ALLOWED: dict[str, set[str]] = {
     "autograd": {"errors", "ops"},
     "settings": set(),
     "graph_meta": set(),  # the document's meta: an exercise's checks
-    "graph_format": {"graph_meta"},
+    # The train section of the document: its dataset's spec is the data module's.
+    "train_format": {"data"},
+    "graph_format": {"graph_meta", "train_format"},
     "ops": {"errors"},
     "data": {"ops"},  # dataset sources for training: only the digits loader of ops.datasets
     "plan": {"graph_format", "graph_meta", "ops"},
@@ -31,7 +33,10 @@ ALLOWED: dict[str, set[str]] = {
     "per_sample": {"compiler", "errors", "graph_format", "interpreter", "plan", "report", "results", "settings"},
     # One element's receptive field: a run of its own, like per-sample gradients.
     "receptive": {"compiler", "errors", "graph_format", "interpreter", "plan", "results", "settings"},
+    # Training: steps through the compiler's plans and the interpreter, above both, below the engine.
+    "training": {"compiler", "data", "errors", "graph_format", "interpreter", "plan", "settings", "train_format"},
     "engine": {
+        "training",
         "admission",
         "compiler",
         "errors",
@@ -47,7 +52,7 @@ ALLOWED: dict[str, set[str]] = {
     },
     "examples": {"graph_format"},
 }
-TOP = {"api", "cli", "cli_table", "__init__", "__main__"}  # may import anything
+TOP = {"api", "cli", "cli_table", "cli_train", "__init__", "__main__"}  # may import anything
 
 
 def part_of(path: Path) -> str:

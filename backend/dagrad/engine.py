@@ -13,11 +13,14 @@ process of the server holds one (api/worker_main.py); the CLI and scripts call i
     engine.per_sample(graph, i)      -> each sample's gradients of a batch (per_sample.py)
     engine.receptive_field(graph, node, index)
                                      -> one element's receptive field upstream (receptive.py)
+    engine.train(graph, on_step)     -> the train section's optimiser steps: history and the
+                                        trained graph (training/)
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
@@ -42,6 +45,7 @@ from dagrad.results import (
     ValidateResponse,
 )
 from dagrad.settings import Settings
+from dagrad.training import Trainer, TrainPoint, TrainResult, run_to_end
 
 
 @dataclass(frozen=True)
@@ -99,6 +103,13 @@ class Engine:
         support on every node upstream, in a run slot."""
         with self.slots.wait():
             return receptive.receptive_field(graph, self.settings, node, index, self.memo)
+    def train(self, graph: Graph, on_step: Callable[[TrainPoint], None] | None = None) -> TrainResult:
+        """The train section's steps, within max_train_seconds; on_step sees each step's point."""
+        return run_to_end(self.trainer(graph), self.settings.max_train_seconds, on_step)
+
+    def trainer(self, graph: Graph) -> Trainer:
+        """A training, checked and set up, its tensors made, to step at the caller's pace."""
+        return Trainer(graph, self.settings, self.memo)
 
     def run(self, compiled: Compiled, options: PayloadOptions, observer: Observer | None = None) -> EvaluateResponse:
         """Run a compiled graph, waiting for a run slot (tensors exist only while it is held),
@@ -143,3 +154,10 @@ def validate(graph: Graph, settings: Settings | None = None) -> ValidateResponse
 def evaluate(graph: Graph, options: PayloadOptions | None = None, settings: Settings | None = None) -> EvaluateResponse:
     """Engine(settings).evaluate(graph, options), for scripts and tests."""
     return Engine(settings).evaluate(graph, options)
+
+
+def train(
+    graph: Graph, settings: Settings | None = None, on_step: Callable[[TrainPoint], None] | None = None
+) -> TrainResult:
+    """Engine(settings).train(graph, on_step), for scripts and tests."""
+    return Engine(settings).train(graph, on_step)

@@ -48,7 +48,7 @@ export const defaultRun = (): RunConfig => ({
   backward_passes: 1,
   retain_graph: null,
   zero_grad: false,
-  training: true,
+  training: true, // a fresh nn.Module's mode: batch_norm's batch statistics, dropout drops
 });
 
 export const emptyGraph = (): EditorGraph => ({ nodes: [], edges: [], run: defaultRun() });
