@@ -109,7 +109,7 @@ export function BoundaryView() {
         ref={canvas}
         data-testid="train-boundary"
         data-has-boundary={boundary ? "yes" : "no"}
-        style={{ width: SIZE, height: SIZE }}
+        style={{ width: SIZE }}
         aria-label={twoD ? "Decision boundary over the data points" : "Data points and the predicted curve"}
       />
       <figcaption className="muted">

@@ -29,7 +29,7 @@ function options(width: number): uPlot.Options {
     axes: [
       { ...axis, label: "step", size: 36 },
       { ...axis, scale: "loss", label: "loss", size: 56 },
-      { ...axis, scale: "acc", side: 1, label: "accuracy", grid: { show: false }, size: 44 },
+      { ...axis, scale: "acc", side: 1, label: "accuracy", grid: { show: false }, size: 60 },
     ],
   };
 }

@@ -141,7 +141,7 @@ export function TrainPanel() {
   );
   // A graph loaded (an example, a file) brings its own train section: the form follows it.
   useEffect(() => {
-    if (loadCount) useTrain.getState().loadForm();
+    if (loadCount) useTrain.getState().graphLoaded();
   }, [loadCount]);
   const nodeOptions: [string, string][] = [
     ["", "(choose an input node)"],

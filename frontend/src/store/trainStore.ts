@@ -34,6 +34,9 @@ interface TrainState {
   /** The form from the graph's train section (or the defaults), e.g. when a graph is loaded. */
   loadForm(): void;
   setField(name: string, value: string | boolean): void;
+  /** A graph was loaded or laid out: a different graph (other node ids) ends the session and
+   * forgets the graph Reset would bring back; the form takes the new graph's train section. */
+  graphLoaded(): void;
   /** Start a run, or resume a paused one. */
   play(): void;
   pause(): void;
@@ -102,6 +105,15 @@ export const useTrain = create<TrainState>()((set, get) => {
       set({ open });
     },
     loadForm: () => set({ form: toForm(useGraph.getState().graph.train ?? defaultTrain()), formErrors: {} }),
+    graphLoaded: () => {
+      const { graph } = useGraph.getState();
+      const ids = (g: EditorGraph) => g.nodes.map((n) => n.id).join("\n");
+      const { original } = get();
+      if (original && ids(original) === ids(graph)) return; // the same graph, laid out again
+      client.reset();
+      set({ original: null });
+      get().loadForm();
+    },
     setField: (name, value) => set((s) => ({ form: { ...s.form, [name]: value } })),
 
     play: () => {
