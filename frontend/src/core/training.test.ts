@@ -158,6 +158,13 @@ describe("TrainClient over a fake socket", () => {
     expect(client.view).toEqual(idleView());
   });
 
+  it("says so when the socket closes before the run starts", () => {
+    const { client, sockets } = session();
+    client.start(graph);
+    sockets[0].drop();
+    expect(statusLine(client.view)).toBe("Refused: the server did not open the training connection");
+  });
+
   it("ignores a message it cannot read and controls that do not apply", () => {
     const { client, sockets } = session();
     client.pause(); // nothing to pause: no socket opened

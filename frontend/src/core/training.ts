@@ -523,7 +523,9 @@ export class TrainClient {
     socket.onclose = () => {
       if (this.socket !== socket) return;
       this.socket = null;
-      if (this.active) this.set({ ...this.view, phase: "done", reason: "disconnected" });
+      if (this.view.phase === "connecting")
+        this.set({ ...this.view, phase: "error", error: "the server did not open the training connection" });
+      else if (this.active) this.set({ ...this.view, phase: "done", reason: "disconnected" });
     };
     if (socket.readyState === OPEN) this.flush();
   }
