@@ -121,3 +121,29 @@ describe("the train store over a fake socket", () => {
     expect(useTrain.getState().view.phase).toBe("done");
   });
 });
+
+describe("a graph loaded while the panel is open", () => {
+  it("ends the session and forgets the old graph, but not for the same graph laid out again", () => {
+    const sockets: FakeSocket[] = [];
+    socketFactory.open = () => {
+      const s = new FakeSocket();
+      sockets.push(s);
+      return s;
+    };
+    useGraph.getState().loadDoc(doc([1, 2]));
+    useTrain.getState().play();
+    expect(useTrain.getState().original).not.toBeNull();
+    useTrain.getState().graphLoaded(); // the same node ids: an auto-layout
+    expect(sockets[0].closed).toBe(false);
+    const other = {
+      ...doc([3, 4]),
+      nodes: [{ ...param([3, 4]), id: "v" }],
+      layout: {},
+    } as unknown as GraphDoc;
+    useGraph.getState().loadDoc(other);
+    useTrain.getState().graphLoaded();
+    expect(sockets[0].closed).toBe(true);
+    expect(useTrain.getState().original).toBeNull();
+    expect(useTrain.getState().view.phase).toBe("idle");
+  });
+});
