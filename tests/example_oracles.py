@@ -352,7 +352,17 @@ def digits_batch(n: int) -> tuple[torch.Tensor, torch.Tensor]:
 
 @oracle("conv_net_digits")
 def _conv_net_digits(seed: int) -> Expected:
-    input1, target = digits_batch(12)
+    return _digits_net(12)
+
+
+@oracle("train_digits_net")
+def _train_digits_net(seed: int) -> Expected:
+    """Its state before training: the same Net on the first 64 digits."""
+    return _digits_net(64)
+
+
+def _digits_net(n: int) -> Expected:
+    input1, target = digits_batch(n)
     model = DigitsNet()
     c1 = model.conv1(input1)
     c1.retain_grad()
@@ -417,6 +427,58 @@ def _detach(seed: int) -> Expected:
         values={"a": d(a), "b": d(b), "l": d(l)},
         grads={"a": g(a), "b": g(b)},
         no_grad=("one", "a_detached"),
+    )
+
+
+@oracle("train_descent_detach")
+def _train_descent_detach(seed: int) -> Expected:
+    """Its state before training: the detach example's (the loop's first step)."""
+    return _detach(seed)
+
+
+@oracle("train_descent")
+def _train_descent(seed: int) -> Expected:
+    a = torch.tensor(0.5).requires_grad_()
+    b = torch.tensor(-0.5).requires_grad_()
+    l = (a - 1) ** 2 + (b + 1) ** 2 + (a - b) ** 2  # noqa: E741  (the chapter's name)
+    l.backward()
+    return Expected(
+        roots=(l,), values={"a": d(a), "b": d(b), "l": d(l)}, grads={"a": g(a), "b": g(b)}, no_grad=("one",)
+    )
+
+
+def moons_mlp(seed: int) -> nn.Sequential:
+    """The moons example's MLP as its document draws it: each parameter uniform(-1/sqrt(fan_in),
+    1/sqrt(fan_in)) in document order after torch.manual_seed(seed)."""
+    layers = [nn.Linear(2, 16), nn.Tanh(), nn.Linear(16, 16), nn.Tanh(), nn.Linear(16, 2)]
+    torch.manual_seed(seed)  # after the constructors' own draws: the document's are the uniform_ below
+    with torch.no_grad():
+        for layer in layers[::2]:
+            assert isinstance(layer, nn.Linear)
+            k = layer.in_features**-0.5
+            layer.weight.uniform_(-k, k)
+            layer.bias.uniform_(-k, k)
+    return nn.Sequential(*layers)
+
+
+@oracle("train_moons_mlp")
+def _train_moons_mlp(seed: int) -> Expected:
+    """Its state before training: the MLP on zeros (the data nodes are fed a batch when it trains)."""
+    model = moons_mlp(seed)
+    x = torch.zeros(32, 2)
+    y = torch.zeros(32, dtype=torch.int64)
+    logits = model(x)
+    loss = F.cross_entropy(logits, y)
+    loss.backward()
+    params = {}
+    for i, layer in enumerate(model[::2], start=1):
+        assert isinstance(layer, nn.Linear)
+        params[f"fc{i}_weight"], params[f"fc{i}_bias"] = layer.weight, layer.bias
+    return Expected(
+        roots=(loss,),
+        values={**{k: d(p) for k, p in params.items()}, "x": x, "y": y, "logits": d(logits), "loss": d(loss)},
+        grads={k: g(p) for k, p in params.items()},
+        no_grad=("x", "y"),
     )
 
 

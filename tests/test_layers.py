@@ -16,7 +16,10 @@ ALLOWED: dict[str, set[str]] = {
     "autograd": {"errors", "ops"},
     "settings": set(),
     "graph_meta": set(),  # the document's meta: an exercise's checks
-    "graph_format": {"graph_meta"},
+    "data": set(),  # the datasets a training feeds (torch and scikit-learn only)
+    # The train section of the document: its dataset's spec is the data module's.
+    "train_format": {"data"},
+    "graph_format": {"graph_meta", "train_format"},
     "ops": {"errors"},
     "plan": {"graph_format", "graph_meta", "ops"},
     "compiler": {"autograd", "errors", "graph_format", "ops", "plan", "settings"},
@@ -28,7 +31,10 @@ ALLOWED: dict[str, set[str]] = {
     # the report (per-sample gradients give payloads), below the engine.
     "gradcheck": {"compiler", "errors", "graph_format", "interpreter", "plan", "results", "settings"},
     "per_sample": {"compiler", "errors", "graph_format", "interpreter", "plan", "report", "results", "settings"},
+    # Training: steps through the compiler's plans and the interpreter, above both, below the engine.
+    "training": {"compiler", "data", "errors", "graph_format", "interpreter", "plan", "settings", "train_format"},
     "engine": {
+        "training",
         "admission",
         "compiler",
         "errors",

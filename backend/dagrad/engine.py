@@ -11,11 +11,14 @@ process of the server holds one (api/worker_main.py); the CLI and scripts call i
                                         backward passes step by step: report/backward_steps.py)
     engine.gradcheck(graph)          -> each gradient against finite differences (gradcheck.py)
     engine.per_sample(graph, i)      -> each sample's gradients of a batch (per_sample.py)
+    engine.train(graph, on_step)     -> the train section's optimiser steps: history and the
+                                        trained graph (training/)
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
@@ -33,6 +36,7 @@ from dagrad.report.response import check_response_size, check_steps_size, evalua
 from dagrad.report.spelled import spelled_nodes
 from dagrad.results import EvaluateResponse, GradcheckResponse, PayloadOptions, PerSampleResponse, ValidateResponse
 from dagrad.settings import Settings
+from dagrad.training import Trainer, TrainPoint, TrainResult, run_to_end
 
 
 @dataclass(frozen=True)
@@ -85,6 +89,14 @@ class Engine:
         with self.slots.wait():
             return per_sample.gradients(graph, self.settings, sample, batch, self.memo)
 
+    def train(self, graph: Graph, on_step: Callable[[TrainPoint], None] | None = None) -> TrainResult:
+        """The train section's steps, within max_train_seconds; on_step sees each step's point."""
+        return run_to_end(self.trainer(graph), self.settings.max_train_seconds, on_step)
+
+    def trainer(self, graph: Graph) -> Trainer:
+        """A training, checked and set up, its tensors made, to step at the caller's pace."""
+        return Trainer(graph, self.settings, self.memo)
+
     def run(self, compiled: Compiled, options: PayloadOptions, observer: Observer | None = None) -> EvaluateResponse:
         """Run a compiled graph, waiting for a run slot (tensors exist only while it is held),
         unless its answer would be larger than the server sends."""
@@ -128,3 +140,10 @@ def validate(graph: Graph, settings: Settings | None = None) -> ValidateResponse
 def evaluate(graph: Graph, options: PayloadOptions | None = None, settings: Settings | None = None) -> EvaluateResponse:
     """Engine(settings).evaluate(graph, options), for scripts and tests."""
     return Engine(settings).evaluate(graph, options)
+
+
+def train(
+    graph: Graph, settings: Settings | None = None, on_step: Callable[[TrainPoint], None] | None = None
+) -> TrainResult:
+    """Engine(settings).train(graph, on_step), for scripts and tests."""
+    return Engine(settings).train(graph, on_step)

@@ -14,6 +14,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from dagrad.graph_meta import Meta
+from dagrad.train_format import Train
 
 NodeId = str
 
@@ -119,6 +120,9 @@ class Graph(BaseModel):
     )
     layout: dict[NodeId, Position] = Field(
         default_factory=dict, description="Editor positions by node id; ignored by the engine."
+    )
+    train: Train | None = Field(
+        None, description="How to train the graph (POST /api/train, dagrad train); evaluate ignores it."
     )
     meta: Meta = Field(
         default_factory=Meta,

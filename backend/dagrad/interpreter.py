@@ -9,6 +9,7 @@ for whoever extends it (override a method, or pass an `Observer`):
       ├─ run_node(node)       for each node in topological order, between observer.starting(node)
       │                       and observer.value(node, value)
       │    ├─ make_source()   input / parameter / constant: drawn on the CPU, then moved
+      │                       (or the tensor given for it in `feeds`)
       │    └─ node.op.call()  everything else, its arguments from fetch(edge)
       └─ backward()           from run.output, run.backward_passes times; observer.backward_pass
                               and observer.backward_done around each pass
@@ -17,7 +18,7 @@ for whoever extends it (override a method, or pass an `Observer`):
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 import torch
@@ -96,8 +97,13 @@ class Interpreter:
         max_seconds: float,
         observer: Observer | None = None,
         aliases: dict[Edge, torch.Tensor] | None = None,
+        feeds: Mapping[str, torch.Tensor] | None = None,
     ) -> None:
         self.plan = plan
+        # Given tensors for source nodes, by id, used as they are instead of drawn from the init:
+        # how training keeps its parameters, buffers and optimiser state across steps and feeds
+        # each step's batch (training.py). A fed source draws nothing from the generator.
+        self.feeds: Mapping[str, torch.Tensor] = feeds or {}
         self.observer = observer or Observer()
         self.values: dict[str, torch.Tensor] = {}
         # Filled as uses are fetched; a caller may pass its own dict, to read it while the run goes on.
@@ -145,6 +151,10 @@ class Interpreter:
     def make_source(self, node: PlannedNode) -> torch.Tensor:
         attrs = node.attrs
         assert isinstance(attrs, SourceAttrs)
+        fed = self.feeds.get(node.id)
+        if fed is not None:
+            self.filled[id(fed)] = fed._version
+            return fed
         t = create(attrs, attrs.resolved_dtype(self.plan.run.dtype), self.generator)
         t = t.to(self.plan.device).requires_grad_(attrs.requires_grad)
         self.filled[id(t)] = t._version  # the init's own in-place writes (normal_, uniform_): not the user's

@@ -100,6 +100,24 @@ class Settings(BaseSettings):
     )
     room_idle_seconds: float = Field(4 * 3600.0, gt=0, description="A room with no new state for this long closes.")
 
+    # Training (training.py, api/training.py).
+    max_train_steps: int = Field(10000, ge=1, description="Most optimiser steps of one training run.")
+    max_train_seconds: float = Field(
+        300.0, gt=0, description="Wall time after which a training run stops (done, reason time_limit)."
+    )
+    max_training_runs: int = Field(
+        2, ge=0, description="Training runs at once, per server process; each has a worker process of its own."
+    )
+    max_training_runs_per_client: int = Field(
+        1, ge=0, description="Training runs at once of one client (by its token, else its address)."
+    )
+    train_idle_seconds: float = Field(
+        600.0, gt=0, description="A paused training run that gets no message for this long is stopped."
+    )
+    train_threads: int = Field(
+        1, ge=1, description="PyTorch's threads in a training worker: few, so that evaluates keep their cores."
+    )
+
     token: SkipJsonSchema[str | None] = Field(
         None,
         exclude=True,

@@ -16,9 +16,10 @@ from dagrad import __version__
 from dagrad.api import auth, docs_ui, error_handlers
 from dagrad.api.body_limit import BodyLimitMiddleware
 from dagrad.api.rooms import Rooms
-from dagrad.api.routes import examples, graphs, health, ops, rooms
+from dagrad.api.routes import examples, graphs, health, ops, rooms, train
 from dagrad.api.security_headers import SecurityHeaders
 from dagrad.api.strict_query import strict_query
+from dagrad.api.training import TrainingRuns
 from dagrad.api.workers import WorkerPool
 from dagrad.settings import Settings
 
@@ -66,11 +67,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.pool = pool
     app.state.rooms = room_list
+    app.state.training = TrainingRuns(settings)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     error_handlers.install(app)
     docs_ui.install(app)
     app.include_router(auth.router)
-    for router in (ops.router, graphs.router, examples.router, health.router, rooms.router):
+    for router in (ops.router, graphs.router, examples.router, health.router, rooms.router, train.router):
         app.include_router(router)
 
     static = static_dir()

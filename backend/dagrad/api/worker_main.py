@@ -40,6 +40,7 @@ from dagrad.api.error_handlers import (
     parse_failure,
     validation_body,
 )
+from dagrad.api.train_job import error_message, train_job
 from dagrad.engine import Engine
 from dagrad.errors import GraphError, GraphErrors
 from dagrad.graph_format import Graph
@@ -140,11 +141,29 @@ def serve(conn: Connection, engine: Engine, where: mmap.mmap) -> None:
         except (EOFError, OSError):  # the server is gone
             return
         _write(where, b"")
+        if kind == "train":  # a worker forked for one training (api/training.py): its messages, then the end
+            conn.send_bytes(pickle.dumps(("end", *training(engine, body, options or {}, conn))))
+            return
         try:
             answer = handle(engine, kind, body, options, where)
         except Exception as exc:
             answer = internal_error(exc)
         conn.send_bytes(pickle.dumps(answer))
+
+
+def training(engine: Engine, body: bytes, options: dict[str, Any], conn: Connection) -> tuple[int, bytes]:
+    """A training job (api/train_job.py), its body refused as evaluate refuses one."""
+    graph = parse(body)
+    try:
+        if not isinstance(graph, Graph):
+            status, content = refusal("train", *graph, None)
+        else:
+            status, content = train_job(engine, graph, options, conn)
+    except Exception as exc:
+        status, content = internal_error(exc)
+    if options.get("stream") and status != 200 and not content.startswith(b'{"type"'):
+        content = error_message(status, content).encode()
+    return status, content
 
 
 def _threads_each(settings: Settings) -> int:

@@ -121,6 +121,7 @@ class WorkerPool:
         self._runs: Handoff[int] = Handoff(range(settings.max_concurrent_runs))
         self._idle: Handoff[Worker] = Handoff()
         self._workers: set[Worker] = set()
+        self._trainers: set[Worker] = set()  # forked for one training each (api/training.py), apart from the runs'
         self._lock = threading.Lock()
         self._template: Template | None = None
         self._up = threading.Event()  # set once the first workers are forked (or failed to be)
@@ -145,7 +146,8 @@ class WorkerPool:
 
     def close(self) -> None:
         with self._lock:
-            workers, self._workers = list(self._workers), set()
+            workers, self._workers = [*self._workers, *self._trainers], set()
+            self._trainers = set()
             template, self._template = self._template, None
             self._idle = Handoff()
         for w in workers:
@@ -196,6 +198,35 @@ class WorkerPool:
         template = self._template
         if template is not None:
             threading.Thread(target=self._fork, args=(template, 1), daemon=True, name="dagrad-fork").start()
+
+    # --- training workers ---------------------------------------------------------------------
+    async def trainer(self) -> Worker:
+        """A worker forked for one training: not one of the run slots' workers, so that evaluates
+        keep theirs; ended by end_trainer."""
+        await self.started()
+        template = self._template
+        if template is None:
+            raise GraphErrors([GraphError(code="runtime", message="the server is shutting down.")], status=503)
+        loop = asyncio.get_running_loop()
+        try:
+            worker = await loop.run_in_executor(None, template.fork)
+        except OSError as exc:
+            raise GraphErrors(
+                [GraphError(code="runtime", message=f"no training process could be started: {exc}")], status=503
+            ) from exc
+        with self._lock:
+            self._trainers.add(worker)
+        return worker
+
+    def end_trainer(self, worker: Worker) -> None:
+        with self._lock:
+            self._trainers.discard(worker)
+        worker.kill()
+
+    @property
+    def trainers(self) -> int:
+        """Training processes alive."""
+        return len(self._trainers)
 
     # --- jobs ---------------------------------------------------------------------------------
     async def slot(self, kind: str, deadline: float) -> Slot:

@@ -1,0 +1,180 @@
+"""Training against hand-written torch.optim loops: the same initial tensors (built by the
+oracles' own code, tests/example_oracles.py), the same batches (dagrad.data's BatchOrder over
+the same dataset), the same optimiser; the parameters after each of the first 3 steps and after
+N steps must be equal (torch.equal: the ops run in the same order, so bit for bit)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+import dagrad
+from dagrad import examples
+from dagrad.data import BatchOrder, load
+from dagrad.engine import Engine
+from dagrad.graph_format import Graph
+from dagrad.training import Trainer
+from example_oracles import DigitsNet, moons_mlp
+
+OPTIMIZERS: dict[str, dict[str, Any]] = {
+    "sgd_momentum": {"name": "sgd", "lr": 0.05, "momentum": 0.9, "weight_decay": 1e-4},
+    "sgd_nesterov": {"name": "sgd", "lr": 0.05, "momentum": 0.9, "nesterov": True},
+    "adam": {"name": "adam", "lr": 0.01},
+    "adamw": {"name": "adamw", "lr": 0.01, "betas": [0.8, 0.99]},
+}
+
+
+def torch_optimizer(spec: dict[str, Any], params: list[torch.Tensor]) -> torch.optim.Optimizer:
+    kw = {k: v for k, v in spec.items() if k != "name"}
+    if "betas" in kw:
+        kw["betas"] = tuple(kw["betas"])
+    return {"sgd": torch.optim.SGD, "adam": torch.optim.Adam, "adamw": torch.optim.AdamW}[spec["name"]](params, **kw)
+
+
+def with_train(name: str, steps: int, optimizer: dict[str, Any], **more: Any) -> Graph:
+    g = examples.load(name)
+    assert g is not None
+    assert g.train is not None
+    train = g.train.model_dump() | {"steps": steps, "optimizer": optimizer} | more
+    return Graph.model_validate(g.model_dump() | {"train": train})
+
+
+def compare(
+    graph: Graph,
+    model: nn.Module,
+    names: dict[str, torch.Tensor],
+    forward: Callable[[torch.Tensor], torch.Tensor],
+    steps: int,
+) -> None:
+    """Step dagrad and the torch loop side by side; the parameters equal after steps 1, 2, 3 and the last."""
+    train = graph.train
+    assert train is not None
+    assert train.data is not None
+    data = load(train.data.dataset)
+    order = BatchOrder(len(data.train_x), train.data.batch_size, train.data.shuffle, graph.run.seed)
+    optimizer = torch_optimizer(train.optimizer.model_dump(), list(names.values()))
+    trainer = Trainer(graph, dagrad.engine.Settings())
+    for step in range(steps):
+        rows = order.indices(step)
+        loss = F.cross_entropy(forward(data.train_x[rows]), data.train_y[rows])
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        point = trainer.step(float("inf"))
+        assert point.loss == pytest.approx(loss.item(), rel=0, abs=0), f"step {step + 1}: the loss"
+        if step < 3 or step == steps - 1:
+            for nid, p in names.items():
+                assert torch.equal(trainer.state[nid], p.detach()), f"step {step + 1}: {nid}"
+
+
+@pytest.mark.parametrize("opt", sorted(OPTIMIZERS))
+def test_mlp_steps_equal_a_torch_optim_loop(opt: str) -> None:
+    graph = with_train("train_moons_mlp", 25, OPTIMIZERS[opt])
+    model = moons_mlp(graph.run.seed)
+    names = {}
+    for i, layer in enumerate(model[::2], start=1):
+        assert isinstance(layer, nn.Linear)
+        names[f"fc{i}_weight"], names[f"fc{i}_bias"] = layer.weight, layer.bias
+    compare(graph, model, names, model, 25)
+
+
+@pytest.mark.parametrize("opt", ["sgd_momentum", "adam", "adamw"])
+def test_digits_net_steps_equal_a_torch_optim_loop(opt: str) -> None:
+    graph = with_train("train_digits_net", 6, OPTIMIZERS[opt])
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(graph.run.seed)
+        model = DigitsNet()
+    names = {name.replace(".", "_"): p for name, p in model.named_parameters()}
+    compare(graph, model, names, lambda x: model(x.view(-1, 1, 8, 8)), 6)
+
+
+def test_zero_grad_off_accumulates_as_torch_does() -> None:
+    graph = with_train("train_moons_mlp", 4, OPTIMIZERS["sgd_momentum"], zero_grad=False)
+    model = moons_mlp(graph.run.seed)
+    train = graph.train
+    assert train is not None
+    assert train.data is not None
+    data = load(train.data.dataset)
+    order = BatchOrder(len(data.train_x), 32, True, graph.run.seed)
+    optimizer = torch_optimizer(OPTIMIZERS["sgd_momentum"], list(model.parameters()))
+    trainer = Trainer(graph, dagrad.engine.Settings())
+    for step in range(4):
+        rows = order.indices(step)
+        F.cross_entropy(model(data.train_x[rows]), data.train_y[rows]).backward()  # never zeroed
+        optimizer.step()
+        trainer.step(float("inf"))
+    assert torch.equal(trainer.state["fc1_weight"], model[0].weight.detach())
+
+
+@pytest.mark.parametrize(
+    ("name", "a", "b"), [("train_descent", 0.4246, -0.4246), ("train_descent_detach", 0.5099, -0.4901)]
+)
+def test_the_chapters_loops(name: str, a: float, b: float) -> None:
+    """The chapter's own loop (autograd.grad and a -= eta * ga under no_grad), written out, and its prints."""
+    graph = examples.load(name)
+    assert graph is not None
+    assert graph.train is not None
+    eta = graph.train.optimizer.lr
+    ta, tb = torch.tensor(0.5).requires_grad_(), torch.tensor(-0.5).requires_grad_()
+    for _ in range(100):
+        last = (ta.detach() if "detach" in name else ta) - tb
+        loss = (ta - 1) ** 2 + (tb + 1) ** 2 + last**2
+        ga, gb = torch.autograd.grad(loss, (ta, tb))
+        with torch.no_grad():
+            ta -= eta * ga
+            tb -= eta * gb
+    result = Engine().train(graph)
+    values = {n.id: n.attrs.get("values") for n in result.graph.nodes}
+    assert torch.tensor(values["a"]) == ta.detach()
+    assert torch.tensor(values["b"]) == tb.detach()
+    assert (round(ta.item(), 4), round(tb.item(), 4)) == (a, b)
+    assert result.steps == 100
+    assert len(result.history) == 100
+
+
+def test_the_trained_graph_evaluates_to_the_trained_state() -> None:
+    graph = with_train("train_moons_mlp", 12, OPTIMIZERS["adam"])
+    trainer = Trainer(graph, dagrad.engine.Settings())
+    for _ in range(12):
+        trainer.step(float("inf"))
+    trained = trainer.trained_graph()
+    assert trained.train == graph.train
+    result = Engine().evaluate(trained)
+    from graph_builder import decode
+
+    for nid in ("fc1_weight", "fc3_bias"):
+        assert torch.equal(decode(result.nodes[nid].value), trainer.state[nid])
+    x = decode(result.nodes["x"].value)
+    assert torch.equal(x, trainer.last_batch["x"])  # the data nodes hold the last batch
+    assert trained.model_dump()["nodes"] != graph.model_dump()["nodes"]
+
+
+def test_dagrad_train_helper_and_on_step() -> None:
+    seen: list[int] = []
+    graph = examples.load("train_descent")
+    assert graph is not None
+    result = dagrad.train(graph, on_step=lambda p: seen.append(p.step))
+    assert seen == list(range(1, 101))
+    assert result.reason == "finished"
+
+
+def test_boundary_and_test_figures() -> None:
+    graph = with_train("train_moons_mlp", 20, OPTIMIZERS["adam"])
+    trainer = Trainer(graph, dagrad.engine.Settings())
+    point = trainer.step(float("inf"))
+    trainer.measure(point)
+    assert point.test_loss is not None
+    assert point.test_accuracy is not None
+    assert point.accuracy is not None
+    boundary = trainer.boundary()
+    assert boundary is not None
+    assert boundary.size == (48, 48)
+    assert len(boundary.label) == 48 * 48
+    assert set(boundary.label) <= {0, 1}
+    assert all(0.5 <= c <= 1 for c in boundary.confidence)
+    assert trainer.curve() is None
