@@ -10,7 +10,17 @@ import { BoundaryView } from "./BoundaryView";
 import { LossChart } from "./LossChart";
 import "./training.css";
 
-function NumberField({ name, label, title }: { name: string; label: string; title?: string }) {
+function NumberField({
+  name,
+  label,
+  title,
+  placeholder,
+}: {
+  name: string;
+  label: string;
+  title?: string;
+  placeholder?: string;
+}) {
   const value = useTrain((s) => String(s.form[name] ?? ""));
   const error = useTrain((s) => s.formErrors[name]);
   const locked = useTrain((s) => isActive(s.view.phase));
@@ -24,6 +34,7 @@ function NumberField({ name, label, title }: { name: string; label: string; titl
         id={id}
         data-testid={id}
         inputMode="decimal"
+        placeholder={placeholder}
         value={value}
         disabled={locked}
         aria-invalid={!!error}
@@ -229,16 +240,15 @@ export function TrainPanel() {
           </div>
           <div className="field-row">
             <NumberField name="batch_size" label="batch size" />
-            <NumberField name="samples" label="samples" />
-            <NumberField name="noise" label="noise" />
+            <NumberField name="samples" label="samples" placeholder="default" />
+            {dataset !== "digits" && <NumberField name="noise" label="noise" placeholder="default" />}
           </div>
           <div className="field-row">
-            <NumberField name="test_fraction" label="test fraction" />
-            <NumberField name="data_seed" label="data seed" />
-            {dataset === "polynomial" ? (
-              <NumberField name="degree" label="degree" />
-            ) : (
-              <NumberField name="classes" label="classes" />
+            <NumberField name="test_fraction" label="test fraction" placeholder="default" />
+            <NumberField name="data_seed" label="data seed" placeholder="default" />
+            {dataset === "polynomial" && <NumberField name="degree" label="degree" placeholder="default" />}
+            {(dataset === "blobs" || dataset === "spirals") && (
+              <NumberField name="classes" label="classes" placeholder="default" />
             )}
           </div>
           <CheckField name="shuffle" label="shuffle the batches (by the seed)" />

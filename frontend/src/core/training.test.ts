@@ -13,6 +13,7 @@ import {
   type SocketLike,
   statusLine,
   TrainClient,
+  type TrainSection,
   type TrainView,
   toForm,
   trainSocketUrl,
@@ -202,23 +203,44 @@ describe("the form and the train section", () => {
       features: "x",
       labels: "y",
       batch_size: "16",
+      noise: "0.2",
+      samples: "300",
     };
     const { section } = fromForm(form, defaultTrain());
     expect(section?.data).toEqual({
-      dataset: {
-        name: "moons",
-        samples: 200,
-        noise: 0.1,
-        test_fraction: 0.2,
-        seed: 0,
-        classes: 2,
-        degree: 3,
-      },
+      dataset: { name: "moons", samples: 300, noise: 0.2 }, // the boxes left empty: the dataset's defaults
       features: "x",
       labels: "y",
       batch_size: 16,
       shuffle: true,
     });
+  });
+
+  it("reads a section that leaves out its defaults, as the gallery's do", () => {
+    const partial = {
+      optimizer: { name: "adamw", lr: 0.01 },
+      steps: 300,
+      data: { dataset: { name: "digits", test_fraction: 0.2 }, features: "x", labels: "y", batch_size: 64 },
+      predict: "logits",
+    } as unknown as TrainSection;
+    const form = toForm(partial);
+    expect(form).toMatchObject({
+      weight_decay: "0.01",
+      beta2: "0.999",
+      snapshot_every: "10",
+      zero_grad: true,
+    });
+    expect(form.samples).toBe(""); // the dataset's own default
+    const { section } = fromForm(form, partial);
+    expect(section?.optimizer).toEqual({
+      name: "adamw",
+      lr: 0.01,
+      betas: [0.9, 0.999],
+      eps: 1e-8,
+      weight_decay: 0.01,
+    });
+    expect(section?.data?.dataset).toEqual({ name: "digits", test_fraction: 0.2 });
+    expect(section?.predict).toBe("logits");
   });
 
   it("names each field that would be refused, and what would do", () => {

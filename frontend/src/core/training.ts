@@ -36,15 +36,19 @@ export const DATASETS = [
 ] as const;
 export type DatasetName = (typeof DATASETS)[number];
 
+/** The dataset; a field left out takes the server's default for that dataset (dagrad.data). */
 export interface DatasetSpec {
   name: DatasetName;
-  samples: number;
-  noise: number;
-  test_fraction: number;
-  seed: number;
-  classes: number;
-  degree: number;
+  samples?: number;
+  noise?: number;
+  test_fraction?: number;
+  seed?: number;
+  classes?: number;
+  degree?: number;
 }
+
+/** The dataset's fields the form edits, each left out when its box is empty. */
+export const DATASET_FIELDS = ["samples", "noise", "test_fraction", "seed", "classes", "degree"] as const;
 
 export interface TrainData {
   dataset: DatasetSpec;
@@ -77,6 +81,30 @@ export const defaultTrain = (): TrainSection => ({
   snapshot_every: 10,
 });
 
+/** Every field of the optimiser, torch.optim's defaults where a document leaves one out. */
+export function fullOptimizer(o: Partial<Optimizer> & { name: OptimizerName }): Optimizer {
+  const lr = o.lr ?? 0.01;
+  if (o.name === "sgd") {
+    const g = o as Partial<SgdOptimizer>;
+    return {
+      name: "sgd",
+      lr,
+      momentum: g.momentum ?? 0,
+      dampening: g.dampening ?? 0,
+      weight_decay: g.weight_decay ?? 0,
+      nesterov: g.nesterov ?? false,
+    };
+  }
+  const a = o as Partial<AdamOptimizer>;
+  return {
+    name: o.name,
+    lr,
+    betas: a.betas ?? [0.9, 0.999],
+    eps: a.eps ?? 1e-8,
+    weight_decay: a.weight_decay ?? (o.name === "adamw" ? 0.01 : 0), // AdamW's default decay, as torch's
+  };
+}
+
 /** Switch the optimiser, keeping what SGD and Adam share (lr, weight_decay). */
 export function withOptimizer(opt: Optimizer, name: OptimizerName): Optimizer {
   if (name === opt.name) return opt;
@@ -94,8 +122,9 @@ export type TrainForm = Record<string, string | boolean>;
 const num = (v: number | null | undefined) => (v === null || v === undefined ? "" : String(v));
 
 export function toForm(t: TrainSection): TrainForm {
-  const o = t.optimizer;
+  const o = fullOptimizer(t.optimizer);
   const d = t.data;
+  const ds = d?.dataset;
   return {
     optimizer: o.name,
     lr: num(o.lr),
@@ -106,21 +135,23 @@ export function toForm(t: TrainSection): TrainForm {
     beta1: o.name === "sgd" ? "0.9" : num(o.betas[0]),
     beta2: o.name === "sgd" ? "0.999" : num(o.betas[1]),
     eps: o.name === "sgd" ? "1e-8" : num(o.eps),
-    steps: num(t.steps),
-    zero_grad: t.zero_grad,
+    // A document may leave out what has a default (the gallery's do): the server's defaults.
+    steps: num(t.steps ?? 100),
+    zero_grad: t.zero_grad ?? true,
     seed: num(t.seed),
-    snapshot_every: num(t.snapshot_every),
-    dataset: d ? d.dataset.name : "",
+    snapshot_every: num(t.snapshot_every ?? 10),
+    dataset: ds ? ds.name : "",
     features: d?.features ?? "",
     labels: d?.labels ?? "",
     batch_size: num(d?.batch_size ?? 32),
     shuffle: d?.shuffle ?? true,
-    samples: num(d?.dataset.samples ?? 200),
-    noise: num(d?.dataset.noise ?? 0.1),
-    test_fraction: num(d?.dataset.test_fraction ?? 0.2),
-    data_seed: num(d?.dataset.seed ?? 0),
-    classes: num(d?.dataset.classes ?? 2),
-    degree: num(d?.dataset.degree ?? 3),
+    // Empty: the dataset's own default.
+    samples: num(ds?.samples),
+    noise: num(ds?.noise),
+    test_fraction: num(ds?.test_fraction),
+    data_seed: num(ds?.seed),
+    classes: num(ds?.classes),
+    degree: num(ds?.degree),
   };
 }
 
@@ -145,12 +176,12 @@ const RULES: Record<string, Rule> = {
   seed: { int: true, min: 0, optional: true },
   snapshot_every: { int: true, min: 1 },
   batch_size: { int: true, min: 1 },
-  samples: { int: true, min: 2 },
-  noise: { min: 0 },
-  test_fraction: { min: 0, max: 1 },
-  data_seed: { int: true, min: 0 },
-  classes: { int: true, min: 2 },
-  degree: { int: true, min: 1 },
+  samples: { int: true, min: 2, optional: true },
+  noise: { min: 0, optional: true },
+  test_fraction: { min: 0, max: 1, optional: true },
+  data_seed: { int: true, min: 0, optional: true },
+  classes: { int: true, min: 2, optional: true },
+  degree: { int: true, min: 1, optional: true },
 };
 
 function readNumber(field: string, raw: string, errors: Record<string, string>): number | null {
@@ -207,16 +238,14 @@ export function fromForm(
   if (dataset) {
     if (!form.features) errors.features = "choose the input node that takes the features";
     if (!form.labels) errors.labels = "choose the input node that takes the labels";
+    const spec: DatasetSpec = { name: dataset as DatasetName };
+    for (const f of DATASET_FIELDS) {
+      const field = f === "seed" ? "data_seed" : f;
+      const v = readNumber(field, String(form[field] ?? ""), errors);
+      if (v !== null) spec[f] = v;
+    }
     data = {
-      dataset: {
-        name: dataset as DatasetName,
-        samples: n("samples"),
-        noise: n("noise"),
-        test_fraction: n("test_fraction"),
-        seed: n("data_seed"),
-        classes: n("classes"),
-        degree: n("degree"),
-      },
+      dataset: spec,
       features: String(form.features),
       labels: String(form.labels),
       batch_size: n("batch_size"),
