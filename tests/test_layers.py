@@ -21,6 +21,7 @@ ALLOWED: dict[str, set[str]] = {
     "train_format": {"data"},
     "graph_format": {"graph_meta", "train_format"},
     "ops": {"errors"},
+    "data": {"ops"},  # dataset sources for training: only the digits loader of ops.datasets
     "plan": {"graph_format", "graph_meta", "ops"},
     "compiler": {"autograd", "errors", "graph_format", "ops", "plan", "settings"},
     "interpreter": {"autograd", "errors", "ops", "plan"},
