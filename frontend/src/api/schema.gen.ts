@@ -253,6 +253,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/train": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Train
+         * @description Train the graph by its `train` section to the end (at most max_train_steps and
+         *     max_train_seconds): the loss history and the trained graph, its parameters as values.
+         */
+        post: operations["graphs-train"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/validate": {
         parameters: {
             query?: never;
@@ -281,6 +302,80 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /**
+         * Adam
+         * @description torch.optim.Adam.
+         */
+        Adam: {
+            /**
+             * Betas
+             * @default [
+             *       0.9,
+             *       0.999
+             *     ]
+             */
+            betas: [
+                number,
+                number
+            ];
+            /**
+             * Eps
+             * @default 1e-8
+             */
+            eps: number;
+            /**
+             * Lr
+             * @description Learning rate; greater than 0.
+             */
+            lr: number;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            name: "adam";
+            /**
+             * Weight Decay
+             * @default 0
+             */
+            weight_decay: number;
+        };
+        /**
+         * AdamW
+         * @description torch.optim.AdamW (its weight decay is decoupled, and 0.01 by default as in torch).
+         */
+        AdamW: {
+            /**
+             * Betas
+             * @default [
+             *       0.9,
+             *       0.999
+             *     ]
+             */
+            betas: [
+                number,
+                number
+            ];
+            /**
+             * Eps
+             * @default 1e-8
+             */
+            eps: number;
+            /**
+             * Lr
+             * @description Learning rate; greater than 0.
+             */
+            lr: number;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            name: "adamw";
+            /**
+             * Weight Decay
+             * @default 0.01
+             */
+            weight_decay: number;
+        };
         /** AuthStatus */
         AuthStatus: {
             /**
@@ -464,6 +559,54 @@ export interface components {
             passed: boolean;
             /** Rtol */
             rtol: number;
+        };
+        /**
+         * DataSpec
+         * @description One dataset, fully determined by these fields (the same spec always gives the same tensors).
+         */
+        DataSpec: {
+            /**
+             * Classes
+             * @description blobs: number of blobs; spirals: number of arms (2 is the classic two spirals). Unused by the others.
+             * @default 3
+             */
+            classes: number;
+            /**
+             * Degree
+             * @description polynomial only: degree of the seeded polynomial.
+             * @default 3
+             */
+            degree: number;
+            /**
+             * Name
+             * @description Which set: 2-D classification, 1-D regression (sine, polynomial) or digits.
+             * @enum {string}
+             */
+            name: "circle" | "xor" | "blobs" | "spirals" | "moons" | "sine" | "polynomial" | "digits";
+            /**
+             * Noise
+             * @description Standard deviation of the Gaussian noise on the 2-D points or on the regression target (digits: unused, the images are as scikit-learn ships them).
+             * @default 0.1
+             */
+            noise: number;
+            /**
+             * Samples
+             * @description Train + test samples (digits: at most 1797).
+             * @default 200
+             */
+            samples: number;
+            /**
+             * Seed
+             * @description Seed of the set's own generator.
+             * @default 0
+             */
+            seed: number;
+            /**
+             * Test Fraction
+             * @description Share of the samples held out as the test split.
+             * @default 0.2
+             */
+            test_fraction: number;
         };
         /**
          * ErrorResponse
@@ -723,6 +866,8 @@ export interface components {
             run?: components["schemas"]["Run"];
             /** Title */
             title?: string | null;
+            /** @description How to train the graph (POST /api/train, dagrad train); evaluate ignores it. */
+            train?: components["schemas"]["Train"] | null;
             /**
              * Version
              * @description Format version; always 1.
@@ -1350,6 +1495,30 @@ export interface components {
              */
             max_tensor_elements: number;
             /**
+             * Max Train Seconds
+             * @description Wall time after which a training run stops (done, reason time_limit).
+             * @default 300
+             */
+            max_train_seconds: number;
+            /**
+             * Max Train Steps
+             * @description Most optimiser steps of one training run.
+             * @default 10000
+             */
+            max_train_steps: number;
+            /**
+             * Max Training Runs
+             * @description Training runs at once, per server process; each has a worker process of its own.
+             * @default 2
+             */
+            max_training_runs: number;
+            /**
+             * Max Training Runs Per Client
+             * @description Training runs at once of one client (by its token, else its address).
+             * @default 1
+             */
+            max_training_runs_per_client: number;
+            /**
              * Queue Seconds
              * @description How long a run waits for a free slot before a 503.
              * @default 30
@@ -1386,11 +1555,59 @@ export interface components {
              */
             spare_workers: number;
             /**
+             * Train Idle Seconds
+             * @description A paused training run that gets no message for this long is stopped.
+             * @default 600
+             */
+            train_idle_seconds: number;
+            /**
+             * Train Threads
+             * @description PyTorch's threads in a training worker: few, so that evaluates keep their cores.
+             * @default 1
+             */
+            train_threads: number;
+            /**
              * Worker Threads
              * @description PyTorch's threads in each worker process; 0: the machine's cores shared among the max_concurrent_runs runs that may go at once (at least one each).
              * @default 0
              */
             worker_threads: number;
+        };
+        /**
+         * Sgd
+         * @description torch.optim.SGD.
+         */
+        Sgd: {
+            /**
+             * Dampening
+             * @default 0
+             */
+            dampening: number;
+            /**
+             * Lr
+             * @description Learning rate; greater than 0.
+             */
+            lr: number;
+            /**
+             * Momentum
+             * @default 0
+             */
+            momentum: number;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            name: "sgd";
+            /**
+             * Nesterov
+             * @default false
+             */
+            nesterov: boolean;
+            /**
+             * Weight Decay
+             * @default 0
+             */
+            weight_decay: number;
         };
         /**
          * SharedNode
@@ -1505,6 +1722,123 @@ export interface components {
         TokenBody: {
             /** Token */
             token: string;
+        };
+        /**
+         * Train
+         * @description How to train the graph: run.output is the loss, minimised by the optimiser.
+         */
+        Train: {
+            /** @description The dataset that feeds a mini-batch per step. Null: the graph's own inputs every step. */
+            data?: components["schemas"]["TrainData"] | null;
+            /** Optimizer */
+            optimizer: components["schemas"]["Sgd"] | components["schemas"]["Adam"] | components["schemas"]["AdamW"];
+            /**
+             * Parameters
+             * @description The parameter nodes that train. Null: every source node with requires_grad.
+             */
+            parameters?: string[] | null;
+            /**
+             * Predict
+             * @description The node accuracy and the decision boundary read (logits or predictions). Null: the node feeding the loss's 'input' port.
+             */
+            predict?: string | null;
+            /**
+             * Seed
+             * @description Seed of the shuffling and dropout. Null: run.seed.
+             */
+            seed?: number | null;
+            /**
+             * Snapshot Every
+             * @description Steps between snapshots streamed to the page.
+             * @default 10
+             */
+            snapshot_every: number;
+            /**
+             * Steps
+             * @description Optimiser steps; at least 1, at most the server's limit.
+             * @default 100
+             */
+            steps: number;
+            /**
+             * Zero Grad
+             * @description optimizer.zero_grad() each step; false lets gradients accumulate.
+             * @default true
+             */
+            zero_grad: boolean;
+        };
+        /**
+         * TrainData
+         * @description Where each step's mini-batch comes from, and which input nodes it feeds.
+         */
+        TrainData: {
+            /**
+             * Batch Size
+             * @description Samples per step.
+             * @default 32
+             */
+            batch_size: number;
+            /** @description The dataset (dagrad.data): its name, size, noise, split and seed. */
+            dataset: components["schemas"]["DataSpec"];
+            /**
+             * Features
+             * @description The input node the batch's features feed.
+             */
+            features: string;
+            /**
+             * Labels
+             * @description The input or constant node the batch's labels feed.
+             */
+            labels: string;
+            /**
+             * Shuffle
+             * @description Shuffle the training set each epoch, by the seed.
+             * @default true
+             */
+            shuffle: boolean;
+        };
+        /**
+         * TrainPoint
+         * @description One optimiser step: the loss of the step's batch, before its update. Test figures are
+         *     measured (in eval mode, under no_grad) every `snapshot_every` steps and at the last: null
+         *     between, and where the graph has no dataset; accuracy only for a classification set.
+         */
+        TrainPoint: {
+            /** Accuracy */
+            accuracy?: number | null;
+            /** Loss */
+            loss: number;
+            /**
+             * Step
+             * @description Steps taken, this one included (from 1).
+             */
+            step: number;
+            /** Test Accuracy */
+            test_accuracy?: number | null;
+            /** Test Loss */
+            test_loss?: number | null;
+        };
+        /** TrainResult */
+        TrainResult: {
+            /** @description The document with each trained parameter (and buffer) as values. */
+            graph: components["schemas"]["Graph"];
+            /** History */
+            history: components["schemas"]["TrainPoint"][];
+            /**
+             * Reason
+             * @default finished
+             * @enum {string}
+             */
+            reason: "finished" | "stopped" | "time_limit";
+            /**
+             * Seconds
+             * @description Wall time of the steps.
+             */
+            seconds: number;
+            /**
+             * Steps
+             * @description Steps taken.
+             */
+            steps: number;
         };
         /**
          * Use
@@ -2670,6 +3004,95 @@ export interface operations {
             /** @description An unexpected failure: a bug in dagrad, to report; the body still lists it. */
             500: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    "graphs-train": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["Graph"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TrainResult"];
+                };
+            };
+            /** @description Malformed JSON. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A token is missing or wrong: the server has a class token (DAGRAD_TOKEN), to send as the cookie dagrad_token or as Authorization: Bearer (api/auth.py). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Request body too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The graph has errors, each on its node and port. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Too many trainings at once. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description An unexpected failure: a bug in dagrad, to report; the body still lists it. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Every run slot stayed busy; try again after Retry-After seconds. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {

@@ -41,9 +41,6 @@ export interface EditorGraph {
   train?: TrainSection | null;
 }
 
-/** A document with its train section: the generated type has it once the server does. */
-type WithTrain = GraphDoc & { train?: TrainSection | null };
-
 export const defaultRun = (): RunConfig => ({
   seed: 0,
   device: "cpu",
@@ -99,7 +96,9 @@ export function toDoc(graph: EditorGraph): GraphDoc {
   if (graph.title) doc.title = graph.title;
   if (graph.description) doc.description = graph.description;
   if (graph.meta && Object.keys(graph.meta).length) doc.meta = graph.meta;
-  if (graph.train) (doc as WithTrain).train = graph.train;
+  // The generated type is the schema as the server answers (every default filled in); a section
+  // may leave defaults out, as the gallery's do (core/training.ts's TrainSection).
+  if (graph.train) doc.train = graph.train as GraphDoc["train"];
   return doc;
 }
 
@@ -129,7 +128,7 @@ export function fromDoc(doc: GraphDoc): EditorGraph {
     title: doc.title ?? null,
     description: doc.description ?? null,
     meta: doc.meta ?? {},
-    train: (doc as WithTrain).train ?? null,
+    train: (doc.train as TrainSection | null | undefined) ?? null,
   };
 }
 
