@@ -16,7 +16,6 @@ ALLOWED: dict[str, set[str]] = {
     "autograd": {"errors", "ops"},
     "settings": set(),
     "graph_meta": set(),  # the document's meta: an exercise's checks
-    "data": set(),  # the datasets a training feeds (torch and scikit-learn only)
     # The train section of the document: its dataset's spec is the data module's.
     "train_format": {"data"},
     "graph_format": {"graph_meta", "train_format"},
