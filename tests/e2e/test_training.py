@@ -1,13 +1,17 @@
 """Training in the page, end to end against the real server's WebSocket: the 2-D MLP learns (its
 loss curve falls, the decision boundary forms over the points), Stop leaves the graph with the
 trained values and the explorer views on that step's state; the digits Net's first-layer kernels
-change from their initial noise as it trains."""
+change from their initial noise as it trains; closing the panel or the page ends the training on
+the server."""
 
 from __future__ import annotations
 
+import json
+import time
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from playwright.sync_api import expect
 
@@ -19,6 +23,7 @@ pytestmark = pytest.mark.e2e
 MLP = "train_moons_mlp"  # the gallery's 2-D classifier on two moons, trainable as it loads
 NET = "train_digits_net"  # the course's Net on scikit-learn's 8x8 digits
 VIEW = "window.__dagrad.train.getState().view"
+EXAMPLES = Path(__file__).resolve().parents[2] / "backend" / "dagrad" / "examples"
 
 
 def open_train_panel(ed: Editor) -> None:
@@ -132,3 +137,40 @@ def test_the_digits_net_kernels_change_as_it_trains(page, console: Console, scre
     assert after != before
     page.screenshot(path=str(screenshots / "training-digits-net.png"))
     assert not console.errors, console.errors
+
+
+def _one_step_training_answers(server: str) -> int:
+    """The status of POST /api/train for the moons MLP, one step, from this machine's address:
+    the same client as the page, which may run one training at a time (Settings)."""
+    doc = json.loads((EXAMPLES / f"{MLP}.json").read_text())
+    doc["train"]["steps"] = 1
+    return httpx.post(f"{server}/api/train", json=doc, timeout=60).status_code
+
+
+def _wait_released(server: str) -> None:
+    """The server let the page's training go: this client may train again (within 10 s)."""
+    deadline = time.monotonic() + 10
+    while (status := _one_step_training_answers(server)) == 429 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert status == 200, status
+
+
+def test_closing_the_panel_or_the_page_ends_the_training(browser: Any, server: str, console: Console) -> None:
+    with editor_page(browser, server, console, viewport={"width": 1280, "height": 720}) as pg:
+        ed = Editor(pg)
+        ed.open_example(MLP)
+        ed.wait_valid()
+        open_train_panel(ed)
+        set_field(pg, "steps", "10000")
+        pg.click("[data-testid=train-play]")
+        pg.wait_for_function(f"() => {VIEW}.points.length >= 20", timeout=60_000)
+        assert _one_step_training_answers(server) == 429  # this client's one training is the page's
+        pg.click("[data-testid=train-close]")  # leaving the panel
+        _wait_released(server)
+
+        open_train_panel(ed)
+        pg.click("[data-testid=train-play]")
+        pg.wait_for_function(f"() => {VIEW}.points.length >= 20", timeout=60_000)
+        assert _one_step_training_answers(server) == 429
+    # The page closed (editor_page closes its context): its training ends too.
+    _wait_released(server)
