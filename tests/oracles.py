@@ -15,6 +15,8 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
+from norm_oracles import NORM_ORACLES
+
 Tensor = torch.Tensor
 
 
@@ -230,6 +232,7 @@ ORACLES: dict[str, Callable[..., Tensor]] = {
     "max_pool1d": _max_pool1d,
     "max_pool2d": _max_pool2d,
     "avg_pool2d": _avg_pool2d,
+    **NORM_ORACLES,  # batch_norm, layer_norm, group_norm, dropout
     # losses
     "mse_loss": _mse_loss,
     "cross_entropy": _cross_entropy,

@@ -39,6 +39,8 @@ APP = create_app(
         queue_seconds=2,
         max_concurrent_runs=1,
         spare_workers=1,
+        max_train_steps=50,  # a generated training ends within the read timeout too
+        max_train_seconds=3,
     )
 )
 CHECKS = [

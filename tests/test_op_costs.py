@@ -115,6 +115,14 @@ def _grad(ins: dict[str, Any], out: torch.Tensor, a: Any) -> float:
     return 3.0 * _n(ins, "inputs")  # the example's outputs is inputs ** 3: backward is g * 3 * x ** 2
 
 
+def _normalise(ins: dict[str, Any], out: torch.Tensor, a: Any) -> float:
+    """Per element: added into the mean, its difference from it, squared, added into the variance,
+    the difference again and its division by the deviation; then a multiplication by the weight
+    and an addition of the bias, where wired."""
+    affine = sum(ins.get(p) is not None for p in ("weight", "bias"))
+    return float(out.numel() * (6 + affine))
+
+
 WRITTEN: dict[str, Count] = {
     **dict.fromkeys(("add", "sub"), _scaled_other),
     **dict.fromkeys(
@@ -127,6 +135,8 @@ WRITTEN: dict[str, Count] = {
     "matmul": _matmul,
     "dot": lambda ins, out, a: 2.0 * _n(ins),
     "linear": _linear,
+    **dict.fromkeys(("batch_norm", "layer_norm", "group_norm"), _normalise),
+    "dropout": lambda ins, out, a: 2.0 * out.numel(),  # a draw and a multiplication per element
     **dict.fromkeys(("conv1d", "conv2d"), lambda ins, out, a: 2.0 * _conv_macs(ins, out, a)),
     "max_pool1d": lambda ins, out, a: float(out.numel() * _window(a, 1)),
     "max_pool2d": lambda ins, out, a: float(out.numel() * _window(a, 2)),

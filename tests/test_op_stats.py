@@ -5,6 +5,7 @@ GPU's exact_stats run on the CPU)."""
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 import pytest
@@ -63,6 +64,15 @@ def drawn_source(b: GraphBuilder, node_id: str, spec: TensorExample) -> str:
     if spec.dtype == "int64":
         attrs["dtype"] = "int64"
     return b.source("parameter" if rg else "input", node_id, requires_grad=rg, **attrs)
+
+
+def replayed_draws(seed: int, specs: dict[str, TensorExample], dtype: torch.dtype) -> torch.Generator:
+    """The run's generator as the sources leave it: seeded with the run's seed, then each source's
+    torch.empty(shape).uniform_(low, high) in document order (docs/graph-format.md, Randomness)."""
+    g = torch.Generator().manual_seed(seed)
+    for spec in specs.values():
+        torch.empty(spec.shape, dtype=dtype).uniform_(spec.low, spec.high, generator=g)
+    return g
 
 
 def assert_stats(got: TensorPayload | None, t: torch.Tensor | None, rel: float, what: str) -> None:
@@ -133,7 +143,11 @@ def test_large_example_stats_match_torch(op: OpDef, index: int, example: Example
     }
     for port, (source_op, read, source_attrs) in computed.items():
         ref[port] = ORACLES[source_op](input=ref[read], **source_attrs)
-    out = (_grad_oracle if op.name == "grad" else ORACLES[op.name])(**ref, **attrs)
+    oracle = _grad_oracle if op.name == "grad" else ORACLES[op.name]
+    draws: dict[str, Any] = {}
+    if "generator" in inspect.signature(oracle).parameters:  # dropout: after the sources before it
+        draws["generator"] = replayed_draws(index, specs, TORCH_DTYPE[dtype])
+    out = oracle(**ref, **attrs, **draws)
     assert out.dtype == TORCH_DTYPE[dtype]
     if op.differentiable:
         assert out.requires_grad

@@ -178,3 +178,52 @@ def test_boundary_and_test_figures() -> None:
     assert set(boundary.label) <= {0, 1}
     assert all(0.5 <= c <= 1 for c in boundary.confidence)
     assert trainer.curve() is None
+
+
+def sine_graph(steps: int) -> Graph:
+    """A 1 -> 16 -> 1 tanh regression on the sine set, with mse_loss."""
+    nodes: list[dict[str, Any]] = [
+        {"id": "w1", "op": "parameter", "attrs": {"shape": [16, 1], "init": "uniform", "low": -1, "high": 1}},
+        {"id": "b1", "op": "parameter", "attrs": {"shape": [16], "init": "zeros"}},
+        {"id": "w2", "op": "parameter", "attrs": {"shape": [1, 16], "init": "uniform", "low": -0.25, "high": 0.25}},
+        {"id": "x", "op": "input", "attrs": {"shape": [20, 1], "init": "zeros"}},
+        {"id": "y", "op": "input", "attrs": {"shape": [20, 1], "init": "zeros"}},
+        {"id": "h", "op": "linear", "inputs": {"input": "x", "weight": "w1", "bias": "b1"}},
+        {"id": "t", "op": "tanh", "inputs": {"input": "h"}},
+        {"id": "p", "op": "linear", "inputs": {"input": "t", "weight": "w2"}},
+        {"id": "loss", "op": "mse_loss", "inputs": {"input": "p", "target": "y"}},
+    ]
+    train = {"optimizer": {"name": "adam", "lr": 0.02}, "steps": steps,
+             "data": {"dataset": {"name": "sine"}, "features": "x", "labels": "y", "batch_size": 20}}  # fmt: skip
+    return Graph.model_validate({"nodes": nodes, "run": {"output": "loss"}, "train": train})
+
+
+def test_a_regression_gets_its_curve_and_no_accuracy() -> None:
+    result = Engine().train(sine_graph(150))
+    first, last = result.history[0], result.history[-1]
+    assert last.loss < first.loss
+    assert last.accuracy is None
+    assert last.test_loss is not None
+    trainer = Trainer(sine_graph(1), dagrad.engine.Settings())
+    trainer.step(float("inf"))
+    curve = trainer.curve()
+    assert curve is not None
+    assert len(curve.x) == len(curve.y) == 100
+    assert trainer.boundary() is None
+
+
+def test_the_same_seed_gives_the_same_training() -> None:
+    graph = with_train("train_moons_mlp", 15, OPTIMIZERS["adam"], seed=7)
+    one, two = Engine().train(graph), Engine().train(graph)
+    assert [p.loss for p in one.history] == [p.loss for p in two.history]
+    other = Engine().train(with_train("train_moons_mlp", 15, OPTIMIZERS["adam"], seed=8))
+    assert [p.loss for p in other.history] != [p.loss for p in one.history]
+
+
+def test_the_time_limit_ends_a_training_with_its_steps() -> None:
+    settings = dagrad.engine.Settings(max_train_seconds=0.3)
+    result = Engine(settings).train(with_train("train_moons_mlp", 10000, OPTIMIZERS["adam"]))
+    assert result.reason == "time_limit"
+    assert 0 < result.steps < 10000
+    assert len(result.history) == result.steps
+    assert result.history[-1].test_loss is not None  # the last step measured

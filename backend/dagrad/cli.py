@@ -5,6 +5,8 @@ dagrad eval graph.json [--json] [--full] [--device D] [--seed S]
                                 exits 0; 1 when the graph has errors; 3 when it ran and one of
                                 its exercise's checks (meta.exercise.checks) fails
 dagrad validate graph.json [--json]
+dagrad train graph.json [--steps N] [--optimizer adam] [--lr 1e-3] [--dataset moons] [--batch-size 32]
+                        [--seed S] [--out trained.json] [--json]     (cli_train.py)
 dagrad ops [--json]
 dagrad examples [NAME]          list the examples, or print one as JSON
 dagrad openapi                  print the OpenAPI schema (for generating client types)
@@ -21,7 +23,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from dagrad import __version__
+from dagrad import __version__, cli_train
 from dagrad.errors import GraphError, GraphErrors, describe
 from dagrad.graph_format import Graph
 from dagrad.settings import LOOPBACK_HOSTS, Settings
@@ -327,6 +329,9 @@ def build_parser() -> argparse.ArgumentParser:
     ex = sub.add_parser("examples", help="list the course examples, or print one")
     ex.add_argument("name", nargs="?")
     ex.set_defaults(fn=cmd_examples)
+
+    cli_train.add_parser(sub)
+    sub.choices["train"].set_defaults(fn=lambda args: cli_train.cmd_train(args, _read_graph(args.graph)))
 
     oa = sub.add_parser("openapi", help="print the OpenAPI schema")
     oa.set_defaults(fn=cmd_openapi)

@@ -90,6 +90,7 @@ class _Moved(Interpreter):
         # in-place op of that run may have changed the tensor since).
         self.sources = {n.id: (clean[n.id].detach(), clean[n.id].requires_grad) for n in plan.order if n.op.source}
         self.differentiates = any(n.op.needs_autograd_graph for n in plan.order)
+        self.draws = any(n.op.uses_run for n in plan.order)  # an op that draws from the run's generator
         self.constants = {
             n.id: clean[n.id].detach().clone() for n in plan.order if not n.op.source and not clean[n.id].requires_grad
         }
@@ -97,6 +98,7 @@ class _Moved(Interpreter):
     def loss(self, target: _Target, index: tuple[int, ...], delta: float) -> float:
         """The sum of target.of's value (weighted) with element `index` of target.moved moved by delta."""
         self.values = {}
+        self.generator.manual_seed(self.plan.run.seed)  # dropout's mask: the clean run's, each time
         for node in self.plan.order:
             self.check_deadline(node.id)
             value = self.constants.get(node.id)
@@ -109,6 +111,8 @@ class _Moved(Interpreter):
         return float(out.sum())
 
     def make_source(self, node: PlannedNode) -> torch.Tensor:
+        if self.draws:  # drawn again, only to leave the generator where the clean run's sources did
+            super().make_source(node)
         drawn, requires_grad = self.sources[node.id]
         return drawn.clone().requires_grad_(requires_grad)
 
@@ -119,7 +123,7 @@ class _Moved(Interpreter):
             # Without autograd's bookkeeping, the same values (about a third of the time on the
             # Net): unless a grad node differentiates in the forward, nothing here needs the graph.
             with torch.no_grad():
-                return node.op.call(node.gather(self.fetch), node.attrs)
+                return node.op.call(node.gather(self.fetch), node.attrs, self.context)
         except GraphErrors:
             raise
         except Exception as exc:  # a moved value a kernel refuses (a log of a value moved below 0)

@@ -44,6 +44,11 @@ class Run(BaseModel):
 
     # Numbers are strict (no "5" or true for 5): the document means what its schema says.
     seed: int = Field(0, ge=0, le=2**63 - 1, strict=True, description="Seed of the random sources.")
+    training: bool = Field(
+        True,
+        description="Train or eval mode, as a fresh nn.Module's module.training: batch_norm normalises with the "
+        "batch's statistics and updates its running buffers, dropout drops; false: running statistics, no dropout.",
+    )
     device: Literal["cpu", "cuda", "auto"] = Field("cpu", description="'auto' takes cuda where the server has a GPU.")
     dtype: Literal["float32", "float64"] = Field(
         "float32", description="Dtype of floating point sources that name none."

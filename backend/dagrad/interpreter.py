@@ -25,6 +25,7 @@ import torch
 
 from dagrad.autograd import Makers, freed_errors, frees_graph, overwrite_errors, overwrites, writers
 from dagrad.errors import BackwardFailed, GraphError, GraphErrors, OpError
+from dagrad.ops.registry import RunContext
 from dagrad.ops.sources import SourceAttrs, create
 from dagrad.plan import Edge, Plan, PlannedNode
 
@@ -113,6 +114,8 @@ class Interpreter:
         self.filled: dict[int, int] = {}  # id(a source's tensor) -> its version counter once filled
         # Random sources draw from one CPU generator, in plan order (which keeps document order).
         self.generator = torch.Generator().manual_seed(plan.run.seed)
+        # What ops that use the run (OpDef.uses_run) are told: dropout draws from the same generator.
+        self.context = RunContext(training=plan.run.training, generator=self.generator)
         self.deadline = time.perf_counter() + max_seconds
         self.max_seconds = max_seconds
         # Per-use aliases cost a view and a gradient copy each: only when backward will run.
@@ -146,7 +149,7 @@ class Interpreter:
         if node.op.source:
             return self.make_source(node)
         with torch.set_grad_enabled(not node.no_grad):  # a no_grad region: as torch.no_grad() runs it
-            return node.op.call(node.gather(self.fetch), node.attrs)
+            return node.op.call(node.gather(self.fetch), node.attrs, self.context)
 
     def make_source(self, node: PlannedNode) -> torch.Tensor:
         attrs = node.attrs

@@ -6,6 +6,7 @@ from dagrad.ops import (  # noqa: F401  (importing a category module registers i
     autograd,
     layers,
     losses,
+    norms,
     reductions,
     shape,
     sources,

@@ -172,6 +172,21 @@ def touched(inputs: Inputs, out: torch.Tensor) -> float:
 
 
 @dataclass(frozen=True)
+class RunContext:
+    """What of the run an op with `uses_run` is told: the train/eval switch (a fresh nn.Module's
+    `module.training`: Run.training) and the run's random generator, the one the random sources
+    draw from, in plan order. Outside a run (shape inference, the generated tests) an op gets the
+    default: training, and a generator of its own seeded with 0 at each call, so repeated calls
+    draw the same values (as gradcheck needs)."""
+
+    training: bool = True
+    generator: torch.Generator | None = None
+
+    def draws(self) -> torch.Generator:
+        return self.generator if self.generator is not None else torch.Generator().manual_seed(0)
+
+
+@dataclass(frozen=True)
 class OpDef:
     name: str
     category: Category
@@ -193,6 +208,9 @@ class OpDef:
     check_values: ValueCheckFn | None = None
     spell: SpellFn | None = None  # the node's line of PyTorch (ops/spelling.py); None: torch_code
     rule: BackwardRule | None = None  # None: no local backward rule is stated (nothing is guessed)
+    # The op's function takes `run=RunContext(...)`: batch_norm and dropout, which behave as the
+    # run's train/eval switch says, dropout drawing its mask from the run's generator.
+    uses_run: bool = False
 
     def port(self, name: str) -> Port | None:
         return next((p for p in self.ports if p.name == name), None)
@@ -208,10 +226,13 @@ class OpDef:
         its result cannot be inferred from its inputs' shapes alone."""
         return any(p.exact for p in self.ports)
 
-    def call(self, inputs: Inputs, attrs: Attrs) -> torch.Tensor:
-        """Run the op: ports and attributes become the torch function's keyword arguments."""
+    def call(self, inputs: Inputs, attrs: Attrs, run: RunContext | None = None) -> torch.Tensor:
+        """Run the op: ports and attributes become the torch function's keyword arguments (and
+        `run`, for an op that uses the run's settings)."""
         kwargs: dict[str, Any] = {k: v for k, v in inputs.items() if v is not None}
         kwargs.update(attrs.model_dump())
+        if self.uses_run:
+            kwargs["run"] = run if run is not None else RunContext()
         out: torch.Tensor = self.fn(**kwargs)
         return out
 
@@ -258,6 +279,7 @@ def register(
     check_values: ValueCheckFn | None = None,
     spell: SpellFn | None = None,
     rule: BackwardRule | None = None,
+    uses_run: bool = False,
 ) -> OpDef:
     """Declare an op. `ports` are torch argument names; a plain string is a required port."""
     if name in REGISTRY:
@@ -281,6 +303,7 @@ def register(
         check_values=check_values,
         spell=spell,
         rule=rule,
+        uses_run=uses_run,
     )
     if rule is not None:
         unknown = set(rule.formulas) - {p.name for p in op.ports}

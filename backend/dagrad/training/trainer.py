@@ -11,7 +11,6 @@ PyTorch). Test figures and the boundary are read in eval mode under no_grad.
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import torch
@@ -78,7 +77,10 @@ class Trainer:
             rows = train.data.batch_size  # type: ignore[union-attr]
             step_graph = sized(graph, b, rows, True, True)
             step_graph = step_graph.model_copy(update={"run": mode(step_graph, True, True, self.parameters)})
-            self.order = BatchOrder(len(b.data.train_x), rows, train.data.shuffle, seed)  # type: ignore[union-attr]
+            try:
+                self.order = BatchOrder(len(b.data.train_x), rows, train.data.shuffle, seed)  # type: ignore[union-attr]
+            except ValueError as exc:
+                raise refuse(f"{exc}.", attribute="train.data.batch_size") from exc
         self.step_plan = compile_graph(step_graph, settings, memo)
         self.test_plan = self._eval_plan(len(b.data.test_x)) if b is not None and len(b.data.test_x) else None
         # The tensors, once, as Run makes them: every source of the original plan, in its order.
@@ -106,10 +108,15 @@ class Trainer:
         }  # fmt: skip
 
     # --- a step -------------------------------------------------------------------------------
-    def step(self, deadline: float, observer: Observer | None = None) -> TrainPoint:
+    def step(self, deadline: float = float("inf"), observer: Observer | None = None) -> TrainPoint:
+        """One optimiser step. `deadline` (time.perf_counter()) is the caller's: a step that
+        starts before it runs to its end."""
+        del deadline
         feeds = {**self.state, **self._batch(self.steps)}
         self.last_batch = {k: v for k, v in feeds.items() if k not in self.state or v is not self.state[k]}
-        interpreter = Interpreter(self.step_plan, max(deadline - time.perf_counter(), 0.0), observer, feeds=feeds)
+        # The training's own time budget is checked between steps (run_to_end, Session): a step
+        # started runs to its end within the run limit, so that a run out of time keeps its steps.
+        interpreter = Interpreter(self.step_plan, self.settings.max_run_seconds, observer, feeds=feeds)
         interpreter.generator = self.generator  # dropout draws on from the last step, not from run.seed again
         result = interpreter.run()
         if self.steps == 0:

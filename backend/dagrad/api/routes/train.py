@@ -54,19 +54,30 @@ async def train(request: Request, pool: PoolDep) -> Response:
     body = await request.body()
     with _runs(request).admitted(client_key(request)):
         job = await TrainingWorker.start(pool, body, stream=False)
+        getting = asyncio.ensure_future(job.messages.get())
+        hung_up = asyncio.ensure_future(_hung_up(request))
         try:
             limit = pool.settings.max_train_seconds + SETUP_SECONDS
-            message = await asyncio.wait_for(job.messages.get(), limit)
-        except TimeoutError:
-            raise GraphErrors(
-                [GraphError(code="limit", message="the training passed its time limit and was stopped.")]
-            ) from None
+            await asyncio.wait({getting, hung_up}, timeout=limit, return_when=asyncio.FIRST_COMPLETED)
         finally:
-            job.end()
+            job.end()  # the client gone, the time up, or the answer in: the process ends
+            hung_up.cancel()
+        if not getting.done():
+            getting.cancel()
+            if hung_up.done():
+                return Response(status_code=499)  # nobody reads it
+            raise GraphErrors([GraphError(code="limit", message="the training passed its time limit and was stopped.")])
+        message = getting.result()
     if message is None:
         raise ended_early()
     _, status, content = message
     return Response(content=content, status_code=status, media_type="application/json")
+
+
+async def _hung_up(request: Request) -> None:
+    """Returns when the client goes away before its answer."""
+    while (await request.receive())["type"] != "http.disconnect":
+        pass
 
 
 @router.websocket("/train/ws")
