@@ -22,7 +22,7 @@ def batch_norm_train(
     running_var: Tensor | None = None,
     weight: Tensor | None = None,
     bias: Tensor | None = None,
-    momentum: float | None = 0.1,
+    momentum: float = 0.1,
     eps: float = 1e-5,
 ) -> Tensor:
     """Batch statistics over every dimension but 1 (variance biased); the running ones moved in
@@ -33,7 +33,7 @@ def batch_norm_train(
     mean = input.mean(dim=dims, keepdim=True)
     var = ((input - mean) ** 2).mean(dim=dims, keepdim=True)
     with torch.no_grad():
-        m = 0.1 if momentum is None else momentum  # None (cumulative) is only used across steps
+        m = momentum
         if running_mean is not None:
             running_mean.mul_(1 - m).add_(m * mean.reshape(-1))
         if running_var is not None:

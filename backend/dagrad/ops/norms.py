@@ -26,8 +26,10 @@ EPS = Field(1e-5, gt=0, allow_inf_nan=False, description="Added to the variance 
 
 
 class BatchNormAttrs(Attrs):
-    momentum: float | None = Field(
-        0.1, ge=0, le=1, description="running = (1 - momentum) * running + momentum * batch; null: a cumulative mean."
+    # F.batch_norm takes a float (nn.BatchNorm's momentum=None, a cumulative mean, counts the
+    # batches in the module: a training loop's state, not one call's).
+    momentum: float = Field(
+        0.1, ge=0, le=1, allow_inf_nan=False, description="running = (1 - momentum) * running + momentum * batch."
     )
     eps: float = EPS
 
@@ -116,7 +118,7 @@ def _batch_norm(
     running_var: torch.Tensor | None = None,
     weight: torch.Tensor | None = None,
     bias: torch.Tensor | None = None,
-    momentum: float | None = 0.1,
+    momentum: float = 0.1,
     eps: float = 1e-5,
 ) -> torch.Tensor:
     if not run.training and (running_mean is None or running_var is None):
@@ -126,7 +128,18 @@ def _batch_norm(
         )
     if run.training and input.numel() // input.shape[1] < 2 and input.device.type != "meta":
         raise OpError("training mode needs more than one value per channel to take a variance.", "input")
-    return F.batch_norm(input, running_mean, running_var, weight, bias, run.training, momentum, eps)  # type: ignore[arg-type]
+    if not run.training:
+        return F.batch_norm(input, running_mean, running_var, weight, bias, False, momentum, eps)
+    # PyTorch's kernel updates the buffers without counting a version (their _version stays 0), so
+    # the report could not tell they were written: it updates copies, written back by copy_, one
+    # counted in-place write per buffer, what the node's version shows.
+    stats = [t.clone() if t is not None else None for t in (running_mean, running_var)]
+    out = F.batch_norm(input, stats[0], stats[1], weight, bias, True, momentum, eps)
+    with torch.no_grad():
+        for buffer, updated in zip((running_mean, running_var), stats, strict=True):
+            if buffer is not None and updated is not None:
+                buffer.copy_(updated)
+    return out
 
 
 def _layer_norm(input: torch.Tensor, normalized_shape: list[int], eps: float, **affine: torch.Tensor) -> torch.Tensor:

@@ -1330,6 +1330,12 @@ export interface components {
              */
             seed: number;
             /**
+             * Training
+             * @description Train or eval mode, as a fresh nn.Module's module.training: batch_norm normalises with the batch's statistics and updates its running buffers, dropout drops; false: running statistics, no dropout.
+             * @default true
+             */
+            training: boolean;
+            /**
              * Wrt
              * @description Nodes to differentiate with respect to. Null: every tensor that requires grad.
              */
