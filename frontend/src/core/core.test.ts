@@ -48,6 +48,7 @@ const DAG: GraphDoc = {
     backward_passes: 1,
     retain_graph: null,
     zero_grad: false,
+    training: true,
   },
   layout: Object.fromEntries(
     ["w1", "w2", "x", "x1", "w2x1", "x2", "s", "x3", "q", "c"].map((id, i) => [id, { x: i * 10, y: i }]),

@@ -51,6 +51,7 @@ export const defaultRun = (): RunConfig => ({
   backward_passes: 1,
   retain_graph: null,
   zero_grad: false,
+  training: true, // train mode, as a fresh nn.Module (batch_norm, dropout)
 });
 
 export const emptyGraph = (): EditorGraph => ({ nodes: [], edges: [], run: defaultRun() });

@@ -33,7 +33,7 @@ const GRAPH: EditorGraph = {
     edge("x1", "x2", "input"),
     edge("x", "x2", "other"),
   ],
-  run: { seed: 0, device: "cpu", dtype: "float32", backward_passes: 1, zero_grad: false },
+  run: { seed: 0, device: "cpu", dtype: "float32", backward_passes: 1, zero_grad: false, training: true },
 };
 const m = (requires_grad: boolean, is_leaf: boolean, dtype = "float32"): NodeMeta => ({
   requires_grad,
