@@ -1,7 +1,7 @@
 // The page: toolbar on top, palette | canvas (and the backward graph beside it) | inspector,
 // status bar below.
 import { ReactFlowProvider } from "@xyflow/react";
-import { useRef, useState } from "react";
+import { useEffect, useRef, useState } from "react";
 import { BackwardView } from "./components/BackwardView";
 import { Canvas } from "./components/Canvas";
 import { ExamplesDialog } from "./components/ExamplesDialog";
@@ -20,6 +20,7 @@ import { useKeyboard } from "./hooks/useKeyboard";
 import { useLiveValidation } from "./hooks/useLiveValidation";
 import { usePaintMark } from "./hooks/usePaintMark";
 import { useResults } from "./store/resultsStore";
+import { useTrain } from "./store/trainStore";
 import { useUi } from "./store/uiStore";
 
 function Editor() {
@@ -35,6 +36,15 @@ function Editor() {
   useAutosave();
   useKeyboard();
   usePaintMark();
+  // A page that closes ends its training: the socket goes, and the server stops the run.
+  useEffect(() => {
+    const end = () => useTrain.getState().disconnect();
+    window.addEventListener("pagehide", end);
+    return () => {
+      window.removeEventListener("pagehide", end);
+      end();
+    };
+  }, []);
   return (
     <div className="app" style={{ "--ui-scale": scale } as React.CSSProperties}>
       <Toolbar onExamples={() => setExamples(true)} />

@@ -3,6 +3,7 @@ import { toDoc } from "./core/graph";
 import { useAnalysis } from "./store/analysisStore";
 import { useGraph } from "./store/graphStore";
 import { useResults } from "./store/resultsStore";
+import { useTrain } from "./store/trainStore";
 
 declare global {
   interface Window {
@@ -10,11 +11,12 @@ declare global {
       graph: typeof useGraph;
       results: typeof useResults;
       analysis: typeof useAnalysis;
+      train: typeof useTrain;
       toDoc: typeof toDoc;
     };
   }
 }
 
 export function exposeForTests(): void {
-  window.__dagrad = { graph: useGraph, results: useResults, analysis: useAnalysis, toDoc };
+  window.__dagrad = { graph: useGraph, results: useResults, analysis: useAnalysis, train: useTrain, toDoc };
 }

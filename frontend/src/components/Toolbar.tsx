@@ -12,6 +12,7 @@ import { useAnalysis } from "../store/analysisStore";
 import { useGraph } from "../store/graphStore";
 import { useResults } from "../store/resultsStore";
 import { useRoom } from "../store/roomStore";
+import { useTrain } from "../store/trainStore";
 import { useUi } from "../store/uiStore";
 import { PanelSwitches, ScaleControl } from "./ScaleControl";
 import { ToolbarRow, type ToolItem } from "./ToolbarRow";
@@ -26,6 +27,7 @@ export function Toolbar({ onExamples }: { onExamples: () => void }) {
   const canUndo = useGraph((s) => s.history.past.length > 0);
   const canRedo = useGraph((s) => s.history.future.length > 0);
   const projecting = useUi(presenting);
+  const training = useTrain((s) => s.open);
   const g = useGraph.getState();
   const fit = useReadableFit();
   const fileInput = useRef<HTMLInputElement>(null);
@@ -227,6 +229,25 @@ export function Toolbar({ onExamples }: { onExamples: () => void }) {
           title="Compare every gradient with central finite differences in float64, as torch.autograd.gradcheck does; each node shows how far apart they are"
         >
           {checking ? "Checking…" : "Check gradients"}
+        </button>
+      ),
+    },
+    {
+      key: "train",
+      keep: 8,
+      node: (
+        <button
+          type="button"
+          data-testid="train-button"
+          className={training ? "on" : ""}
+          aria-pressed={training}
+          onClick={() => {
+            useTrain.getState().setOpen(!training);
+            if (!training && !useUi.getState().inspector) useUi.getState().toggleInspector();
+          }}
+          title="Train the graph: optimiser steps on its parameters, a live loss curve and decision boundary"
+        >
+          Train
         </button>
       ),
     },

@@ -2,6 +2,7 @@
 import type { GraphDoc, GraphNodeDoc, Region, RunConfig } from "../api/types";
 import { renameInChecks } from "./exercise";
 import { handleId, parseHandle } from "./ports";
+import type { TrainSection } from "./training";
 
 export interface NodeData {
   [key: string]: unknown;
@@ -36,6 +37,8 @@ export interface EditorGraph {
   title?: string | null;
   description?: string | null;
   meta?: Record<string, unknown>;
+  /** How to train it (core/training.ts); absent until the Train panel sets it or a file brings it. */
+  train?: TrainSection | null;
 }
 
 export const defaultRun = (): RunConfig => ({
@@ -94,6 +97,9 @@ export function toDoc(graph: EditorGraph): GraphDoc {
   if (graph.title) doc.title = graph.title;
   if (graph.description) doc.description = graph.description;
   if (graph.meta && Object.keys(graph.meta).length) doc.meta = graph.meta;
+  // The generated type is the schema as the server answers (every default filled in); a section
+  // may leave defaults out, as the gallery's do (core/training.ts's TrainSection).
+  if (graph.train) doc.train = graph.train as GraphDoc["train"];
   return doc;
 }
 
@@ -123,6 +129,7 @@ export function fromDoc(doc: GraphDoc): EditorGraph {
     title: doc.title ?? null,
     description: doc.description ?? null,
     meta: doc.meta ?? {},
+    train: (doc.train as TrainSection | null | undefined) ?? null,
   };
 }
 
@@ -135,7 +142,8 @@ export function sameContent(a: EditorGraph, b: EditorGraph): boolean {
     a.regions !== b.regions ||
     a.title !== b.title ||
     a.description !== b.description ||
-    a.meta !== b.meta
+    a.meta !== b.meta ||
+    (a.train ?? null) !== (b.train ?? null)
   )
     return false;
   if (a.nodes.length !== b.nodes.length || a.edges.length !== b.edges.length) return false;

@@ -9,10 +9,12 @@ import { useResults } from "../store/resultsStore";
 import { isFollowing } from "../store/roomStore";
 
 /** What validation and runs depend on: everything but positions (and selection, which toDoc
- * drops), the title and description, and meta (a tool's data): editing an exercise's
- * instructions or marking its checks after a run leaves that run shown. */
+ * drops), the title and description, meta (a tool's data) and the train section (a run does not
+ * read it): editing an exercise's instructions, marking its checks or changing the learning
+ * rate after a run leaves that run shown. */
 export function contentKey(doc: GraphDoc): string {
-  const { layout: _layout, meta: _meta, title: _title, description: _description, ...rest } = doc;
+  const { layout: _layout, meta: _meta, title: _title, description: _description, ...all } = doc;
+  const { train: _train, ...rest } = all as typeof all & { train?: unknown };
   return JSON.stringify(rest);
 }
 

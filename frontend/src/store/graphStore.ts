@@ -22,6 +22,7 @@ import {
 import { emptyHistory, type History, record, redo, undo } from "../core/history";
 import { autoLayout } from "../core/layout";
 import { initialAttrs } from "../core/schema";
+import type { TrainSection } from "../core/training";
 import { readOnlyReason } from "./readOnly";
 
 export interface Notice {
@@ -56,6 +57,11 @@ interface GraphState {
   setInfo(patch: { title?: string | null; description?: string | null }): void;
   /** The document's meta (an exercise's settings and checks: core/exercise.ts), undoable. */
   setMeta(meta: Record<string, unknown>): void;
+  /** The train section (the Train panel's settings), undoable. */
+  setTrain(train: TrainSection | null): void;
+  /** The graph a training gave back (its parameters' init now their trained values): an undo
+   * step, the positions and the selection kept, the view not refitted. */
+  takeTrained(doc: GraphDoc): void;
   /** The presenter's graph, as a follower of a room shows it: not an edit of this page's own
    * (no undo step), `selected` selected, fitted to the view when `fit`. */
   followDoc(doc: GraphDoc, selected: string[], fit: boolean): void;
@@ -201,6 +207,18 @@ export const useGraph = create<GraphState>()((set, get) => {
     },
 
     setMeta: (meta) => edit({ ...get().graph, meta }),
+    setTrain: (train) => edit({ ...get().graph, train }),
+    takeTrained: (doc) => {
+      const { graph } = get();
+      const before = new Map(graph.nodes.map((n) => [n.id, n]));
+      const trained = fromDoc(doc);
+      trained.train = trained.train ?? graph.train; // the settings it was trained with stay
+      trained.nodes = trained.nodes.map((n) => {
+        const was = before.get(n.id);
+        return was ? { ...n, position: was.position, selected: was.selected } : n;
+      });
+      edit(trained);
+    },
 
     deleteSelected: () => {
       const { graph } = get();
