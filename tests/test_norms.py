@@ -163,3 +163,15 @@ def test_the_palette_lists_them_with_their_ports(client: TestClient) -> None:
     assert ports["layer_norm"] == ports["group_norm"] == ["input", "weight", "bias"]
     assert ports["dropout"] == ["input"]
     assert all(ops[name]["category"] == "layers" for name in ports)
+
+
+def test_training_mode_with_one_value_per_channel_is_located_on_the_input() -> None:
+    """nn.BatchNorm refuses it too (no variance of one value); eval mode takes it."""
+    b = GraphBuilder()
+    x = b.input("x", shape=[1, 3])
+    b.op("batch_norm", "n", input=x, running_mean=b.input("m", shape=[3], init="zeros"),
+         running_var=b.input("v", shape=[3], init="ones"))  # fmt: skip
+    errors = _errors(b)
+    assert any(node == "n" and port == "input" and "more than one value" in m for node, port, _, m in errors), errors
+    nodes = b.run(training=False).evaluate().nodes
+    torch.testing.assert_close(decode(nodes["n"].value), decode(nodes["x"].value) / (1 + 1e-5) ** 0.5)

@@ -61,7 +61,7 @@ def compile_graph(graph: Graph, settings: Settings, memo: ShapeMemo | None = Non
     rehearse = rehearse and run.output is not None and (frees or any(mutates(a) for a in checked.attrs.values()))
     if rehearse or any(op.needs_autograd_graph for op in checked.ops.values()):
         memo = None
-    shapes = ShapeInference(graph.run.dtype, settings, found, memo, device)
+    shapes = ShapeInference(graph.run.dtype, settings, found, memo, device, graph.run.training)
     inferred = shapes.infer(order, checked)
     check_backward(graph.run, shapes.metas, found)
     backward_fails = False

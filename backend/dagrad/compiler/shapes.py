@@ -16,7 +16,7 @@ from dagrad.compiler.shape_memo import ShapeMemo
 from dagrad.compiler.structure import Checked
 from dagrad.errors import OpError, dtype_name, fmt_shape
 from dagrad.ops.literals import MAX_DIMS
-from dagrad.ops.registry import Attrs, Cost, KnownValues, OpDef, mutates
+from dagrad.ops.registry import Attrs, Cost, KnownValues, OpDef, RunContext, mutates
 from dagrad.ops.source_checks import SourceCheck, check_source
 from dagrad.ops.sources import SourceAttrs
 from dagrad.plan import Edge, TensorMeta, gather
@@ -31,8 +31,11 @@ class ShapeInference:
         found: Found,
         memo: ShapeMemo | None,
         device: torch.device | None = None,
+        training: bool = True,
     ) -> None:
         self.run_dtype = run_dtype
+        # Ops that use the run (batch_norm, dropout) are tried as the run will call them.
+        self.context = RunContext(training=training)
         self.device = device or torch.device("cpu")  # whose kernels must take each op's dtypes
         self.settings = settings
         self.found = found
@@ -132,7 +135,9 @@ class ShapeInference:
         # The device in the key too: a result is remembered once the device's kernel took it (runs());
         # and grad mode, which decides whether the result requires grad.
         no_grad = nid in checked.no_grad
-        key = (self.device.type, no_grad, memo.key(op, attrs, inputs)) if memo is not None else None
+        # And train/eval mode for an op that reads it (batch_norm refuses one value per channel only in training).
+        mode = self.context.training if op.uses_run else None
+        key = (self.device.type, no_grad, mode, memo.key(op, attrs, inputs)) if memo is not None else None
         remembered = memo.recall(key) if memo is not None else None
         if remembered is not None:
             out, cost = remembered
@@ -142,7 +147,7 @@ class ShapeInference:
             return out
         try:
             with torch.set_grad_enabled(not no_grad):
-                out = op.call(inputs, attrs)
+                out = op.call(inputs, attrs, self.context)
         except OpError as exc:
             self.found.error(nid, exc.code, str(exc), port=exc.port)
             return None
