@@ -103,6 +103,7 @@ class Engine:
         support on every node upstream, in a run slot."""
         with self.slots.wait():
             return receptive.receptive_field(graph, self.settings, node, index, self.memo)
+
     def train(self, graph: Graph, on_step: Callable[[TrainPoint], None] | None = None) -> TrainResult:
         """The train section's steps, within max_train_seconds; on_step sees each step's point."""
         return run_to_end(self.trainer(graph), self.settings.max_train_seconds, on_step)
