@@ -201,3 +201,34 @@ def test_bad_input_is_located(url: str) -> None:
     assert e["node"] == "x"
     assert "[32, 3]" in e["message"]
     assert "2" in e["message"]
+
+
+def test_the_page_and_the_command_line_train_to_the_same_numbers(
+    url: str, tmp_path: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """What the page streams (the WebSocket, a worker process of the server) and what `dagrad
+    train` gives for the same saved graph and seed are the same numbers: every step's loss and
+    every trained value."""
+    from dagrad.cli import main
+
+    graph = doc("train_moons_mlp", steps=25)
+
+    async def page() -> tuple[list[float], dict[str, Any]]:
+        seen: list[dict[str, Any]] = []
+        async with websockets.connect(ws_url(url), max_size=2**26) as ws:
+            await ws.send(json.dumps({"type": "start", "graph": graph}))
+            done = await until(ws, "done", seen)
+        losses = [p["loss"] for m in seen if m["type"] == "progress" for p in m["points"]]
+        return losses, done["graph"]
+
+    losses, streamed = asyncio.run(page())
+    saved, out = tmp_path / "moons.json", tmp_path / "trained.json"
+    saved.write_text(json.dumps(graph))
+    assert main(["train", str(saved), "--out", str(out), "--json"]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    trained = json.loads(out.read_text())
+    assert len(losses) == 25
+    assert losses == [p["loss"] for p in printed["history"]]
+    by_id = {n["id"]: n for n in trained["nodes"]}
+    for node in streamed["nodes"]:
+        assert node["attrs"] == by_id[node["id"]]["attrs"], node["id"]
