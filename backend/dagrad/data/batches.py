@@ -26,6 +26,9 @@ class BatchOrder:
         if seed < 0:
             raise ValueError(f"seed: must be at least 0, got {seed}")
         self.n, self.batch_size, self.shuffle, self.seed = n, batch_size, shuffle, seed
+        # The epoch's order that the last batch read: steps read the same epoch in turn, and its
+        # permutation is fixed by (seed, epoch) alone; drawing it anew each step cost ~150 us.
+        self._kept: tuple[int, Tensor] | None = None
 
     @property
     def steps_per_epoch(self) -> float:
@@ -53,5 +56,10 @@ class BatchOrder:
         parts = []
         for epoch in range(start // self.n, (end - 1) // self.n + 1):
             lo, hi = max(start, epoch * self.n) - epoch * self.n, min(end, (epoch + 1) * self.n) - epoch * self.n
-            parts.append(self.epoch_order(epoch)[lo:hi])
-        return torch.cat(parts)
+            parts.append(self._order(epoch)[lo:hi])
+        return torch.cat(parts)  # a new tensor: the kept order cannot be written through it
+
+    def _order(self, epoch: int) -> Tensor:
+        if self._kept is None or self._kept[0] != epoch:
+            self._kept = (epoch, self.epoch_order(epoch))
+        return self._kept[1]
