@@ -15,6 +15,7 @@ import httpx
 import pytest
 import websockets
 
+from conftest import run_on_own_loop
 from dagrad import examples
 from servers import dagrad_server
 
@@ -94,7 +95,7 @@ def test_stream_pause_step_resume_stop(url: str) -> None:
             assert done["graph"]["train"]["steps"] == 5000
         return seen
 
-    seen = asyncio.run(go())
+    seen = run_on_own_loop(go)
     steps = [p["step"] for m in seen if m["type"] == "progress" for p in m["points"]]
     assert steps == list(range(1, len(steps) + 1)), "every step's point, once, in order"
     losses = [p["loss"] for m in seen if m["type"] == "progress" for p in m["points"]]
@@ -115,7 +116,7 @@ def test_a_closed_socket_ends_its_training(url: str) -> None:
             await asyncio.sleep(0.1)
         assert r.status_code == 200, r.text
 
-    asyncio.run(go())
+    run_on_own_loop(go)
 
 
 def test_one_training_per_client_at_a_time(url: str) -> None:
@@ -130,7 +131,7 @@ def test_one_training_per_client_at_a_time(url: str) -> None:
             await ws.send('{"type": "stop"}')
             await until(ws, "done", [])
 
-    asyncio.run(go())
+    run_on_own_loop(go)
 
 
 def test_an_error_streams_as_the_documented_body(url: str) -> None:
@@ -141,7 +142,7 @@ def test_an_error_streams_as_the_documented_body(url: str) -> None:
             await ws.send(json.dumps({"type": "start", "graph": bad}))
             return dict(json.loads(await asyncio.wait_for(ws.recv(), 60)))
 
-    m = asyncio.run(go())
+    m = run_on_own_loop(go)
     assert m["type"] == "error"
     assert m["status"] == 422
     assert m["body"]["errors"][0]["attribute"] == "train.data.features"
@@ -221,7 +222,7 @@ def test_the_page_and_the_command_line_train_to_the_same_numbers(
         losses = [p["loss"] for m in seen if m["type"] == "progress" for p in m["points"]]
         return losses, done["graph"]
 
-    losses, streamed = asyncio.run(page())
+    losses, streamed = run_on_own_loop(page)
     saved, out = tmp_path / "moons.json", tmp_path / "trained.json"
     saved.write_text(json.dumps(graph))
     assert main(["train", str(saved), "--out", str(out), "--json"]) == 0

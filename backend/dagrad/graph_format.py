@@ -46,6 +46,7 @@ class Run(BaseModel):
     seed: int = Field(0, ge=0, le=2**63 - 1, strict=True, description="Seed of the random sources.")
     training: bool = Field(
         True,
+        strict=True,
         description="Train or eval mode, as a fresh nn.Module's module.training: batch_norm normalises with the "
         "batch's statistics and updates its running buffers, dropout drops; false: running statistics, no dropout.",
     )

@@ -29,11 +29,17 @@ class DataSpec(BaseModel):
         ge=0,
         le=10,
         allow_inf_nan=False,
+        strict=True,
         description="Standard deviation of the Gaussian noise on the 2-D points or on the regression target "
         "(digits: unused, the images are as scikit-learn ships them).",
     )
     test_fraction: float = Field(
-        0.2, ge=0, lt=1, allow_inf_nan=False, description="Share of the samples held out as the test split."
+        0.2,
+        ge=0,
+        lt=1,
+        allow_inf_nan=False,
+        strict=True,
+        description="Share of the samples held out as the test split.",
     )
     seed: int = Field(0, ge=0, le=2**63 - 1, strict=True, description="Seed of the set's own generator.")
     classes: int = Field(
