@@ -23,7 +23,7 @@ def test_a_no_grad_region_drawn_with_the_mouse(page, console: Console) -> None:
     ed.wait_valid()
     page.locator(".react-flow__node[data-id='x1'] .op-head").click()
     page.locator(".react-flow__node[data-id='w2x1'] .op-head").click(modifiers=["Shift"])
-    page.click("[data-testid=no-grad-button]")
+    ed.tool("no-grad-button")  # in the row, or in the ⋯ menu when the row is full
     region = page.locator("[data-testid=region-no_grad_1]")
     expect(region).to_be_visible()
     assert ed.doc()["regions"] == [{"id": "no_grad_1", "kind": "no_grad", "nodes": ["x1", "w2x1"], "label": None}]
