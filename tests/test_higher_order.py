@@ -39,3 +39,29 @@ def test_outputs_computed_from_nothing_tracked_says_so(client: TestClient) -> No
     [error] = errors_of(client.post("/api/validate", json=doc))
     assert (error["node"], error["port"]) == ("g", "outputs")
     assert "autograd tracked nothing it is computed from" in error["message"]
+
+
+def test_grad_of_a_tensor_by_itself_is_the_tensor_given_as_pytorch_hands_it_back(client: TestClient) -> None:
+    """torch.autograd.grad(x, x, grad_outputs=x) returns x itself (a leaf, no grad_fn); x is used
+    three times, so the run feeds each use an identity view of it: the node must still be x, as
+    validate says, not the view. Found by test_fuzz_graphs."""
+    torch.manual_seed(0)
+    x = torch.randn(3, requires_grad=True)
+    (g,) = torch.autograd.grad(x, x, grad_outputs=x, retain_graph=True)
+    y = torch.relu(g)
+    y.sum().backward()
+    assert g is x
+    doc = {
+        "nodes": [
+            {"id": "x", "op": "input", "attrs": {"shape": [3], "requires_grad": True}},
+            {"id": "g", "op": "grad", "inputs": {"outputs": "x", "inputs": "x", "grad_outputs": "x"}},
+            {"id": "y", "op": "relu", "inputs": {"input": "g"}},
+        ],
+        "run": {"output": "y", "grad_output": "sum"},
+    }
+    ran = client.post("/api/evaluate?encoding=list", json=doc).json()["nodes"]
+    assert (ran["g"]["is_leaf"], ran["g"]["grad_fn"]) == (g.is_leaf, None)
+    assert ran["g"]["value"]["data"]["values"] == x.tolist()
+    assert ran["x"]["grad"]["data"]["values"] == x.grad.tolist()
+    valid = client.post("/api/validate", json=doc).json()["nodes"]
+    assert valid["g"]["is_leaf"] is True

@@ -17,6 +17,7 @@ for whoever extends it (override a method, or pass an `Observer`):
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -25,7 +26,7 @@ import torch
 
 from dagrad.autograd import Makers, freed_errors, frees_graph, overwrite_errors, overwrites, writers
 from dagrad.errors import BackwardFailed, GraphError, GraphErrors, OpError
-from dagrad.ops.registry import RunContext
+from dagrad.ops.registry import RunContext, mutates
 from dagrad.ops.sources import SourceAttrs, create
 from dagrad.plan import Edge, Plan, PlannedNode
 
@@ -150,8 +151,17 @@ class Interpreter:
     def run_node(self, node: PlannedNode) -> torch.Tensor:
         if node.op.source:
             return self.make_source(node)
+        made = len(self.aliases)
         with torch.set_grad_enabled(not node.no_grad):  # a no_grad region: as torch.no_grad() runs it
-            return node.op.call(node.gather(self.fetch), node.attrs, self.context)
+            out = node.op.call(node.gather(self.fetch), node.attrs, self.context)
+        if len(self.aliases) > made and not mutates(node.attrs):
+            # An op that hands back one of its inputs as it was given (torch.autograd.grad of a
+            # tensor by itself returns grad_outputs) hands back, in PyTorch, that very tensor:
+            # the node's value, not this use's identity view (a non-leaf with ViewBackward0).
+            for edge, alias in itertools.islice(self.aliases.items(), made, None):
+                if out is alias:
+                    return self.values[edge.source]
+        return out
 
     def make_source(self, node: PlannedNode) -> torch.Tensor:
         attrs = node.attrs
