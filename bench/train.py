@@ -1,14 +1,17 @@
 """Training (issue 16), measured in one run against a raw torch.optim loop:
 
-    python bench/train.py [--steps 300] [--threads 1] [--json out.json]
+    python bench/train.py [--steps 600] [--rounds 10] [--threads 1] [--json out.json]
 
 1. steps/s of dagrad's training (Trainer.step: the step's plan through the interpreter, then
    optimizer.step) against a hand-written torch.optim loop over the same batches, on the 2-D
    MLP (moons, batch 32, Adam) and the digits Net (batch 64, SGD with momentum), no snapshots;
-   the same torch threads on both sides (a training worker has train_threads = 1).
+   the same torch threads on both sides (a training worker has train_threads = 1). The two take
+   turns in blocks (--rounds of them each, --steps in all) and each side's median block counts:
+   a shared machine's drift falls on both.
 2. the cost of streaming at the default rate: a streamed Session (progress at most 20 a second,
-   a snapshot every snapshot_every = 10 steps: an evaluate of the trained graph and the boundary)
-   against the plain steps, its messages drained by a thread.
+   a snapshot every snapshot_every = 10 steps, as long as snapshots take at most a fifth of the
+   time: an evaluate of the trained graph and the boundary) against the plain steps, its
+   messages drained by a thread.
 3. the evaluate latency another client sees while a training runs: a server from this checkout,
    /api/evaluate of the 4.1 DAG, median and p95, idle and while a WebSocket trains the MLP.
 A measurement, not a test: it exits 0 whatever it measures.
@@ -19,11 +22,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import itertools
 import json
 import statistics
 import sys
 import threading
 import time
+from collections.abc import Callable
 from multiprocessing.connection import Pipe
 from pathlib import Path
 from typing import Any
@@ -53,8 +58,8 @@ def with_steps(name: str, steps: int, **train: Any) -> Graph:
     return Graph.model_validate(g.model_dump() | {"train": g.train.model_dump() | {"steps": steps} | train})
 
 
-def raw_loop(graph: Graph, model: torch.nn.Module, reshape: bool, steps: int) -> float:
-    """steps/s of the textbook loop."""
+def raw_stepper(graph: Graph, model: torch.nn.Module, reshape: bool) -> Callable[[], None]:
+    """One step of the textbook loop a call, over the same batches as dagrad's."""
     t = graph.train
     assert t is not None
     assert t.data is not None
@@ -65,9 +70,10 @@ def raw_loop(graph: Graph, model: torch.nn.Module, reshape: bool, steps: int) ->
     if "betas" in spec:
         spec["betas"] = tuple(spec["betas"])
     opt = kind(model.parameters(), **spec)
-    start = time.perf_counter()
-    for step in range(steps):
-        rows = order.indices(step)
+    steps = itertools.count()
+
+    def step() -> None:
+        rows = order.indices(next(steps))
         x = data.train_x[rows]
         x = x.view(-1, 1, 8, 8) if reshape else x
         loss = F.cross_entropy(model(x), data.train_y[rows])
@@ -75,15 +81,23 @@ def raw_loop(graph: Graph, model: torch.nn.Module, reshape: bool, steps: int) ->
         loss.backward()
         opt.step()
         float(loss.detach())  # dagrad reads each step's loss too
-    return steps / (time.perf_counter() - start)
+
+    return step
 
 
-def dagrad_loop(graph: Graph, steps: int) -> float:
-    trainer = Engine().trainer(graph)
-    start = time.perf_counter()
-    for _ in range(steps):
-        trainer.step(float("inf"))
-    return steps / (time.perf_counter() - start)
+def interleaved(raw: Callable[[], None], ours: Callable[[], None], steps: int, rounds: int) -> tuple[float, float]:
+    """steps/s of each, from the medians of `rounds` blocks of steps // rounds steps, the two
+    taking turns (which goes first alternates), so that the machine's drift falls on both."""
+    block = max(1, steps // rounds)
+    times: tuple[list[float], list[float]] = ([], [])
+    for r in range(rounds):
+        for side in (0, 1) if r % 2 == 0 else (1, 0):
+            f = (raw, ours)[side]
+            start = time.perf_counter()
+            for _ in range(block):
+                f()
+            times[side].append((time.perf_counter() - start) / block)
+    return 1 / statistics.median(times[0]), 1 / statistics.median(times[1])
 
 
 def streamed(graph: Graph) -> float:
@@ -166,8 +180,9 @@ def evaluate_while_training(n: int) -> dict[str, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--steps", type=int, default=300)
+    parser.add_argument("--steps", type=int, default=600, help="steps each side takes, in all")
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--rounds", type=int, default=10, help="blocks each side runs, taking turns")
     parser.add_argument("--requests", type=int, default=100)
     parser.add_argument("--json")
     args = parser.parse_args()
@@ -175,15 +190,16 @@ def main() -> None:
     Settings()
     results: dict[str, Any] = {"threads": args.threads, "steps": args.steps}
     cases = [
-        ("mlp_b32_adam", with_steps("train_moons_mlp", args.steps), lambda g: moons_mlp(g.run.seed), False),
-        ("digits_net_b64_sgd", with_steps("train_digits_net", args.steps), lambda g: _digits(g), True),
+        ("mlp_b32_adam", with_steps("train_moons_mlp", args.steps + 10), lambda g: moons_mlp(g.run.seed), False),
+        ("digits_net_b64_sgd", with_steps("train_digits_net", args.steps + 10), lambda g: _digits(g), True),
     ]
     for name, graph, make, reshape in cases:
-        dagrad_loop(graph.model_copy(update={"train": graph.train.model_copy(update={"steps": 5})}), 5)  # warm
-        raw = raw_loop(graph, make(graph), reshape, args.steps)
-        ours = dagrad_loop(graph, args.steps)
-        raw2 = raw_loop(graph, make(graph), reshape, args.steps)  # again: the machine's drift
-        raw = max(raw, raw2)
+        trainer = Engine().trainer(graph)
+        raw_step = raw_stepper(graph, make(graph), reshape)
+        for _ in range(10):  # warm: the allocator, the first batches' epochs
+            raw_step()
+            trainer.step()
+        raw, ours = interleaved(raw_step, trainer.step, args.steps, args.rounds)
         stream = streamed(graph)
         results[name] = {"raw_steps_per_s": raw, "dagrad_steps_per_s": ours, "ratio": ours / raw,
                          "streamed_steps_per_s": stream, "streaming_cost": 1 - stream / ours}  # fmt: skip

@@ -49,25 +49,30 @@ def _fields_of(kind: Any) -> tuple[str, ...]:
     return tuple(name for name in dir(kind) if name.startswith(SAVED))
 
 
-def creator_names(value: torch.Tensor) -> set[str]:
-    """The names autograd's messages give the op that made `value` ('ExpBackward0' and 'Exp')."""
-    if value.grad_fn is None:
-        return set()
-    name = type(value.grad_fn).__name__
-    return {name, re.sub(r"Backward\d*$", "", name)}
-
-
 class Makers:
     def __init__(self) -> None:
-        self.by_fn: dict[int, tuple[Any, str]] = {}  # id(grad_fn) -> (grad_fn, the node that made it)
-        self.by_name: dict[str, list[str]] = {}  # creator name -> nodes, as autograd's messages name them
+        # (grad_fn, the node whose value it was) as each value was made. The grad_fn object is held,
+        # so its id stays its own. Only errors read it: the maps below are made when one asks.
+        self.made: list[tuple[Any, str]] = []
 
     def note(self, nid: str, value: torch.Tensor) -> None:
-        if value.grad_fn is None:
-            return
-        self.by_fn[id(value.grad_fn)] = (value.grad_fn, nid)  # the object held: its id stays its own
-        for name in creator_names(value):
-            self.by_name.setdefault(name, []).append(nid)
+        if value.grad_fn is not None:
+            self.made.append((value.grad_fn, nid))
+
+    @property
+    def by_fn(self) -> dict[int, tuple[Any, str]]:
+        """id(grad_fn) -> (grad_fn, the node that made it; the last, if several values share it)."""
+        return {id(fn): (fn, nid) for fn, nid in self.made}
+
+    @property
+    def by_name(self) -> dict[str, list[str]]:
+        """creator name ('ExpBackward0' and 'Exp') -> nodes, as autograd's messages name them."""
+        out: dict[str, list[str]] = {}
+        for fn, nid in self.made:
+            name = type(fn).__name__
+            for key in dict.fromkeys((name, re.sub(r"Backward\d*$", "", name))):
+                out.setdefault(key, []).append(nid)
+        return out
 
     def overwritten(self, message: str) -> list[str]:
         """The nodes that could have made the value a backward error says was overwritten in place
@@ -81,13 +86,14 @@ class Makers:
         no value has as its grad_fn (linear's TBackward0) belongs to the one it was reached from."""
         found: dict[str, list[tuple[str, list[str]]]] = {}
         seen: set[int] = set()
+        by_fn = self.by_fn
         stack: list[tuple[Any, str | None]] = [(root, None)]
         while stack:
             fn, via = stack.pop()
             if fn is None or id(fn) in seen:
                 continue
             seen.add(id(fn))
-            made = self.by_fn.get(id(fn))
+            made = by_fn.get(id(fn))
             owner = made[1] if made is not None else via
             fields = [f[len(SAVED) :] for f in saved_fields(fn) if saved_state(fn, f) == state]
             if fields and owner is not None:

@@ -152,8 +152,12 @@ class Interpreter:
         if node.op.source:
             return self.make_source(node)
         made = len(self.aliases)
-        with torch.set_grad_enabled(not node.no_grad):  # a no_grad region: as torch.no_grad() runs it
+        grad = not node.no_grad  # a no_grad region: as torch.no_grad() runs it
+        if torch.is_grad_enabled() == grad:  # the mode already (entering it costs ~1.5 us a node)
             out = node.op.call(node.gather(self.fetch), node.attrs, self.context)
+        else:
+            with torch.set_grad_enabled(grad):
+                out = node.op.call(node.gather(self.fetch), node.attrs, self.context)
         if len(self.aliases) > made and not mutates(node.attrs):
             # An op that hands back one of its inputs as it was given (torch.autograd.grad of a
             # tensor by itself returns grad_outputs) hands back, in PyTorch, that very tensor:
@@ -179,7 +183,7 @@ class Interpreter:
         """The value `edge` carries: its source's, or for a use of a shared tensor an identity view
         of it, whose .grad is what this use sends back (Plan.shared)."""
         value = self.values[edge.source]
-        if edge not in self.tracked:
+        if not self.tracked or edge not in self.tracked:  # (an Edge's hash costs ~0.7 us)
             return value
         alias = value.view_as(value)
         alias.retain_grad()

@@ -125,7 +125,7 @@ def gradients(
     one_pass = graph.model_copy(update={"run": graph.run.model_copy(update={"backward_passes": 1})})
     plan = compile_graph(one_pass, settings, memo)
     fed = batch_sources(graph, plan, batch)
-    size = next(n.meta.shape[0] for n in plan.order if n.id == fed[0])
+    size = plan.nodes[fed[0]].meta.shape[0]
     if not 0 <= sample < size:
         raise GraphErrors(
             [

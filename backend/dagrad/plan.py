@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from typing import NamedTuple, TypeVar
 
 import torch
@@ -90,3 +91,8 @@ class Plan:
     estimated_flops: float  # forward, and backward × run.backward_passes (compiler/totals.py)
     costs: Mapping[str, Cost]  # each node's estimate, by id
     checks: tuple[Check, ...] = ()  # an exercise's: what the run's tensors are compared with (report/checks.py)
+
+    @cached_property
+    def nodes(self) -> Mapping[str, PlannedNode]:
+        """Each node by id."""
+        return {n.id: n for n in self.order}

@@ -159,7 +159,7 @@ def receptive_field(
 ) -> ReceptiveFieldResponse:
     start = time.perf_counter()
     plan = compile_graph(forward_only(graph), settings, memo)
-    clicked = next((n for n in plan.order if n.id == node), None)
+    clicked = plan.nodes.get(node)
     if clicked is None:
         known = ", ".join(n.id for n in plan.order[:8])
         raise _refuse(

@@ -94,4 +94,10 @@ class Train(BaseModel):
         description="The node accuracy and the decision boundary read (logits or predictions). "
         "Null: the node feeding the loss's 'input' port.",
     )
-    snapshot_every: int = Field(10, ge=1, strict=True, description="Steps between snapshots streamed to the page.")
+    snapshot_every: int = Field(
+        10,
+        ge=1,
+        strict=True,
+        description="Steps between test figures and between snapshots streamed to the page (a "
+        "snapshot is put off while snapshots would take over a fifth of the time).",
+    )

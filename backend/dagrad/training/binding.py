@@ -49,7 +49,7 @@ def section(graph: Graph, settings: Settings) -> Train:
 def loss_is_scalar(plan: Plan) -> None:
     output = plan.run.output
     assert output is not None
-    shape = next(n.meta.shape for n in plan.order if n.id == output)
+    shape = plan.nodes[output].meta.shape
     if shape != ():
         raise refuse(
             f"the loss {output!r} has shape {fmt_shape(shape)}; training minimises a scalar. Reduce it "

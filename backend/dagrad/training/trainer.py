@@ -237,8 +237,7 @@ class Trainer:
     def _data_feeds(self, x: torch.Tensor, y: torch.Tensor, plan: Plan) -> dict[str, torch.Tensor]:
         b = self.bound
         assert b is not None
-        metas = {n.id: n.meta for n in plan.order if n.id in (b.features, b.labels)}
-        fx, fy = metas[b.features], metas[b.labels]
+        fx, fy = plan.nodes[b.features].meta, plan.nodes[b.labels].meta
         return {
             b.features: x.reshape(len(x), *b.feature_shape).to(fx.dtype).to(plan.device),
             b.labels: y.reshape(len(y), *b.label_shape).to(fy.dtype).to(plan.device),
@@ -269,7 +268,7 @@ def _accuracy(out: torch.Tensor | None, labels: torch.Tensor) -> float | None:
     if out is None or out.dim() != 2 or len(out) != len(labels):
         return None
     guess = (out[:, 0] > 0).long() if out.shape[1] == 1 else out.argmax(1)
-    return float((guess == labels.reshape(-1)).double().mean())
+    return int((guess == labels.reshape(-1)).sum()) / len(labels)
 
 
 def _with_values(node: Node, t: torch.Tensor) -> Node:

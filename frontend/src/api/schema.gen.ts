@@ -1834,7 +1834,7 @@ export interface components {
             seed?: number | null;
             /**
              * Snapshot Every
-             * @description Steps between snapshots streamed to the page.
+             * @description Steps between test figures and between snapshots streamed to the page (a snapshot is put off while snapshots would take over a fifth of the time).
              * @default 10
              */
             snapshot_every: number;
