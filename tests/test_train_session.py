@@ -60,6 +60,7 @@ def test_every_point_once_test_figures_on_schedule_and_the_last_state_snapshotte
     measured = [p["step"] for p in points if p["test_loss"] is not None]
     assert measured == [5, 10, 15, 20, 25, 30, 35, 37]
     snaps = [m for m in messages if m["type"] == "snapshot"]
+    assert snaps[0]["step"] == 0, "the state before the first step"
     assert snaps[-1]["step"] == 37 == done["step"]
     assert all(s["step"] % 5 == 0 for s in snaps[:-1])
     # a snapshot shows the state after its step: its parameters are the trained graph's at the end
@@ -75,7 +76,7 @@ def test_every_point_once_test_figures_on_schedule_and_the_last_state_snapshotte
 def test_snapshots_take_at_most_their_share_of_the_time(monkeypatch: pytest.MonkeyPatch) -> None:
     # A snapshot that takes over 20 ms, due after every step of a training whose steps take about
     # a millisecond: taking each would spend most of the time on them. Held to a fifth of the time,
-    # they come once after the first step, then at most once per 4 snapshots' time of steps, and
+    # they come before the first step, then at most once per 4 snapshots' time of steps, and
     # after the last step.
     real = Session._snapshot
     seconds = 0.02
@@ -89,7 +90,7 @@ def test_snapshots_take_at_most_their_share_of_the_time(monkeypatch: pytest.Monk
     messages, done = streamed(graph("train_moons_mlp", steps=300, snapshot_every=1))
     wall = time.perf_counter() - start
     snaps = [m["step"] for m in messages if m["type"] == "snapshot"]
-    assert snaps[0] == 1
+    assert snaps[0] == 0
     assert snaps[-1] == 300 == done["step"]
     assert snaps == sorted(set(snaps))
     between = len(snaps) - 2  # the first and the last come whatever the time

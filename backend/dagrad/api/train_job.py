@@ -83,6 +83,9 @@ class Session:
                 }
             )
         )
+        # The state before the first step: the page shows the initial values at once, and keeps
+        # them to set beside the trained ones (the first layer's kernels, as they were drawn).
+        self.snapshot()
         budget = self.engine.settings.max_train_seconds  # running time: a pause does not count
         ran = 0.0
         reason = "finished"

@@ -1,12 +1,13 @@
 // The Train panel, in place of the inspector: the controls and the status line, the live loss
-// curve and the decision boundary, then the settings (optimiser, steps, data), which are the
-// graph's train section and are locked while a run goes.
+// curve, the decision boundary and a conv net's first kernels, then the settings (optimiser,
+// steps, data), which are the graph's train section and are locked while a run goes.
 import { useEffect } from "react";
 import { useShallow } from "zustand/react/shallow";
 import { DATASETS, statusLine } from "../core/training";
 import { useGraph } from "../store/graphStore";
 import { useTrain } from "../store/trainStore";
 import { BoundaryView } from "./BoundaryView";
+import { KernelsView } from "./KernelsView";
 import { LossChart } from "./LossChart";
 import "./training.css";
 
@@ -178,6 +179,7 @@ export function TrainPanel() {
       </p>
       <LossChart />
       <BoundaryView />
+      <KernelsView />
       <h4>Optimiser</h4>
       <SelectField
         name="optimizer"

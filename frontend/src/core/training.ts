@@ -2,7 +2,8 @@
 // the WebSocket /api/train/ws folded into what the page shows, the loss curve's points thinned
 // for drawing, and the decision boundary as an image. The socket itself is passed in (a browser
 // WebSocket, or a fake one in the tests), so a whole session runs without a server.
-import type { EvaluateResponse, GraphDoc } from "../api/types";
+import type { EvaluateResponse, GraphDoc, TensorPayload } from "../api/types";
+import { parameterValues } from "./kernels";
 
 export interface SgdOptimizer {
   name: "sgd";
@@ -340,6 +341,8 @@ export interface TrainView {
   data: TrainDataPoints | null;
   points: ProgressPoint[];
   snapshotStep: number | null;
+  /** Each trained parameter's value before the first step (the step-0 snapshot). */
+  initial: Record<string, TensorPayload> | null;
   boundary: Boundary | null;
   curve: Curve | null;
   reason: "finished" | "stopped" | "time_limit" | "disconnected" | null;
@@ -355,6 +358,7 @@ export const idleView = (): TrainView => ({
   data: null,
   points: [],
   snapshotStep: null,
+  initial: null,
   boundary: null,
   curve: null,
   reason: null,
@@ -392,6 +396,7 @@ export function reduce(view: TrainView, msg: ServerMessage): TrainView {
       return {
         ...view,
         snapshotStep: msg.step,
+        initial: msg.step === 0 ? parameterValues(msg.result, view.parameters) : view.initial,
         step: Math.max(view.step, msg.step),
         boundary: msg.boundary ?? view.boundary,
         curve: msg.curve ?? view.curve,
