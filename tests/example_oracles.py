@@ -3,6 +3,7 @@ runs after torch.manual_seed(run.seed) and returns the values and gradients it c
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -447,10 +448,13 @@ def _train_descent(seed: int) -> Expected:
     )
 
 
-def moons_mlp(seed: int) -> nn.Sequential:
-    """The moons example's MLP as its document draws it: each parameter uniform(-1/sqrt(fan_in),
-    1/sqrt(fan_in)) in document order after torch.manual_seed(seed)."""
-    layers = [nn.Linear(2, 16), nn.Tanh(), nn.Linear(16, 16), nn.Tanh(), nn.Linear(16, 2)]
+def tanh_mlp(sizes: list[int], seed: int) -> nn.Sequential:
+    """A gallery MLP as its document draws it (Linear, Tanh, ..., Linear): each parameter
+    uniform(-1/sqrt(fan_in), 1/sqrt(fan_in)) in document order after torch.manual_seed(seed)."""
+    layers: list[nn.Module] = []
+    for fan_in, fan_out in itertools.pairwise(sizes):
+        layers += [nn.Linear(fan_in, fan_out), nn.Tanh()]
+    layers = layers[:-1]
     torch.manual_seed(seed)  # after the constructors' own draws: the document's are the uniform_ below
     with torch.no_grad():
         for layer in layers[::2]:
@@ -459,6 +463,25 @@ def moons_mlp(seed: int) -> nn.Sequential:
             layer.weight.uniform_(-k, k)
             layer.bias.uniform_(-k, k)
     return nn.Sequential(*layers)
+
+
+def moons_mlp(seed: int) -> nn.Sequential:
+    """The moons example's MLP, 2 -> 16 -> 16 -> 2."""
+    return tanh_mlp([2, 16, 16, 2], seed)
+
+
+def sine_mlp(seed: int) -> nn.Sequential:
+    """The sine example's MLP, 1 -> 32 -> 32 -> 1."""
+    return tanh_mlp([1, 32, 32, 1], seed)
+
+
+def mlp_parameters(model: nn.Sequential) -> dict[str, torch.Tensor]:
+    """The MLP's parameters by the gallery's node ids: fc1_weight, fc1_bias, fc2_weight, ..."""
+    params: dict[str, torch.Tensor] = {}
+    for i, layer in enumerate(model[::2], start=1):
+        assert isinstance(layer, nn.Linear)
+        params[f"fc{i}_weight"], params[f"fc{i}_bias"] = layer.weight, layer.bias
+    return params
 
 
 @oracle("train_moons_mlp")
@@ -470,13 +493,28 @@ def _train_moons_mlp(seed: int) -> Expected:
     logits = model(x)
     loss = F.cross_entropy(logits, y)
     loss.backward()
-    params = {}
-    for i, layer in enumerate(model[::2], start=1):
-        assert isinstance(layer, nn.Linear)
-        params[f"fc{i}_weight"], params[f"fc{i}_bias"] = layer.weight, layer.bias
+    params = mlp_parameters(model)
     return Expected(
         roots=(loss,),
         values={**{k: d(p) for k, p in params.items()}, "x": x, "y": y, "logits": d(logits), "loss": d(loss)},
+        grads={k: g(p) for k, p in params.items()},
+        no_grad=("x", "y"),
+    )
+
+
+@oracle("train_sine_mlp")
+def _train_sine_mlp(seed: int) -> Expected:
+    """Its state before training: the MLP on zeros, its mean squared error against zeros."""
+    model = sine_mlp(seed)
+    x = torch.zeros(32, 1)
+    y = torch.zeros(32, 1)
+    prediction = model(x)
+    loss = F.mse_loss(prediction, y)
+    loss.backward()
+    params = mlp_parameters(model)
+    return Expected(
+        roots=(loss,),
+        values={**{k: d(p) for k, p in params.items()}, "x": x, "y": y, "prediction": d(prediction), "loss": d(loss)},
         grads={k: g(p) for k, p in params.items()},
         no_grad=("x", "y"),
     )

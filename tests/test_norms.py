@@ -55,6 +55,19 @@ def test_batch_norm_both_modes_against_hand_written_torch(training: bool) -> Non
 
 
 @pytest.mark.parametrize("training", [True, False])
+def test_the_answer_and_the_torch_lines_say_the_mode(client: TestClient, training: bool) -> None:
+    g = torch.Generator().manual_seed(0)
+    b = _bn_graph(torch.randn(4, 3, 2, 2, generator=g, dtype=DT), torch.zeros(3, dtype=DT), torch.ones(3, dtype=DT),
+                  training)  # fmt: skip
+    doc = b.graph().model_dump(mode="json", exclude_none=True)
+    assert client.post("/api/evaluate", json=doc).json()["run"]["training"] is training
+    line = client.post("/api/validate", json=doc).json()["torch"]["bn"]
+    assert line == (
+        f"F.batch_norm(x, running_mean, running_var, weight=weight, bias=bias, training={training}, momentum=0.3)"
+    )
+
+
+@pytest.mark.parametrize("training", [True, False])
 def test_running_stats_equal_nn_batchnorm2d_after_the_same_forward(training: bool) -> None:
     x = torch.randn(6, 4, 3, 3, generator=torch.Generator().manual_seed(1), dtype=DT)
     module = torch.nn.BatchNorm2d(4, momentum=0.3).to(DT)

@@ -18,8 +18,9 @@ import torch.nn.functional as F
 from fastapi.testclient import TestClient
 from sklearn.datasets import load_digits
 
+from dagrad.errors import OpError
 from dagrad.ops import REGISTRY
-from dagrad.ops.registry import Example, OpDef
+from dagrad.ops.registry import Example, OpDef, RunContext
 from dagrad.ops.sources import SourceAttrs, create
 from op_cases import OPS, example_tensors
 
@@ -93,6 +94,32 @@ def test_the_line_does_what_the_op_does(op: OpDef, example: Example, attrs: dict
     if expected is not None:
         assert got is not None
         torch.testing.assert_close(got, expected, msg=lambda m: f"{line}: {m}")
+
+
+EVAL_CASES = [
+    pytest.param(op, example, id=f"{op.name}-{i}")
+    for op in OPS
+    if op.uses_run
+    for i, example in enumerate(op.examples)
+    if not example.large
+]
+
+
+@pytest.mark.parametrize(("op", "example"), EVAL_CASES)
+def test_the_line_follows_the_train_eval_switch(op: OpDef, example: Example) -> None:
+    """In an eval-mode run (run.training false) batch_norm and dropout behave as eval mode does,
+    and their line says so: it does what the op does in that mode."""
+    model = op.attrs.model_validate(dict(example.attrs))
+    variables, wiring = named(inputs_for(op, example, {}))
+    line = op.spelled(wiring, model, training=False)
+    assert "training=False" in line
+    try:
+        expected = op.call(inputs_for(op, example, {}), model, RunContext(training=False))
+    except OpError:
+        pytest.skip("the op refuses this example in eval mode (batch_norm without running statistics)")
+    got = eval(line, {"torch": torch, "F": F}, variables)  # the line under test, written by dagrad
+    torch.testing.assert_close(got, expected, msg=lambda m: f"{line}: {m}")
+    assert "training=False" not in op.spelled(wiring, model)
 
 
 SOURCES = [

@@ -18,8 +18,8 @@ from dagrad import examples
 from dagrad.data import BatchOrder, load
 from dagrad.engine import Engine
 from dagrad.graph_format import Graph
-from dagrad.training import Trainer
-from example_oracles import DigitsNet, moons_mlp
+from dagrad.training import Trainer, run_to_end
+from example_oracles import DigitsNet, mlp_parameters, moons_mlp, sine_mlp
 
 OPTIMIZERS: dict[str, dict[str, Any]] = {
     "sgd_momentum": {"name": "sgd", "lr": 0.05, "momentum": 0.9, "weight_decay": 1e-4},
@@ -50,6 +50,7 @@ def compare(
     names: dict[str, torch.Tensor],
     forward: Callable[[torch.Tensor], torch.Tensor],
     steps: int,
+    loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] = F.cross_entropy,
 ) -> None:
     """Step dagrad and the torch loop side by side; the parameters equal after steps 1, 2, 3 and the last."""
     train = graph.train
@@ -61,7 +62,7 @@ def compare(
     trainer = Trainer(graph, dagrad.engine.Settings())
     for step in range(steps):
         rows = order.indices(step)
-        loss = F.cross_entropy(forward(data.train_x[rows]), data.train_y[rows])
+        loss = loss_fn(forward(data.train_x[rows]), data.train_y[rows])
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
@@ -76,11 +77,28 @@ def compare(
 def test_mlp_steps_equal_a_torch_optim_loop(opt: str) -> None:
     graph = with_train("train_moons_mlp", 25, OPTIMIZERS[opt])
     model = moons_mlp(graph.run.seed)
-    names = {}
-    for i, layer in enumerate(model[::2], start=1):
-        assert isinstance(layer, nn.Linear)
-        names[f"fc{i}_weight"], names[f"fc{i}_bias"] = layer.weight, layer.bias
-    compare(graph, model, names, model, 25)
+    compare(graph, model, mlp_parameters(model), model, 25)
+
+
+@pytest.mark.parametrize("opt", ["sgd_momentum", "adam"])
+def test_the_sine_regression_steps_equal_a_torch_optim_loop(opt: str) -> None:
+    graph = with_train("train_sine_mlp", 20, OPTIMIZERS[opt])
+    model = sine_mlp(graph.run.seed)
+    compare(graph, model, mlp_parameters(model), model, 20, F.mse_loss)
+
+
+def test_the_sine_example_learns_the_curve() -> None:
+    # 400 steps of Adam: the test error comes down to about the noise's variance (0.1² = 0.01),
+    # and the predicted curve follows sin(x) over [-pi, pi]
+    trainer = Engine().trainer(examples.load("train_sine_mlp"))  # type: ignore[arg-type]
+    result = run_to_end(trainer, 300)
+    last = result.history[-1]
+    assert last.test_loss is not None
+    assert last.test_loss < 0.02 < result.history[0].loss
+    curve = trainer.curve()
+    assert curve is not None
+    x = torch.tensor(curve.x)
+    assert torch.allclose(torch.tensor(curve.y), torch.sin(x), atol=0.2)
 
 
 @pytest.mark.parametrize("opt", ["sgd_momentum", "adam", "adamw"])

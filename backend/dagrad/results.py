@@ -92,6 +92,7 @@ class RunInfo(BaseModel):
     """The run as executed, with every default resolved."""
 
     seed: int
+    training: bool = Field(description="The train/eval switch of batch_norm and dropout (run.training).")
     device: str
     dtype: str
     output: str | None

@@ -24,6 +24,7 @@ pytestmark = pytest.mark.e2e
 
 MLP = "train_moons_mlp"  # the gallery's 2-D classifier on two moons, trainable as it loads
 NET = "train_digits_net"  # the course's Net on scikit-learn's 8x8 digits
+SINE = "train_sine_mlp"  # a 1-D regression: an MLP fitting a noisy sine
 VIEW = "window.__dagrad.train.getState().view"
 RUN = "window.__dagrad.results.getState().run"
 EXAMPLES = Path(__file__).resolve().parents[2] / "backend" / "dagrad" / "examples"
@@ -165,6 +166,32 @@ def neighbours(kernels: np.ndarray) -> float:
     a = np.concatenate([kernels[:, :, :-1].ravel(), kernels[:, :-1, :].ravel()])
     b = np.concatenate([kernels[:, :, 1:].ravel(), kernels[:, 1:, :].ravel()])
     return float(np.corrcoef(a, b)[0, 1])
+
+
+def test_the_sine_regression_bends_its_curve_onto_the_points(page, console: Console, screenshots: Path) -> None:
+    ed = Editor(page)
+    ed.open_example(SINE)
+    ed.wait_valid()
+    open_train_panel(ed)
+    page.click("[data-testid=train-play]")
+    page.wait_for_function(f"() => {VIEW}.phase === 'done'", timeout=120_000)
+    view = page.evaluate(f"() => {VIEW}")
+    assert view["reason"] == "finished"
+    assert view["task"] == "regression"
+    expect(page.locator("[data-testid=train-boundary]")).to_have_attribute("data-has-curve", "yes")
+    # The curve the page drew is the model's on [-pi, pi]: close to sin(x) once trained
+    x, y = np.asarray(view["curve"]["x"]), np.asarray(view["curve"]["y"])
+    assert len(x) == 100
+    assert x.min() < -3
+    assert x.max() > 3
+    assert np.abs(y - np.sin(x)).max() < 0.2
+    assert view["points"][-1]["test_loss"] < 0.02
+    # A regression has no accuracy: its legend says loss and test loss only
+    legend = page.locator("[data-testid=loss-chart] .u-legend .u-series:visible")
+    expect(legend).to_have_count(2)
+    assert legend.all_inner_texts() == ["loss", "test loss"]
+    page.screenshot(path=str(screenshots / "training-sine.png"))
+    assert not console.errors, console.errors
 
 
 def _one_step_training_answers(server: str) -> int:

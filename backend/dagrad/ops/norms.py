@@ -165,11 +165,17 @@ def _dropout(input: torch.Tensor, p: float, *, run: RunContext) -> torch.Tensor:
 
 def _spell_batch_norm(wiring: Wiring, attrs: BatchNormAttrs) -> str:
     """F.batch_norm takes the running statistics by position, None where not wired; training is
-    spelled as the default run has it (training=True), which F.batch_norm's own default is not."""
+    spelled as the run has it, always (F.batch_norm's own default, False, is not dagrad's)."""
     stats = [wiring[p] if p in wiring.sources else "None" for p in ("running_mean", "running_var")]
     affine = [f"{p}={wiring[p]}" for p in ("weight", "bias") if p in wiring.sources]
-    args = [wiring["input"], *stats, *affine, "training=True", *changed(attrs, ["momentum", "eps"])]
+    args = [wiring["input"], *stats, *affine, f"training={wiring.training}", *changed(attrs, ["momentum", "eps"])]
     return f"F.batch_norm({', '.join(args)})"
+
+
+def _spell_dropout(wiring: Wiring, attrs: DropoutAttrs) -> str:
+    """F.dropout's own default is training=True: said only in eval mode."""
+    line = call("F.dropout")(wiring, attrs)
+    return line if wiring.training else f"{line[:-1]}, training=False)"
 
 
 CHANNEL_DOC = (
@@ -259,7 +265,7 @@ register(
     doc="Training mode (run.training): zero each element with probability p, drawn from the run's seed, and "
     "scale the others by 1/(1-p). Eval mode: the input unchanged.",
     torch="F.dropout(input, p=0.5, training=True)",
-    spell=call("F.dropout"),
+    spell=_spell_dropout,
     cost=_dropout_cost,
     examples=[
         Example({"input": T((4, 5))}, {"p": 0.3}),

@@ -240,11 +240,12 @@ class OpDef:
         out: torch.Tensor = self.fn(**kwargs)
         return out
 
-    def spelled(self, sources: Mapping[str, str | list[str]], attrs: Attrs) -> str:
-        """The node as PyTorch code, from the ids wired to its ports and its attributes."""
+    def spelled(self, sources: Mapping[str, str | list[str]], attrs: Attrs, training: bool = True) -> str:
+        """The node as PyTorch code, from the ids wired to its ports, its attributes and (for an
+        op that uses the run) the run's train/eval switch."""
         if self.spell is None:
             return self.torch_code
-        return self.spell(Wiring(tuple((p.name, p.optional) for p in self.ports), sources), attrs)
+        return self.spell(Wiring(tuple((p.name, p.optional) for p in self.ports), sources, training), attrs)
 
     def estimate_flops(self, inputs: Inputs, out: torch.Tensor, attrs: Attrs) -> float:
         """The forward work of one call."""

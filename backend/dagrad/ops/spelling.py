@@ -26,6 +26,9 @@ class Wiring:
 
     ports: Sequence[tuple[str, bool]]  # (name, optional)
     sources: Mapping[str, str | list[str]]
+    # The run's train/eval switch (Run.training), for an op that uses the run: batch_norm and
+    # dropout spell it as the run has it.
+    training: bool = True
 
     def __getitem__(self, port: str) -> str:
         """What feeds `port`: a node's id, a list of them, or the port's name while unwired."""

@@ -317,6 +317,7 @@ def _run_info(plan: Plan) -> RunInfo:
     run = plan.run
     return RunInfo(
         seed=run.seed,
+        training=run.training,
         device=str(plan.device),
         dtype=dtype_name(plan.dtype),
         output=run.output,

@@ -26,5 +26,5 @@ def spelled_nodes(graph: Graph) -> dict[str, str]:
         if isinstance(attrs, SourceAttrs) and attrs.dtype is None and graph.run.dtype != "float32":
             # PyTorch's default dtype is float32: the run's other dtype is the source's to write
             attrs = attrs.model_copy(update={"dtype": graph.run.dtype})
-        lines[node.id] = op.spelled(node.inputs, attrs)
+        lines[node.id] = op.spelled(node.inputs, attrs, graph.run.training)
     return lines

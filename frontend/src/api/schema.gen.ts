@@ -1444,6 +1444,11 @@ export interface components {
             retain_graph: boolean | null;
             /** Seed */
             seed: number;
+            /**
+             * Training
+             * @description The train/eval switch of batch_norm and dropout (run.training).
+             */
+            training: boolean;
             /** Wrt */
             wrt: string[] | null;
             /** Zero Grad */

@@ -109,6 +109,7 @@ export function BoundaryView() {
         ref={canvas}
         data-testid="train-boundary"
         data-has-boundary={boundary ? "yes" : "no"}
+        data-has-curve={curve?.x.length ? "yes" : "no"}
         style={{ width: SIZE }}
         aria-label={twoD ? "Decision boundary over the data points" : "Data points and the predicted curve"}
       />

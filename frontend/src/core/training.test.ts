@@ -95,7 +95,10 @@ describe("TrainClient over a fake socket", () => {
     expect(client.view.steps).toBe(50);
     s.answer({ type: "progress", points: [point(1, 0.9), point(2, 0.8, 0.5)] });
     expect(client.view.points.map((p) => p.loss)).toEqual([0.9, 0.8]);
-    expect(statusLine(client.view)).toBe("Training: step 2 of 50 · loss 0.8000 · accuracy 50.0%");
+    // the batch's figures, the held-out split's (the last point that measured them) in brackets
+    expect(statusLine(client.view)).toBe(
+      "Training: step 2 of 50 · batch loss 0.8000 (test 0.9000) · accuracy 50.0%",
+    );
 
     const boundary: Boundary = { x: [-1, 1], y: [-1, 1], size: [1, 2], label: [0, 1], confidence: [1, 0] };
     s.answer({ type: "snapshot", step: 2, result: result("two"), boundary, curve: null });
@@ -176,6 +179,39 @@ describe("TrainClient over a fake socket", () => {
     expect(client.view.phase).toBe("connecting");
     client.resume(); // not paused
     expect(sockets[0].sent.map((m) => m.type)).toEqual(["start"]);
+  });
+});
+
+describe("the status line", () => {
+  it("says the last batch's figures and, in brackets, the last measured test figures", () => {
+    let view = reduce(idleView(), {
+      type: "started",
+      steps: 50,
+      parameters: [],
+      task: "classification",
+      data: null,
+    });
+    view = reduce(view, { type: "progress", points: [point(1, 0.9, 0.5)] });
+    expect(statusLine(view)).toBe(
+      "Training: step 1 of 50 · batch loss 0.9000 (test 1.0000) · accuracy 50.0%",
+    );
+    view = reduce(view, { type: "progress", points: [{ ...point(2, 0.75, 0.6), test_loss: null }] });
+    expect(statusLine(view)).toBe(
+      "Training: step 2 of 50 · batch loss 0.7500 (test 1.0000) · accuracy 60.0%",
+    );
+    view = reduce(view, { type: "progress", points: [{ ...point(3, 0.7, 0.7), test_accuracy: 0.55 }] });
+    expect(statusLine(view)).toBe(
+      "Training: step 3 of 50 · batch loss 0.7000 (test 0.8000) · accuracy 70.0% (test 55.0%)",
+    );
+    const regression = reduce(idleView(), {
+      type: "started",
+      steps: 9,
+      parameters: [],
+      task: "regression",
+      data: null,
+    });
+    const fitted = reduce(regression, { type: "progress", points: [{ ...point(1, 0.25), test_loss: null }] });
+    expect(statusLine(fitted)).toBe("Training: step 1 of 9 · batch loss 0.2500");
   });
 });
 

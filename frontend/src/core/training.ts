@@ -412,10 +412,19 @@ export function reduce(view: TrainView, msg: ServerMessage): TrainView {
 
 /** The status line: where the run is, and the last loss. */
 export function statusLine(view: TrainView): string {
+  // The last step's loss and accuracy are its batch's; the held-out split's, from the last point
+  // that measured them, follow in brackets: what the model does on data it did not train on.
   const last = view.points[view.points.length - 1];
-  const loss = last ? ` · loss ${fmt(last.loss)}` : "";
+  let tested: ProgressPoint | undefined;
+  for (let i = view.points.length - 1; i >= 0 && !tested; i--)
+    if (view.points[i].test_loss !== null) tested = view.points[i];
+  const test = (v: number | null | undefined, f: (v: number) => string) =>
+    v !== null && v !== undefined ? ` (test ${f(v)})` : "";
+  const loss = last ? ` · batch loss ${fmt(last.loss)}${test(tested?.test_loss, fmt)}` : "";
   const acc =
-    last?.accuracy !== null && last?.accuracy !== undefined ? ` · accuracy ${pct(last.accuracy)}` : "";
+    last?.accuracy !== null && last?.accuracy !== undefined
+      ? ` · accuracy ${pct(last.accuracy)}${test(tested?.test_accuracy, pct)}`
+      : "";
   const at = `step ${view.step} of ${view.steps}${loss}${acc}`;
   switch (view.phase) {
     case "idle":
