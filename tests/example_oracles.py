@@ -484,40 +484,32 @@ def mlp_parameters(model: nn.Sequential) -> dict[str, torch.Tensor]:
     return params
 
 
-@oracle("train_moons_mlp")
-def _train_moons_mlp(seed: int) -> Expected:
-    """Its state before training: the MLP on zeros (the data nodes are fed a batch when it trains)."""
-    model = moons_mlp(seed)
-    x = torch.zeros(32, 2)
-    y = torch.zeros(32, dtype=torch.int64)
-    logits = model(x)
-    loss = F.cross_entropy(logits, y)
+def _mlp_on_zeros(
+    model: nn.Sequential, x: torch.Tensor, y: torch.Tensor, out: str, loss_fn: Callable[..., torch.Tensor]
+) -> Expected:
+    """A gallery MLP's state before training: on zeros (its data nodes are fed a batch when it
+    trains), its loss against zero targets, backward done."""
+    prediction = model(x)
+    loss = loss_fn(prediction, y)
     loss.backward()
     params = mlp_parameters(model)
     return Expected(
         roots=(loss,),
-        values={**{k: d(p) for k, p in params.items()}, "x": x, "y": y, "logits": d(logits), "loss": d(loss)},
+        values={**{k: d(p) for k, p in params.items()}, "x": x, "y": y, out: d(prediction), "loss": d(loss)},
         grads={k: g(p) for k, p in params.items()},
         no_grad=("x", "y"),
     )
+
+
+@oracle("train_moons_mlp")
+def _train_moons_mlp(seed: int) -> Expected:
+    return _mlp_on_zeros(moons_mlp(seed), torch.zeros(32, 2), torch.zeros(32, dtype=torch.int64), "logits",
+                         F.cross_entropy)  # fmt: skip
 
 
 @oracle("train_sine_mlp")
 def _train_sine_mlp(seed: int) -> Expected:
-    """Its state before training: the MLP on zeros, its mean squared error against zeros."""
-    model = sine_mlp(seed)
-    x = torch.zeros(32, 1)
-    y = torch.zeros(32, 1)
-    prediction = model(x)
-    loss = F.mse_loss(prediction, y)
-    loss.backward()
-    params = mlp_parameters(model)
-    return Expected(
-        roots=(loss,),
-        values={**{k: d(p) for k, p in params.items()}, "x": x, "y": y, "prediction": d(prediction), "loss": d(loss)},
-        grads={k: g(p) for k, p in params.items()},
-        no_grad=("x", "y"),
-    )
+    return _mlp_on_zeros(sine_mlp(seed), torch.zeros(32, 1), torch.zeros(32, 1), "prediction", F.mse_loss)
 
 
 @oracle("second_derivative")
