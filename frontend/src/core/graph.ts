@@ -17,6 +17,8 @@ export interface EditorNode {
   position: { x: number; y: number };
   data: NodeData;
   selected?: boolean;
+  /** Its size as the canvas drew it (React Flow's measurement; absent until drawn). */
+  measured?: { width?: number; height?: number };
 }
 
 export interface EditorEdge {
