@@ -1,7 +1,8 @@
 """Hypothesis-generated chains of convolutions and poolings (stride, padding, dilation, groups,
-ceil_mode), with relus between: the structural receptive field of one output element on the
-input, as dagrad chains its ops' rules, against a brute-force dependency check of the same chain
-written in plain PyTorch; and the gradient support inside it."""
+ceil_mode), with relus between, ending or not in a flatten or a view and a linear layer (whose
+field is every input element that reaches it): the structural receptive field of one output
+element on the input, as dagrad chains its ops' rules, against a brute-force dependency check of
+the same chain written in plain PyTorch; and the gradient support inside it."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from typing import Any
 import numpy as np
 import torch
 import torch.nn.functional as F
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, assume, event, given, settings
 from hypothesis import strategies as st
 
 from dagrad.engine import Engine
@@ -88,6 +89,14 @@ def chains(draw: st.DrawFn) -> tuple[tuple[int, ...], list[Layer]]:
         else:
             layer = draw(POOL) if kind == "pool" else {"op": "relu"}
         layers.append(layer)
+    tail = draw(st.sampled_from(["none", "flatten", "view", "flatten_linear", "view_linear"]))
+    if tail != "none":
+        # flatten from dim 1 (the batch kept) or the whole tensor; a view to [1, -1]
+        reshape = tail.split("_")[0]
+        layers.append({"op": "flatten", "start_dim": draw(st.sampled_from([0, 1]))} if reshape == "flatten"
+                      else {"op": "view", "shape": [1, -1]})  # fmt: skip
+        if tail.endswith("linear"):
+            layers.append({"op": "linear", "out": draw(st.integers(1, 3))})
     return shape, layers
 
 
@@ -110,9 +119,31 @@ def torch_chain(x: torch.Tensor, layers: list[Layer], weights: list[torch.Tensor
             )
         elif layer["op"] == "avg_pool2d":
             x = F.avg_pool2d(x, layer["kernel_size"], layer["stride"], layer["padding"], layer["ceil_mode"])
+        elif layer["op"] == "flatten":
+            x = torch.flatten(x, layer["start_dim"])
+        elif layer["op"] == "view":
+            x = x.view(*layer["shape"])
+        elif layer["op"] == "linear":
+            x = F.linear(x, next(w))
         else:
             x = F.relu(x)
     return x
+
+
+def draw_weights(x: torch.Tensor, layers: list[Layer], gen: torch.Generator) -> list[torch.Tensor]:
+    """Each conv's and linear's weight, drawn in chain order: a linear's in_features is what the
+    chain before it makes (run to that point)."""
+    weights: list[torch.Tensor] = []
+    channels = x.shape[1]
+    for i, layer in enumerate(layers):
+        if layer["op"] == "conv2d":
+            shape = (layer["out"], channels // layer["groups"], layer["k"], layer["k"])
+            weights.append(torch.randn(shape, dtype=torch.float64, generator=gen))
+            channels = layer["out"]
+        elif layer["op"] == "linear":
+            features = torch_chain(x, layers[:i], weights).shape[-1]
+            weights.append(torch.randn(layer["out"], features, dtype=torch.float64, generator=gen))
+    return weights
 
 
 def unpack(mask: dict[str, Any], shape: tuple[int, ...]) -> torch.Tensor:
@@ -120,7 +151,7 @@ def unpack(mask: dict[str, Any], shape: tuple[int, ...]) -> torch.Tensor:
     return torch.from_numpy(bits[: int(np.prod(shape))].astype(bool)).reshape(shape)
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(chains(), st.integers(0, 2**31 - 1), st.data())
 def test_chain_field_matches_brute_force(
     chain: tuple[tuple[int, ...], list[Layer]], seed: int, data: st.DataObject
@@ -128,21 +159,8 @@ def test_chain_field_matches_brute_force(
     shape, layers = chain
     gen = torch.Generator().manual_seed(seed)
     x = torch.randn(shape, dtype=torch.float64, generator=gen)
-    weights, channels = [], shape[1]
-    for layer in layers:
-        if layer["op"] == "conv2d":
-            weights.append(
-                torch.randn(
-                    layer["out"],
-                    channels // layer["groups"],
-                    layer["k"],
-                    layer["k"],
-                    dtype=torch.float64,
-                    generator=gen,
-                )
-            )
-            channels = layer["out"]
     try:
+        weights = draw_weights(x, layers, gen)
         out = torch_chain(x, layers, weights)
     except RuntimeError:
         assume(False)
@@ -152,12 +170,13 @@ def test_chain_field_matches_brute_force(
     w = iter(weights)
     for i, layer in enumerate(layers):
         attrs = {k: v for k, v in layer.items() if k not in ("op", "k", "out")}
-        if layer["op"] == "conv2d":
+        if layer["op"] in ("conv2d", "linear"):
             node = b.op(
-                "conv2d", f"l{i}", attrs=attrs, input=node, weight=b.tensor(f"w{i}", next(w), requires_grad=True)
+                layer["op"], f"l{i}", attrs=attrs, input=node, weight=b.tensor(f"w{i}", next(w), requires_grad=True)
             )
         else:
             node = b.op(layer["op"], f"l{i}", attrs=attrs, input=node)
+    event(" ".join(layer["op"] for layer in layers[-2:]))
     index = [data.draw(st.integers(0, n - 1)) for n in out.shape]
     try:
         field = Engine().receptive_field(b.graph(), node, index).model_dump()
