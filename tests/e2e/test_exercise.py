@@ -162,6 +162,10 @@ def test_an_exercise_shared_read_only_copied_and_checked(
     student.click("[data-testid=mode-grad]")
     expect(ed.node("w1").locator("[data-testid=reveal-w1]")).to_be_visible()
     expect(student.locator("[data-testid=preview-w1]")).to_have_count(0)
+    # nor does the canvas's colour scale give away the hidden gradients' size
+    legend = student.locator("[data-testid=canvas-legend]")
+    expect(legend.locator("[data-testid=legend-hidden]")).to_be_visible()
+    expect(legend.locator(".colorbar")).to_have_count(0)
     ed.select("w1")
     inspector = student.locator("[data-testid=inspector]")
     expect(inspector.locator("[data-testid=grad-hidden-w1]")).to_contain_text("Predict w1's gradient first")
@@ -170,6 +174,10 @@ def test_an_exercise_shared_read_only_copied_and_checked(
     expect(inspector.locator("[data-testid=grad-view]")).to_be_visible()
     expect(student.locator("[data-testid=preview-w1]")).to_be_visible()
     expect(student.locator("[data-testid=reveal-q]")).to_be_visible()  # the others stay hidden
+    # the scale is now w1's gradient's range alone (the other heatmap gradients, still hidden, left out)
+    stats = student.evaluate("() => window.__dagrad.results.getState().run.nodes.w1.grad.stats")
+    top = float(legend.locator(".colorbar-ticks span").last.inner_text())
+    assert top == pytest.approx(max(abs(stats["min"]), abs(stats["max"])), rel=1e-3)
 
     # Then right: x3 = w1 @ (x1 + x2) (the last wire undone, the right one drawn).
     student.locator("[data-testid=canvas]").focus()

@@ -4,13 +4,16 @@ import { Panel } from "@xyflow/react";
 import { canvasLimit } from "../core/canvasScale";
 import { useDisplay } from "../store/displayStore";
 import { useResults } from "../store/resultsStore";
+import { useHidden } from "../store/revealStore";
 import { ColorBar } from "./ColorBar";
 
 export function CanvasLegend() {
-  const limit = useResults((s) => canvasLimit(s.run?.nodes, s.mode));
+  const hidden = useHidden();
+  const limit = useResults((s) => canvasLimit(s.run?.nodes, s.mode, hidden));
   const mode = useResults((s) => s.mode);
   const any = useResults(
-    (s) => Boolean(s.run) && canvasLimit(s.run?.nodes, "value") + canvasLimit(s.run?.nodes, "grad") > 0,
+    (s) =>
+      Boolean(s.run) && canvasLimit(s.run?.nodes, "value") + canvasLimit(s.run?.nodes, "grad", hidden) > 0,
   );
   const { scale, setScale } = useDisplay();
   if (!any) return null;
@@ -20,6 +23,10 @@ export function CanvasLegend() {
       <span className="legend-title">{mode === "grad" ? "Gradients" : "Values"}</span>
       {own ? (
         <span className="muted">each heatmap on its own range (±, under it)</span>
+      ) : mode === "grad" && hidden && limit === 0 ? (
+        <span className="muted" data-testid="legend-hidden">
+          hidden until revealed: predict them first
+        </span>
       ) : (
         <ColorBar limit={limit} />
       )}

@@ -2,7 +2,7 @@
 // stand at the last snapshot, on one colour scale, so that a student watches them turn from noise
 // into edges and blobs as the Net learns (the course's "kernels visualized").
 import { useMemo } from "react";
-import { firstKernels, kernelMaps, relativeChange, sharedLimit } from "../core/kernels";
+import { firstKernels, kernelLimit, kernelMaps, relativeChange } from "../core/kernels";
 import { decode } from "../core/tensor";
 import { useResults } from "../store/resultsStore";
 import { useTrain } from "../store/trainStore";
@@ -24,7 +24,7 @@ export function KernelsView() {
   const now = useMemo(() => (id && run ? decode(run.nodes[id]?.value) : null), [id, run]);
   if (!id || !drawn || !now || drawn.shape.join() !== now.shape.join()) return null;
   const [a, b] = [kernelMaps(drawn), kernelMaps(now)];
-  const limit = sharedLimit(a, b);
+  const limit = kernelLimit(a, b);
   const change = relativeChange(a, b);
   const [out, inChannels, kh, kw] = drawn.shape;
   return (

@@ -7,6 +7,7 @@ import { absMax, decode, formatNumber, shapeText } from "../core/tensor";
 import { useDisplay } from "../store/displayStore";
 import { useField } from "../store/fieldStore";
 import { useResults } from "../store/resultsStore";
+import { useHidden } from "../store/revealStore";
 import { Heatmap } from "./Heatmap";
 import "./tensors.css";
 
@@ -31,7 +32,8 @@ function MapPreview({ payload, nodeId }: { payload: TensorPayload; nodeId?: stri
   const overlay = useField((s) => (nodeId ? s.overlays[nodeId] : undefined));
   const valueShown = useResults((s) => s.mode === "value");
   const own = useDisplay((s) => s.scale === "own");
-  const shared = useResults((s) => canvasLimit(s.run?.nodes, s.mode));
+  const hidden = useHidden();
+  const shared = useResults((s) => canvasLimit(s.run?.nodes, s.mode, hidden));
   const ownLimit = useMemo(() => (tensor ? absMax(tensor.data) : 0), [tensor]);
   if (!tensor) return null;
   const limit = own ? ownLimit : shared;

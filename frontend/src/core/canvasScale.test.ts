@@ -82,4 +82,19 @@ describe("one colour scale for the canvas", () => {
     expect(canvasLimit({ ...nodes, b: node("b", payload(ramp(20, 4))) }, "value")).toBe(40);
     expect(canvasLimit(undefined, "value")).toBe(0);
   });
+
+  it("leaves hidden gradients out of the scale, until they are revealed", () => {
+    const nodes = {
+      a: node("a", payload(ramp(20, 1)), payload(ramp(20, 3))),
+      b: node("b", payload(ramp(20, 2)), payload(ramp(20, 50))),
+    };
+    const revealed: Record<string, boolean> = {};
+    const hidden = (id: string) => !revealed[id];
+    expect(canvasLimit(nodes, "grad", hidden)).toBe(0); // nothing shown: no range to give away
+    revealed.a = true;
+    expect(canvasLimit(nodes, "grad", hidden)).toBe(30);
+    revealed.b = true;
+    expect(canvasLimit(nodes, "grad", hidden)).toBe(500);
+    expect(canvasLimit(nodes, "value", () => true)).toBe(20); // values are never hidden
+  });
 });

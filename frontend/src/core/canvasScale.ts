@@ -46,10 +46,15 @@ export function payloadAbsMax(p: TensorPayload): number {
 
 export type Mode = "value" | "grad";
 
-/** The shared scale of the heatmaps a mode shows: the largest |value| over them, 0 when none. */
-export function sharedLimit(nodes: Iterable<NodeResult>, mode: Mode): number {
+/** Whether a node's gradient is hidden (predict, then reveal: store/revealStore.ts). */
+export type Hidden = (id: string) => boolean;
+
+/** The shared scale of the heatmaps a mode shows: the largest |value| over them, 0 when none. A
+ * hidden gradient is left out: the scale would tell its size before the student predicts it. */
+export function sharedLimit(nodes: Iterable<NodeResult>, mode: Mode, hidden?: Hidden): number {
   let limit = 0;
   for (const n of nodes) {
+    if (mode === "grad" && hidden?.(n.id)) continue;
     const p = mode === "grad" ? n.grad : n.value;
     if (p && previewKind(p) === "heatmap") limit = Math.max(limit, payloadAbsMax(p));
   }
@@ -59,9 +64,16 @@ export function sharedLimit(nodes: Iterable<NodeResult>, mode: Mode): number {
 // One computation per run and mode, however many nodes ask: every node's preview reads it.
 const cache = new WeakMap<object, Partial<Record<Mode, number>>>();
 
-/** sharedLimit of a run's nodes, remembered for that run's node map. */
-export function canvasLimit(nodes: Record<string, NodeResult> | undefined, mode: Mode): number {
+/** sharedLimit of a run's nodes, remembered for that run's node map (not while some gradients
+ * are hidden: then it follows each reveal). */
+export function canvasLimit(
+  nodes: Record<string, NodeResult> | undefined,
+  mode: Mode,
+  hidden?: Hidden,
+): number {
   if (!nodes) return 0;
+  if (mode === "grad" && hidden && Object.keys(nodes).some(hidden))
+    return sharedLimit(Object.values(nodes), mode, hidden);
   const entry = cache.get(nodes) ?? {};
   cache.set(nodes, entry);
   entry[mode] ??= sharedLimit(Object.values(nodes), mode);

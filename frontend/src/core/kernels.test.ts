@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { EvaluateResponse } from "../api/types";
-import { firstKernels, kernelMaps, parameterValues, relativeChange, sharedLimit } from "./kernels";
+import { firstKernels, kernelLimit, kernelMaps, parameterValues, relativeChange } from "./kernels";
 import type { Tensor } from "./tensor";
 import { idleView, reduce } from "./training";
 
@@ -33,9 +33,9 @@ describe("the first layer's kernels", () => {
   it("share one scale, and say how far they moved", () => {
     const a = t([1, 1, 2], [0.5, -0.25]);
     const b = t([1, 1, 2], [-2, 1]);
-    expect(sharedLimit(a, b)).toBe(2);
-    expect(sharedLimit(t([1], [0]))).toBe(1);
-    expect(sharedLimit(t([2], [Number.NaN, -3]))).toBe(3);
+    expect(kernelLimit(a, b)).toBe(2);
+    expect(kernelLimit(t([1], [0]))).toBe(1);
+    expect(kernelLimit(t([2], [Number.NaN, -3]))).toBe(3);
     // |b - a| = sqrt(2.5^2 + 1.25^2), |a| = sqrt(0.25^2 + 0.5^2)
     expect(relativeChange(a, b)).toBeCloseTo(Math.hypot(2.5, 1.25) / Math.hypot(0.5, 0.25), 12);
     expect(relativeChange(a, t([1], [1]))).toBeNull();

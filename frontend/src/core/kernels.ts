@@ -39,7 +39,7 @@ export function kernelMaps(weight: Tensor): Tensor {
 }
 
 /** One colour scale for several tensors: the largest |value| of them all (1 when all are 0). */
-export function sharedLimit(...tensors: Tensor[]): number {
+export function kernelLimit(...tensors: Tensor[]): number {
   const m = Math.max(0, ...tensors.map((t) => absMax(t.data)));
   return m > 0 ? m : 1;
 }
