@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import time
 from pathlib import Path
 from typing import Any
@@ -112,6 +113,19 @@ def test_after_stopping_the_explorer_shows_that_step(page, console: Console) -> 
     page.click("[data-testid=backward-toggle]")
     ed.run()
     expect(page.locator("[data-testid=backward-view] .ag-node").first).to_be_visible()
+    # ...and its backward, stepped through as autograd ran it, from the loss to the leaves
+    count = page.locator("[data-testid=step-count]")
+    expect(count).to_have_text(re.compile(r"^\d+ steps: press › or \.$"))
+    total = int(count.inner_text().split()[0])
+    page.keyboard.press(".")
+    expect(count).to_have_text(f"Step 1 of {total}")
+    expect(page.locator("[data-testid=step-title]")).to_contain_text("loss")
+    page.click("[data-testid=step-forward]")
+    expect(count).to_have_text(f"Step 2 of {total}")
+    page.keyboard.press("End")
+    expect(count).to_have_text(f"Step {total} of {total}")
+    expect(page.locator("[data-testid=step-title]")).to_contain_text("AccumulateGrad")
+    page.keyboard.press("Escape")
     # Reset brings the initial values back.
     open_train_panel(ed)
     trained = params(ed.doc())
