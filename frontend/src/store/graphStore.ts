@@ -20,7 +20,7 @@ import {
   setRegionNodes,
 } from "../core/graph";
 import { emptyHistory, type History, record, redo, undo } from "../core/history";
-import { autoLayout } from "../core/layout";
+import { autoLayout, overlapping } from "../core/layout";
 import { initialAttrs } from "../core/schema";
 import type { TrainSection } from "../core/training";
 import { readOnlyReason } from "./readOnly";
@@ -40,6 +40,11 @@ interface GraphState {
   notice: Notice | null;
   /** Bumped when a whole graph is loaded, so the canvas fits it to view. */
   loadCount: number;
+  /** The nodes stand where Auto-layout put them, none placed by hand (a graph loaded without
+   * positions, or Auto-layout pressed): when they grow (a run's previews) so that one covers
+   * another, they are laid out again, with the sizes drawn. Dragging a node, adding or pasting
+   * one ends it. */
+  tidy: boolean;
 
   setOps(categories: string[], ops: OpInfo[]): void;
   notify(kind: Notice["kind"], text: string): void;
@@ -98,6 +103,7 @@ export const useGraph = create<GraphState>()((set, get) => {
     clip: null,
     notice: null,
     loadCount: 0,
+    tidy: false,
 
     setOps: (categories, ops) => set({ categories, ops: Object.fromEntries(ops.map((o) => [o.name, o])) }),
     notify: (kind, text) => set({ notice: { kind, text, at: Date.now() } }),
@@ -105,15 +111,16 @@ export const useGraph = create<GraphState>()((set, get) => {
 
     loadDoc: (doc) => {
       let graph = fromDoc(doc);
-      if (!hasLayout(doc)) graph = autoLayout(graph);
-      set((s) => ({ graph, history: record(s.history, s.graph), loadCount: s.loadCount + 1 }));
+      const tidy = !hasLayout(doc);
+      if (tidy) graph = autoLayout(graph);
+      set((s) => ({ graph, history: record(s.history, s.graph), loadCount: s.loadCount + 1, tidy }));
     },
     clear: () => edit(emptyGraph()),
     followDoc: (doc, selected, fit) => {
       const chosen = new Set(selected);
       const graph = fromDoc(doc);
       graph.nodes = graph.nodes.map((n) => (chosen.has(n.id) ? { ...n, selected: true } : n));
-      set((s) => ({ graph, loadCount: fit ? s.loadCount + 1 : s.loadCount }));
+      set((s) => ({ graph, loadCount: fit ? s.loadCount + 1 : s.loadCount, tidy: false }));
     },
 
     regionFromSelection: () => {
@@ -133,7 +140,12 @@ export const useGraph = create<GraphState>()((set, get) => {
 
     onNodesChange: (changes) => {
       const { graph } = get();
-      set({ graph: { ...graph, nodes: applyNodeChanges(changes, graph.nodes) as EditorNode[] } });
+      let next = { ...graph, nodes: applyNodeChanges(changes, graph.nodes) as EditorNode[] };
+      const dragged = changes.some((c) => c.type === "position" && c.dragging);
+      const tidy = get().tidy && !dragged;
+      // Not an edit of the user's (no undo step): the automatic layout, kept so as sizes change.
+      if (tidy && changes.some((c) => c.type === "dimensions") && overlapping(next)) next = autoLayout(next);
+      set({ graph: next, tidy });
     },
     onEdgesChange: (changes) => {
       const { graph } = get();
@@ -170,6 +182,7 @@ export const useGraph = create<GraphState>()((set, get) => {
         data: { op, attrs: initialAttrs(info.attrs_schema, info.source) },
       };
       edit({ ...graph, nodes: [...graph.nodes.map((n) => ({ ...n, selected: false })), node] });
+      set({ tidy: false });
       return id;
     },
 
@@ -247,11 +260,14 @@ export const useGraph = create<GraphState>()((set, get) => {
     },
     paste: () => {
       const { clip, graph } = get();
-      if (clip) edit(paste(graph, clip));
+      if (clip) {
+        edit(paste(graph, clip));
+        set({ tidy: false });
+      }
     },
     layout: () => {
       edit(autoLayout(get().graph));
-      set((s) => ({ loadCount: s.loadCount + 1 }));
+      set((s) => ({ loadCount: s.loadCount + 1, tidy: true }));
     },
     undo: () => {
       const r = undo(get().history, get().graph);
