@@ -4,6 +4,7 @@ words, at 1280×720."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -89,3 +90,27 @@ def test_a_pixel_of_conv2_shows_its_field_on_the_input(browser, server: str, scr
         assert console.errors == []
     finally:
         context.close()
+
+
+def test_a_small_tensors_elements_are_clicked_in_its_table(page, console: Console) -> None:
+    """The 4.1 DAG's vectors print as numbers: their table is as clickable as a map, and a field
+    over a small tensor colours its table's cells (the numbers view turns into the table)."""
+    ed = Editor(page)
+    ed.open_example("dag_4_1")
+    ed.wait_valid()
+    ed.run()
+    ed.select("x3")  # [5] = w1 @ s
+    view = page.locator("[data-testid=value-view]")
+    expect(view.locator("[data-testid=value-view-numbers]")).to_be_visible()
+    view.get_by_role("button", name="Table").click()
+    view.locator("[data-testid=value-view-table] td[data-index='2']").click()
+    expect(view.locator("[data-testid=field-legend]")).to_contain_text("Receptive field of x3[2]")
+    clicked = view.locator("[data-testid=value-view-table] td[data-index='2']")
+    expect(clicked).to_have_attribute("style", re.compile("outline"))
+    # x3[2] = w1[2, :] @ (w1 @ x + x2): every element of x reaches it, its gradient non-zero
+    ed.select("x")
+    cells = view.locator("[data-testid=value-view-table] td")
+    expect(cells).to_have_count(5)
+    assert [c.get_attribute("data-field") for c in cells.all()] == ["2"] * 5
+    expect(view.locator("[data-testid=field-summary]")).to_contain_text("On x: 5 of 5 elements")
+    assert console.errors == []

@@ -109,7 +109,11 @@ export function TensorView({ payload, name, testId, nodeId, field }: Props) {
   const limit = useMemo(() => (tensor ? absMax(tensor.data) : 0), [tensor]);
   const small = payload.numel <= MOST_PRINTED;
   const [view, setView] = useState<View>(small ? "numbers" : "map");
-  const shown: View = view === "numbers" && !small ? "map" : view;
+  // A receptive field over this tensor shows on its elements: the printed numbers become the table.
+  const fieldOf = field ? nodeId : undefined;
+  const overlay = useField((st) => (fieldOf ? st.overlays[fieldOf] : undefined));
+  const clicked = useField((st) => (fieldOf && st.clicked?.node === fieldOf ? st.clicked.index : null));
+  const shown: View = view === "numbers" && (!small || overlay) ? (small ? "table" : "map") : view;
   const s = payload.stats;
   const choices: [View, string][] = [
     ...(small ? [["numbers", "Numbers"] as [View, string]] : []),
@@ -139,7 +143,11 @@ export function TensorView({ payload, name, testId, nodeId, field }: Props) {
           {exactText(tensor.data[0], payload.dtype)}
         </div>
       ) : shown === "numbers" ? (
-        <pre className="tensor-numbers" data-testid={`${testId}-numbers`}>
+        <pre
+          className="tensor-numbers"
+          data-testid={`${testId}-numbers`}
+          title={fieldOf ? "Table: click an element for its receptive field" : undefined}
+        >
           {printTensor(tensor, payload.dtype, { linewidth: 40 })}
         </pre>
       ) : shown === "map" ? (
@@ -151,7 +159,20 @@ export function TensorView({ payload, name, testId, nodeId, field }: Props) {
           fieldOf={field ? nodeId : undefined}
         />
       ) : (
-        <TensorTable tensor={tensor} testId={`${testId}-table`} />
+        <>
+          {fieldOf && <FieldLegend nodeId={fieldOf} />}
+          <TensorTable
+            tensor={tensor}
+            testId={`${testId}-table`}
+            onPick={
+              fieldOf
+                ? (flat) => void useField.getState().ask(fieldOf, unravel(flat, tensor.shape))
+                : undefined
+            }
+            overlay={overlay}
+            marked={clicked ? ravel(clicked, tensor.shape) : null}
+          />
+        </>
       )}
       <dl className="stats">
         <dt>min</dt>
