@@ -59,6 +59,16 @@ export function TensorTable({
                         className={onPick ? "pickable" : undefined}
                         style={fieldStyle(overlay?.[flat], marked === flat)}
                         onClick={onPick && (() => onPick(flat))}
+                        onKeyDown={
+                          onPick &&
+                          ((e) => {
+                            if (e.key === "Enter" || e.key === " ") {
+                              e.preventDefault();
+                              onPick(flat);
+                            }
+                          })
+                        }
+                        tabIndex={onPick ? 0 : undefined}
                       >
                         {Number.isFinite(v) ? Number(v.toPrecision(6)) : String(v)}
                       </td>
