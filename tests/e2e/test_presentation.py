@@ -345,3 +345,33 @@ def test_wiring_by_pointer_at_tablet_size(tablet, console: Console) -> None:
     assert ed.has_edge("w", "t", "input")
     ed.wait_valid()
     assert console.errors == []
+
+
+def test_a_tablet_held_upright_starts_with_the_canvas_not_a_strip(browser: Any, server: str, screenshots: Path) -> None:
+    """At 768×1024 the palette starts folded (the inspector open): the canvas keeps room for the
+    graph; "Ops »" brings the palette back, and the page remembers it open."""
+    context = browser.new_context(viewport={"width": 768, "height": 1024}, has_touch=True)
+    page = context.new_page()
+    console = Console()
+    page.on("console", console.on_message)
+    page.on("pageerror", console.on_error)
+    try:
+        page.goto(server)
+        tab = page.locator("[data-testid=toggle-palette]")
+        expect(tab).to_have_attribute("aria-expanded", "false")
+        expect(page.locator("[data-testid=palette-search]")).to_have_count(0)
+        canvas = page.locator("[data-testid=canvas]").bounding_box()
+        assert canvas is not None
+        assert canvas["width"] >= 400, canvas
+        ed = Editor(page)
+        ed.open_example("train_moons_mlp")
+        ed.wait_valid()
+        expect(ed.node("loss")).to_be_visible()
+        page.screenshot(path=str(screenshots / "tablet-upright.png"))
+        tab.tap()
+        expect(page.locator("[data-testid=palette-search]")).to_be_visible()
+        page.reload()
+        expect(page.locator("[data-testid=palette-search]")).to_be_visible()  # left open: it stays open
+        assert console.errors == []
+    finally:
+        context.close()

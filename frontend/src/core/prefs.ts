@@ -14,8 +14,13 @@ export const DEFAULT_PREFS: Prefs = { palette: true, inspector: true, scale: 1 }
 
 export const PREFS_KEY = "dagrad.presentation.v1";
 
-/** The stored settings, each one checked on its own: a bad scale keeps the stored panels. */
-export function parsePrefs(text: string | null): Prefs {
+/** Below this page width (a tablet held upright, 768 px) the palette starts folded, unless the
+ * browser remembers it open: between it and the inspector the canvas would be a strip. */
+export const NARROW = 900;
+
+/** The stored settings, each one checked on its own: a bad scale keeps the stored panels. A
+ * setting never stored takes its default, for a page `width` wide. */
+export function parsePrefs(text: string | null, width = Number.POSITIVE_INFINITY): Prefs {
   let raw: unknown;
   try {
     raw = text ? JSON.parse(text) : null;
@@ -25,7 +30,7 @@ export function parsePrefs(text: string | null): Prefs {
   const o = raw && typeof raw === "object" ? (raw as Record<string, unknown>) : {};
   const scale = SCALES.find((s) => s === o.scale) ?? DEFAULT_PREFS.scale;
   return {
-    palette: typeof o.palette === "boolean" ? o.palette : DEFAULT_PREFS.palette,
+    palette: typeof o.palette === "boolean" ? o.palette : DEFAULT_PREFS.palette && width >= NARROW,
     inspector: typeof o.inspector === "boolean" ? o.inspector : DEFAULT_PREFS.inspector,
     scale,
   };

@@ -16,6 +16,15 @@ describe("prefs", () => {
   });
   it("falls back per field on anything unreadable", () => {
     expect(parsePrefs(null)).toEqual(DEFAULT_PREFS);
+    // a tablet held upright starts with the palette folded, unless it was left open
+    expect(parsePrefs(null, 768)).toEqual({ ...DEFAULT_PREFS, palette: false });
+    expect(parsePrefs(null, 1024)).toEqual(DEFAULT_PREFS);
+    expect(parsePrefs(JSON.stringify({ palette: true }), 768).palette).toBe(true);
+    expect(parsePrefs(JSON.stringify({ scale: 1.5 }), 768)).toEqual({
+      palette: false,
+      inspector: true,
+      scale: 1.5,
+    });
     expect(parsePrefs("{not json")).toEqual(DEFAULT_PREFS);
     expect(parsePrefs("[1]")).toEqual(DEFAULT_PREFS);
     expect(parsePrefs(JSON.stringify({ palette: false, scale: 3 }))).toEqual({

@@ -12,10 +12,11 @@ interface UiState extends Prefs {
 }
 
 function read(): Prefs {
+  const width = typeof window === "undefined" ? undefined : window.innerWidth;
   try {
-    return parsePrefs(localStorage.getItem(PREFS_KEY));
+    return parsePrefs(localStorage.getItem(PREFS_KEY), width);
   } catch {
-    return parsePrefs(null); // storage disabled: the defaults, for this page only
+    return parsePrefs(null, width); // storage disabled: the defaults, for this page only
   }
 }
 
