@@ -66,7 +66,7 @@ def compare(
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
-        point = trainer.step(float("inf"))
+        point = trainer.step()
         assert point.loss == pytest.approx(loss.item(), rel=0, abs=0), f"step {step + 1}: the loss"
         if step < 3 or step == steps - 1:
             for nid, p in names.items():
@@ -125,7 +125,7 @@ def test_zero_grad_off_accumulates_as_torch_does() -> None:
         rows = order.indices(step)
         F.cross_entropy(model(data.train_x[rows]), data.train_y[rows]).backward()  # never zeroed
         optimizer.step()
-        trainer.step(float("inf"))
+        trainer.step()
     assert torch.equal(trainer.state["fc1_weight"], model[0].weight.detach())
 
 
@@ -159,7 +159,7 @@ def test_the_trained_graph_evaluates_to_the_trained_state() -> None:
     graph = with_train("train_moons_mlp", 12, OPTIMIZERS["adam"])
     trainer = Trainer(graph, dagrad.engine.Settings())
     for _ in range(12):
-        trainer.step(float("inf"))
+        trainer.step()
     trained = trainer.trained_graph()
     assert trained.train == graph.train
     result = Engine().evaluate(trained)
@@ -184,7 +184,7 @@ def test_dagrad_train_helper_and_on_step() -> None:
 def test_boundary_and_test_figures() -> None:
     graph = with_train("train_moons_mlp", 20, OPTIMIZERS["adam"])
     trainer = Trainer(graph, dagrad.engine.Settings())
-    point = trainer.step(float("inf"))
+    point = trainer.step()
     trainer.measure(point)
     assert point.test_loss is not None
     assert point.test_accuracy is not None
@@ -223,7 +223,7 @@ def test_a_regression_gets_its_curve_and_no_accuracy() -> None:
     assert last.accuracy is None
     assert last.test_loss is not None
     trainer = Trainer(sine_graph(1), dagrad.engine.Settings())
-    trainer.step(float("inf"))
+    trainer.step()
     curve = trainer.curve()
     assert curve is not None
     assert len(curve.x) == len(curve.y) == 100

@@ -99,7 +99,7 @@ class Session:
                 reason = "time_limit"
                 break
             start = time.perf_counter()
-            point = t.step(start + budget - ran)
+            point = t.step()
             self.points.append(point)
             snap = point.step % t.train.snapshot_every == 0
             if snap:

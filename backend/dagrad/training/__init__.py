@@ -26,7 +26,7 @@ def run_to_end(
         if time.perf_counter() > deadline:
             reason = "time_limit"
             break
-        point = trainer.step(deadline)
+        point = trainer.step()
         if point.step % train.snapshot_every == 0 or point.step == train.steps:
             trainer.measure(point)
         history.append(point)

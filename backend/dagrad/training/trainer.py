@@ -111,14 +111,12 @@ class Trainer:
         }  # fmt: skip
 
     # --- a step -------------------------------------------------------------------------------
-    def step(self, deadline: float = float("inf"), observer: Observer | None = None) -> TrainPoint:
-        """One optimiser step. `deadline` (time.perf_counter()) is the caller's: a step that
-        starts before it runs to its end."""
-        del deadline
+    def step(self, observer: Observer | None = None) -> TrainPoint:
+        """One optimiser step. The training's own time budget is the caller's, checked between
+        steps (run_to_end, Session): a step started runs to its end within the run limit, so that
+        a run out of time keeps its steps."""
         feeds = {**self.state, **self._batch(self.steps)}
         self.last_batch = {k: v for k, v in feeds.items() if k not in self.state or v is not self.state[k]}
-        # The training's own time budget is checked between steps (run_to_end, Session): a step
-        # started runs to its end within the run limit, so that a run out of time keeps its steps.
         # dropout draws on from the last step's draws (the train section's seed), not from run.seed again
         interpreter = Interpreter(
             self.step_plan, self.settings.max_run_seconds, observer, feeds=feeds, generator=self.generator

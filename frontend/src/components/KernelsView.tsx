@@ -25,7 +25,7 @@ export function KernelsView() {
   if (!id || !drawn || !now || drawn.shape.join() !== now.shape.join()) return null;
   const [a, b] = [kernelMaps(drawn), kernelMaps(now)];
   const limit = kernelLimit(a, b);
-  const change = relativeChange(a, b);
+  const change = relativeChange(drawn, now); // the whole weight, every in channel
   const [out, inChannels, kh, kw] = drawn.shape;
   return (
     <figure className="kernels" data-testid="train-kernels" data-kernels={id}>
